@@ -1,0 +1,170 @@
+/**
+ * Versioned schema migrations for the SQLite store, run by the `@effect/sql` Migrator (its table
+ * `effect_sql_migrations` records which ran). Append new migrations; never edit a released one.
+ *
+ * The triggers make the append-only promise a property of the database itself: message and part
+ * content cannot be updated or deleted, and a tool output, once written, cannot be replaced.
+ *
+ * @internal
+ */
+import { SqlClient } from "@effect/sql"
+import { Effect } from "effect"
+
+const initial = Effect.gen(function*() {
+  const sql = yield* SqlClient.SqlClient
+  const statements = [
+    `CREATE TABLE sessions (
+      id TEXT PRIMARY KEY,
+      parent_id TEXT REFERENCES sessions(id),
+      model TEXT NOT NULL,
+      agent TEXT NOT NULL,
+      system_prompt TEXT NOT NULL,
+      metadata TEXT,
+      created_at INTEGER NOT NULL,
+      updated_at INTEGER NOT NULL,
+      next_seq INTEGER NOT NULL DEFAULT 0,
+      next_position INTEGER NOT NULL DEFAULT 0,
+      tokens_input INTEGER NOT NULL DEFAULT 0,
+      tokens_output INTEGER NOT NULL DEFAULT 0,
+      tokens_cache_read INTEGER NOT NULL DEFAULT 0,
+      tokens_cache_write INTEGER NOT NULL DEFAULT 0,
+      tokens_total INTEGER NOT NULL DEFAULT 0,
+      cost REAL NOT NULL DEFAULT 0
+    ) STRICT`,
+    `CREATE INDEX sessions_parent ON sessions(parent_id) WHERE parent_id IS NOT NULL`,
+    `CREATE INDEX sessions_created ON sessions(created_at)`,
+
+    `CREATE TABLE messages (
+      id TEXT PRIMARY KEY,
+      session_id TEXT NOT NULL REFERENCES sessions(id),
+      seq INTEGER NOT NULL,
+      role TEXT NOT NULL CHECK (role IN ('user', 'assistant')),
+      agent TEXT NOT NULL,
+      model TEXT NOT NULL,
+      is_summary INTEGER NOT NULL DEFAULT 0,
+      created_at INTEGER NOT NULL,
+      tokens_input INTEGER NOT NULL DEFAULT 0,
+      tokens_output INTEGER NOT NULL DEFAULT 0,
+      tokens_cache_read INTEGER NOT NULL DEFAULT 0,
+      tokens_cache_write INTEGER NOT NULL DEFAULT 0,
+      tokens_total INTEGER NOT NULL DEFAULT 0,
+      cost REAL NOT NULL DEFAULT 0,
+      finish_reason TEXT,
+      error TEXT,
+      UNIQUE (session_id, seq)
+    ) STRICT`,
+
+    `CREATE TABLE parts (
+      id TEXT PRIMARY KEY,
+      message_id TEXT NOT NULL REFERENCES messages(id),
+      session_id TEXT NOT NULL REFERENCES sessions(id),
+      idx INTEGER NOT NULL,
+      type TEXT NOT NULL,
+      content TEXT NOT NULL,
+      token_count INTEGER NOT NULL,
+      tool_call_id TEXT,
+      tool_name TEXT,
+      tool_status TEXT CHECK (tool_status IN ('pending', 'running', 'completed', 'error')),
+      tool_output TEXT,
+      tool_error TEXT,
+      started_at INTEGER,
+      completed_at INTEGER,
+      compacted_at INTEGER,
+      UNIQUE (message_id, idx)
+    ) STRICT`,
+    `CREATE INDEX parts_tool_call ON parts(session_id, tool_call_id) WHERE tool_call_id IS NOT NULL`,
+
+    `CREATE TABLE summary_nodes (
+      id TEXT PRIMARY KEY,
+      session_id TEXT NOT NULL REFERENCES sessions(id),
+      message_id TEXT NOT NULL REFERENCES messages(id),
+      kind TEXT NOT NULL CHECK (kind IN ('leaf', 'condensed')),
+      depth INTEGER NOT NULL,
+      level INTEGER NOT NULL CHECK (level IN (1, 2, 3)),
+      content TEXT NOT NULL,
+      token_count INTEGER NOT NULL,
+      span_start TEXT NOT NULL,
+      span_end TEXT NOT NULL,
+      span_start_seq INTEGER NOT NULL,
+      span_end_seq INTEGER NOT NULL,
+      message_count INTEGER NOT NULL,
+      file_ids TEXT NOT NULL,
+      model TEXT NOT NULL,
+      created_at INTEGER NOT NULL,
+      superseded_by TEXT REFERENCES summary_nodes(id)
+    ) STRICT`,
+    `CREATE INDEX summary_nodes_session ON summary_nodes(session_id, created_at)`,
+
+    // Provenance: one row per item a summary stands for (messages of a leaf, parents of a condensed node).
+    `CREATE TABLE summary_sources (
+      summary_id TEXT NOT NULL REFERENCES summary_nodes(id),
+      ord INTEGER NOT NULL,
+      source_type TEXT NOT NULL CHECK (source_type IN ('message', 'summary')),
+      source_id TEXT NOT NULL,
+      PRIMARY KEY (summary_id, ord)
+    ) STRICT, WITHOUT ROWID`,
+    `CREATE UNIQUE INDEX summary_sources_source ON summary_sources(source_id)`,
+
+    // The active context, in position order: what the next turn is assembled from.
+    `CREATE TABLE context_items (
+      session_id TEXT NOT NULL REFERENCES sessions(id),
+      position INTEGER NOT NULL,
+      item_type TEXT NOT NULL CHECK (item_type IN ('message', 'summary')),
+      item_id TEXT NOT NULL,
+      token_count INTEGER NOT NULL,
+      PRIMARY KEY (session_id, position)
+    ) STRICT, WITHOUT ROWID`,
+    `CREATE UNIQUE INDEX context_items_item ON context_items(item_id)`,
+
+    `CREATE TABLE file_references (
+      id TEXT PRIMARY KEY,
+      path TEXT NOT NULL,
+      file_type TEXT NOT NULL,
+      token_count INTEGER NOT NULL,
+      summary TEXT NOT NULL,
+      created_at INTEGER NOT NULL
+    ) STRICT`,
+    `CREATE INDEX file_references_path ON file_references(path)`,
+
+    // Full-text index over message text, tool calls and results, and summaries. The rowid is the
+    // part's rowid; session_id is indexed so a query can be confined to one session cheaply.
+    `CREATE VIRTUAL TABLE search_index USING fts5(
+      body, session_id, message_id UNINDEXED,
+      tokenize = 'unicode61 remove_diacritics 2'
+    )`,
+
+    // Append-only guarantees, enforced by the database.
+    `CREATE TRIGGER messages_no_delete BEFORE DELETE ON messages
+      BEGIN SELECT RAISE(ABORT, 'mnesis: messages are append-only'); END`,
+    `CREATE TRIGGER messages_content_immutable
+      BEFORE UPDATE OF id, session_id, seq, role, agent, model, is_summary, created_at ON messages
+      BEGIN SELECT RAISE(ABORT, 'mnesis: message content is append-only'); END`,
+    `CREATE TRIGGER parts_no_delete BEFORE DELETE ON parts
+      BEGIN SELECT RAISE(ABORT, 'mnesis: parts are append-only'); END`,
+    `CREATE TRIGGER parts_content_immutable
+      BEFORE UPDATE OF id, message_id, session_id, idx, type, content, tool_call_id, tool_name ON parts
+      BEGIN SELECT RAISE(ABORT, 'mnesis: part content is append-only'); END`,
+    `CREATE TRIGGER parts_output_write_once BEFORE UPDATE OF tool_output, tool_error ON parts
+      WHEN (OLD.tool_output IS NOT NULL AND NEW.tool_output IS NOT OLD.tool_output)
+        OR (OLD.tool_error IS NOT NULL AND NEW.tool_error IS NOT OLD.tool_error)
+      BEGIN SELECT RAISE(ABORT, 'mnesis: a tool result is written once'); END`,
+    `CREATE TRIGGER parts_tombstone_once BEFORE UPDATE OF compacted_at ON parts
+      WHEN OLD.compacted_at IS NOT NULL
+      BEGIN SELECT RAISE(ABORT, 'mnesis: a tombstone is written once'); END`,
+    `CREATE TRIGGER summary_nodes_no_delete BEFORE DELETE ON summary_nodes
+      BEGIN SELECT RAISE(ABORT, 'mnesis: summaries are append-only'); END`,
+    `CREATE TRIGGER summary_nodes_content_immutable
+      BEFORE UPDATE OF id, session_id, message_id, kind, depth, level, content, span_start, span_end ON summary_nodes
+      BEGIN SELECT RAISE(ABORT, 'mnesis: summary content is append-only'); END`,
+    `CREATE TRIGGER summary_sources_no_change BEFORE UPDATE ON summary_sources
+      BEGIN SELECT RAISE(ABORT, 'mnesis: provenance is append-only'); END`,
+    `CREATE TRIGGER summary_sources_no_delete BEFORE DELETE ON summary_sources
+      BEGIN SELECT RAISE(ABORT, 'mnesis: provenance is append-only'); END`
+  ]
+  for (const statement of statements) yield* sql.unsafe(statement)
+})
+
+/** Every migration, by id. The highest id is the schema version this code writes. */
+export const migrations = [[1, "initial", initial]] as const
+
+export const LATEST_SCHEMA_VERSION = 1
