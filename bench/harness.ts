@@ -32,7 +32,11 @@ export interface Benchmark {
 }
 
 /** Times `fn` over `iterations` calls and returns milliseconds per call (after a warm-up). */
-export const timePerCall = (fn: () => void, iterations: number, warmup = Math.min(100, iterations)): number => {
+export const timePerCall = (
+  fn: () => void,
+  iterations: number,
+  warmup = Math.min(100, iterations)
+): number => {
   for (let i = 0; i < warmup; i++) fn()
   const start = process.hrtime.bigint()
   for (let i = 0; i < iterations; i++) fn()

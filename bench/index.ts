@@ -1,5 +1,6 @@
 /** Every benchmark, in the order `npm run bench` runs them. */
 import type { Benchmark } from "./harness.js"
 import storage from "./storage.js"
+import tokenizer from "./tokenizer.js"
 
-export const benchmarks: ReadonlyArray<Benchmark> = [storage]
+export const benchmarks: ReadonlyArray<Benchmark> = [storage, tokenizer]

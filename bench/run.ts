@@ -13,7 +13,9 @@ const quick = args.includes("--quick")
 const names = args.filter((a) => !a.startsWith("--"))
 const unknown = names.filter((n) => !benchmarks.some((b) => b.name === n))
 if (unknown.length > 0) {
-  console.error(`unknown benchmark(s): ${unknown.join(", ")}; known: ${benchmarks.map((b) => b.name).join(", ")}`)
+  console.error(
+    `unknown benchmark(s): ${unknown.join(", ")}; known: ${benchmarks.map((b) => b.name).join(", ")}`
+  )
   process.exit(2)
 }
 const selected: ReadonlyArray<Benchmark> = names.length === 0
@@ -21,7 +23,11 @@ const selected: ReadonlyArray<Benchmark> = names.length === 0
   : benchmarks.filter((b) => names.includes(b.name))
 
 const fmt = (n: number | undefined): string =>
-  n === undefined ? "" : Math.abs(n) >= 1000 ? Math.round(n).toLocaleString("en") : String(Number(n.toPrecision(4)))
+  n === undefined
+    ? ""
+    : Math.abs(n) >= 1000
+    ? Math.round(n).toLocaleString("en")
+    : String(Number(n.toPrecision(4)))
 
 const rows: Array<{ bench: string } & Figure> = []
 let failedTargets = 0

@@ -6,21 +6,46 @@
 // package's `os`/`cpu`/`libc` lets `npm ci` validate the tree and skip the package on every
 // platform it does not fit — which is all of them here. Run after any `npm install`:
 //   node scripts/lock-stubs.mjs
+/* global console, process, URL */
 import { readFileSync, writeFileSync } from "node:fs"
 
 const lockPath = new URL("../package-lock.json", import.meta.url)
 const lock = JSON.parse(readFileSync(lockPath, "utf8"))
 const packages = lock.packages
 
-const OS = ["android", "darwin", "freebsd", "linux", "openbsd", "openharmony", "win32", "netbsd", "sunos", "aix"]
-const CPU = { arm64: "arm64", x64: "x64", ia32: "ia32", arm: "arm", loong64: "loong64", ppc64: "ppc64", riscv64: "riscv64", s390x: "s390x" }
+const OS = [
+  "android",
+  "darwin",
+  "freebsd",
+  "linux",
+  "openbsd",
+  "openharmony",
+  "win32",
+  "netbsd",
+  "sunos",
+  "aix"
+]
+const CPU = {
+  arm64: "arm64",
+  x64: "x64",
+  ia32: "ia32",
+  arm: "arm",
+  loong64: "loong64",
+  ppc64: "ppc64",
+  riscv64: "riscv64",
+  s390x: "s390x"
+}
 
 /** Reads `os`, `cpu` and `libc` from a platform package name such as `rollup-linux-x64-musl`. */
 const platformOf = (name) => {
   const tokens = name.split("/").pop().split("-")
   const os = tokens.find((t) => OS.includes(t))
   const cpu = tokens.map((t) => CPU[t]).find(Boolean)
-  const libc = tokens.includes("musl") || tokens.includes("musleabihf") ? "musl" : tokens.includes("gnu") || tokens.includes("gnueabihf") ? "glibc" : undefined
+  const libc = tokens.includes("musl") || tokens.includes("musleabihf")
+    ? "musl"
+    : tokens.includes("gnu") || tokens.includes("gnueabihf")
+    ? "glibc"
+    : undefined
   return os && cpu ? { os, cpu, libc } : undefined
 }
 
@@ -45,13 +70,17 @@ for (const [path, entry] of Object.entries(packages)) {
 }
 if (process.argv.includes("--check")) {
   if (added > 0) {
-    console.error(`lock-stubs: package-lock.json lacks ${added} platform stub(s); run node scripts/lock-stubs.mjs`)
+    console.error(
+      `lock-stubs: package-lock.json lacks ${added} platform stub(s); run node scripts/lock-stubs.mjs`
+    )
     process.exit(1)
   }
   console.log("lock-stubs: package-lock.json has every platform stub")
   process.exit(0)
 }
 // keep keys sorted like npm writes them
-lock.packages = Object.fromEntries(Object.entries(packages).sort(([a], [b]) => (a === "" ? -1 : b === "" ? 1 : a.localeCompare(b))))
+lock.packages = Object.fromEntries(
+  Object.entries(packages).sort(([a], [b]) => (a === "" ? -1 : b === "" ? 1 : a.localeCompare(b)))
+)
 writeFileSync(lockPath, JSON.stringify(lock, null, 2) + "\n")
 console.log(`lock-stubs: added ${added} platform stub(s)`)

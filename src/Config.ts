@@ -47,7 +47,12 @@ export const DurationInput = Schema.transformOrFail(
   {
     strict: true,
     decode: (input, _, ast) => {
-      const decoded = typeof input === "number" ? Option.some(Duration.millis(input)) : Duration.decodeUnknown(input)
+      if (typeof input === "number" && !(input >= 0)) {
+        return ParseResult.fail(new ParseResult.Type(ast, input, "must be a finite, non-negative duration"))
+      }
+      const decoded = typeof input === "number"
+        ? Option.some(Duration.millis(input))
+        : Duration.decodeUnknown(input)
       return Option.match(decoded, {
         onNone: () =>
           ParseResult.fail(
@@ -69,7 +74,9 @@ const withDefault = <S extends Schema.Schema.Any>(schema: S, value: () => Schema
 /** Expands a leading `~` and makes the path absolute (`:memory:` is kept as it is). */
 export const resolveDbPath = (path: string): string => {
   if (path === ":memory:") return path
-  const expanded = path === "~" || path.startsWith("~/") ? NodePath.join(NodeOs.homedir(), path.slice(1)) : path
+  const expanded = path === "~" || path.startsWith("~/")
+    ? NodePath.join(NodeOs.homedir(), path.slice(1))
+    : path
   return NodePath.resolve(expanded)
 }
 
@@ -119,8 +126,10 @@ export type FileConfig = typeof FileConfig.Type
 
 /** Where and how the SQLite store is opened. */
 export const StoreConfig = Schema.Struct({
-  dbPath: withDefault(Schema.String.pipe(Schema.minLength(1, { message: () => "must not be empty" })), () =>
-    "~/.mnesis/sessions.db"),
+  dbPath: withDefault(
+    Schema.String.pipe(Schema.minLength(1, { message: () => "must not be empty" })),
+    () => "~/.mnesis/sessions.db"
+  ),
   walMode: withDefault(Schema.Boolean, () => true),
   busyTimeout: withDefault(DurationInput, () => Duration.seconds(30))
 })

@@ -28,7 +28,10 @@ export const MessageId = Schema.String.pipe(
 export type MessageId = typeof MessageId.Type
 
 /** `part_` + ULID. */
-export const PartId = Schema.String.pipe(Schema.pattern(new RegExp(`^part_${ulidPattern}$`)), Schema.brand("PartId"))
+export const PartId = Schema.String.pipe(
+  Schema.pattern(new RegExp(`^part_${ulidPattern}$`)),
+  Schema.brand("PartId")
+)
 export type PartId = typeof PartId.Type
 
 /** `sum_` + ULID: a summary node of the DAG. */
@@ -63,7 +66,13 @@ export class TokenUsage extends Schema.Class<TokenUsage>("TokenUsage")({
   cacheWrite: Count,
   total: Count
 }) {
-  static readonly zero: TokenUsage = new TokenUsage({ input: 0, output: 0, cacheRead: 0, cacheWrite: 0, total: 0 })
+  static readonly zero: TokenUsage = new TokenUsage({
+    input: 0,
+    output: 0,
+    cacheRead: 0,
+    cacheWrite: 0,
+    total: 0
+  })
 
   /** Builds a usage from partial counts; `total` defaults to 0 ("not reported"). */
   static of(fields: Partial<TokenUsageFields>): TokenUsage {
@@ -186,7 +195,11 @@ export type ReasoningPart = typeof ReasoningPart.Type
  * One tool call together with its result: call and result live in one part so they can never be
  * separated by context assembly or compaction. `compactedAt` is the pruning tombstone.
  */
-export const ToolPart = Schema.Struct({ ...StoredFields, ...toolFields, compactedAt: Schema.optional(Timestamp) })
+export const ToolPart = Schema.Struct({
+  ...StoredFields,
+  ...toolFields,
+  compactedAt: Schema.optional(Timestamp)
+})
 export type ToolPart = typeof ToolPart.Type
 
 /** A large file kept out of the context: its id, path and structural summary stand in for it. */
@@ -217,7 +230,10 @@ export const Parts = {
   text: (text: string): PartInput => ({ type: "text", text }),
   reasoning: (text: string, signature?: string): PartInput =>
     signature === undefined ? { type: "reasoning", text } : { type: "reasoning", text, signature },
-  tool: (fields: Omit<Extract<PartInput, { type: "tool" }>, "type">): PartInput => ({ type: "tool", ...fields })
+  tool: (fields: Omit<Extract<PartInput, { type: "tool" }>, "type">): PartInput => ({
+    type: "tool",
+    ...fields
+  })
 } as const
 
 // ---------------------------------------------------------------------------------------------

@@ -127,7 +127,9 @@ export class LlmTimeout extends Schema.TaggedError<LlmTimeout>()("LlmTimeout", l
 }
 
 /** The connection failed or the response stream was cut before the message ended. */
-export class LlmConnectionError extends Schema.TaggedError<LlmConnectionError>()("LlmConnectionError", llmFields) {
+export class LlmConnectionError
+  extends Schema.TaggedError<LlmConnectionError>()("LlmConnectionError", llmFields)
+{
   override get message(): string {
     return `connection to ${this.provider} failed: ${this.detail}; check the network and the base URL`
   }
@@ -154,7 +156,9 @@ export class LlmInvalidRequest extends Schema.TaggedError<LlmInvalidRequest>()("
 }
 
 /** HTTP 413 or a "prompt is too long" error: the request exceeds the model's window. */
-export class LlmContextTooLong extends Schema.TaggedError<LlmContextTooLong>()("LlmContextTooLong", llmFields) {
+export class LlmContextTooLong
+  extends Schema.TaggedError<LlmContextTooLong>()("LlmContextTooLong", llmFields)
+{
   override get message(): string {
     return `${this.provider} says the request is too long for the model: ${this.detail}; lower ` +
       `modelOverrides.contextLimit so compaction keeps the context smaller`

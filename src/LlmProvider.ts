@@ -200,7 +200,12 @@ export const collect = (
     }
     return Option.match(Option.fromNullable(finish), {
       onNone: () =>
-        Effect.fail(new LlmConnectionError({ provider, detail: "the response stream ended before the message was complete" })),
+        Effect.fail(
+          new LlmConnectionError({
+            provider,
+            detail: "the response stream ended before the message was complete"
+          })
+        ),
       onSome: (finishReason) => Effect.succeed({ text, reasoning, toolCalls, usage, finishReason })
     })
   })

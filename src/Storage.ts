@@ -37,17 +37,18 @@ import type {
 import type { DatabaseCorrupt, SchemaTooNew, SessionNotFound, StorageError } from "./Errors.js"
 import * as Sqlite from "./storage/Sqlite.js"
 
-
 /** Failures any store operation may report. */
 export type StoreFailure = StorageError | DatabaseCorrupt
 
 type WithoutId<T> = T extends unknown ? Omit<T, "id"> : never
 
 /** A part to write: everything but the id, which the store assigns. */
-export type NewPart = WithoutId<Exclude<Part, { readonly type: "tool" }>> | Omit<
-  Extract<Part, { readonly type: "tool" }>,
-  "id" | "compactedAt"
->
+export type NewPart =
+  | WithoutId<Exclude<Part, { readonly type: "tool" }>>
+  | Omit<
+    Extract<Part, { readonly type: "tool" }>,
+    "id" | "compactedAt"
+  >
 
 export interface NewSession {
   readonly id: SessionId
@@ -212,7 +213,9 @@ export interface Service {
     query: HistoryQuery
   ) => Effect.Effect<ReadonlyArray<Message>, StoreFailure>
 
-  readonly summaries: (ids: ReadonlyArray<SummaryId>) => Effect.Effect<ReadonlyArray<SummaryNode>, StoreFailure>
+  readonly summaries: (
+    ids: ReadonlyArray<SummaryId>
+  ) => Effect.Effect<ReadonlyArray<SummaryNode>, StoreFailure>
   /** Every summary of a session (superseded ones included), oldest first. */
   readonly sessionSummaries: (sessionId: SessionId) => Effect.Effect<ReadonlyArray<SummaryNode>, StoreFailure>
   /** What a summary stands for, in order: messages for a leaf, summaries for a condensed node. */
@@ -221,7 +224,9 @@ export interface Service {
   readonly activeCovers: (
     ids: ReadonlyArray<MessageId | SummaryId>
   ) => Effect.Effect<ReadonlyMap<string, SummaryId>, StoreFailure>
-  readonly commitCompaction: (commit: CompactionCommit) => Effect.Effect<Message, SessionNotFound | StoreFailure>
+  readonly commitCompaction: (
+    commit: CompactionCommit
+  ) => Effect.Effect<Message, SessionNotFound | StoreFailure>
 
   readonly putFileReference: (ref: FileReference) => Effect.Effect<void, StoreFailure>
   readonly getFileReference: (id: FileId) => Effect.Effect<FileReference | undefined, StoreFailure>
@@ -257,7 +262,9 @@ export const makeSqlite = (
  *
  * @since 0.1.0
  */
-export const layerSqlite = (options: SqliteOptions): Layer.Layer<Storage, StorageError | DatabaseCorrupt | SchemaTooNew> =>
+export const layerSqlite = (
+  options: SqliteOptions
+): Layer.Layer<Storage, StorageError | DatabaseCorrupt | SchemaTooNew> =>
   Layer.scoped(Storage, makeSqlite(options))
 
 /**
@@ -265,12 +272,16 @@ export const layerSqlite = (options: SqliteOptions): Layer.Layer<Storage, Storag
  *
  * @since 0.1.0
  */
-export const layerMemory: Layer.Layer<Storage, StorageError | DatabaseCorrupt | SchemaTooNew> = Layer.suspend(() =>
-  layerSqlite({ filename: ":memory:" })
+export const layerMemory: Layer.Layer<Storage, StorageError | DatabaseCorrupt | SchemaTooNew> = Layer.suspend(
+  () => layerSqlite({ filename: ":memory:" })
 )
 
 /** SQLite configured by the `store` section of `MnesisConfig`. */
 export const layerFromConfig = (
   store: StoreConfig
 ): Layer.Layer<Storage, StorageError | DatabaseCorrupt | SchemaTooNew> =>
-  layerSqlite({ filename: store.dbPath, walMode: store.walMode, busyTimeoutMs: Duration.toMillis(store.busyTimeout) })
+  layerSqlite({
+    filename: store.dbPath,
+    walMode: store.walMode,
+    busyTimeoutMs: Duration.toMillis(store.busyTimeout)
+  })

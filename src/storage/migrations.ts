@@ -10,6 +10,16 @@
 import { SqlClient } from "@effect/sql"
 import { Effect } from "effect"
 
+/** The searchable text of a part row: its text, a tool's name, input and result, a file's path and summary. */
+const searchBody = (row: string) =>
+  `CASE ${row}.type
+    WHEN 'tool' THEN ${row}.tool_name || char(10) || coalesce(json_extract(${row}.content, '$.input'), '')
+      || char(10) || coalesce(${row}.tool_output, '') || char(10) || coalesce(${row}.tool_error, '')
+    WHEN 'file_ref' THEN json_extract(${row}.content, '$.path') || char(10) || json_extract(${row}.content, '$.fileId')
+      || char(10) || json_extract(${row}.content, '$.summary')
+    ELSE coalesce(json_extract(${row}.content, '$.text'), '')
+  END`
+
 const initial = Effect.gen(function*() {
   const sql = yield* SqlClient.SqlClient
   const statements = [
@@ -132,6 +142,22 @@ const initial = Effect.gen(function*() {
       body, session_id, message_id UNINDEXED,
       tokenize = 'unicode61 remove_diacritics 2'
     )`,
+
+    // The index follows the parts table by itself: a part is searchable from the moment it is
+    // written, and a tool result from the moment it is set.
+    `CREATE TRIGGER parts_search_insert AFTER INSERT ON parts
+      WHEN NEW.type IN ('text', 'reasoning', 'tool', 'file_ref')
+      BEGIN
+        INSERT INTO search_index (rowid, body, session_id, message_id)
+        VALUES (NEW.rowid, ${searchBody("NEW")}, NEW.session_id, NEW.message_id);
+      END`,
+    `CREATE TRIGGER parts_search_result AFTER UPDATE OF tool_output, tool_error ON parts
+      WHEN NEW.type = 'tool'
+      BEGIN
+        DELETE FROM search_index WHERE rowid = NEW.rowid;
+        INSERT INTO search_index (rowid, body, session_id, message_id)
+        VALUES (NEW.rowid, ${searchBody("NEW")}, NEW.session_id, NEW.message_id);
+      END`,
 
     // Append-only guarantees, enforced by the database.
     `CREATE TRIGGER messages_no_delete BEFORE DELETE ON messages

@@ -1,0 +1,262 @@
+/**
+ * Storage benchmarks.
+ *
+ * 1. Append throughput: the library's `appendMessage` (3 parts, one transaction per message,
+ *    with its seq bump, search rows and context item) against a raw better-sqlite3 loop that
+ *    writes the same rows with the same statements in the same transactions. Target ratio ≥ 0.5.
+ * 2. Context read: reading a 200-item active context (items + messages with parts) from a session
+ *    with 100K stored messages against one with 1K. Target ratio ≤ 1.3 (reads must not scan the
+ *    history).
+ */
+import Database from "better-sqlite3"
+import { Effect, ManagedRuntime } from "effect"
+import * as NodePath from "node:path"
+import type { MessageId, SessionId } from "../src/Domain.js"
+import * as Ids from "../src/internal/ids.js"
+import * as Storage from "../src/Storage.js"
+import type { Benchmark, Figure } from "./harness.js"
+import { median, round } from "./harness.js"
+
+const text = (n: number, i: number) => `message ${n} part ${i}: ` + "lorem ipsum dolor sit amet ".repeat(6)
+
+const newSession = (store: Storage.Service) =>
+  Effect.gen(function*() {
+    const id = yield* Ids.sessionId
+    yield* store.createSession({ id, model: "mock/bench", agent: "bench", systemPrompt: "", createdAt: 0 })
+    return id
+  })
+
+const libraryMessage = (sessionId: SessionId, n: number) =>
+  Effect.gen(function*() {
+    return {
+      id: yield* Ids.messageId,
+      sessionId,
+      role: n % 2 === 0 ? "user" as const : "assistant" as const,
+      agent: "bench",
+      model: "mock/bench",
+      createdAt: n,
+      parts: [
+        { type: "text" as const, id: yield* Ids.partId, tokenCount: 40, text: text(n, 0) },
+        { type: "text" as const, id: yield* Ids.partId, tokenCount: 40, text: text(n, 1) },
+        { type: "text" as const, id: yield* Ids.partId, tokenCount: 40, text: text(n, 2) }
+      ]
+    }
+  })
+
+/** The same rows and statements as `appendMessage`, through raw better-sqlite3. */
+const rawAppender = (db: Database.Database) => {
+  const bump = db.prepare(`UPDATE sessions SET next_seq = next_seq + 1, next_position = next_position + 1,
+    updated_at = max(updated_at, ?), tokens_input = tokens_input + 0, tokens_output = tokens_output + 0,
+    tokens_cache_read = tokens_cache_read + 0, tokens_cache_write = tokens_cache_write + 0,
+    tokens_total = tokens_total + 0, cost = cost + 0 WHERE id = ? RETURNING next_seq, next_position`)
+  const insertMessage = db.prepare(`INSERT INTO messages (id, session_id, seq, role, agent, model, is_summary,
+    created_at, tokens_input, tokens_output, tokens_cache_read, tokens_cache_write, tokens_total, cost,
+    finish_reason, error) VALUES (?, ?, ?, ?, ?, ?, 0, ?, 0, 0, 0, 0, 0, 0, NULL, NULL)`)
+  const insertParts = db.prepare(
+    `INSERT INTO parts (id, message_id, session_id, idx, type, content, token_count,
+    tool_call_id, tool_name, tool_status, tool_output, tool_error, started_at, completed_at)
+    VALUES (?, ?, ?, 0, 'text', ?, 40, NULL, NULL, NULL, NULL, NULL, NULL, NULL),
+           (?, ?, ?, 1, 'text', ?, 40, NULL, NULL, NULL, NULL, NULL, NULL, NULL),
+           (?, ?, ?, 2, 'text', ?, 40, NULL, NULL, NULL, NULL, NULL, NULL, NULL) RETURNING rowid, id`
+  )
+  const insertSearch = db.prepare(`INSERT INTO search_index (rowid, body, session_id, message_id)
+    VALUES (?, ?, ?, ?), (?, ?, ?, ?), (?, ?, ?, ?)`)
+  const insertItem = db.prepare(
+    `INSERT INTO context_items (session_id, position, item_type, item_id, token_count)
+    VALUES (?, ?, 'message', ?, 124)`
+  )
+  const select = db.prepare(`SELECT m.*, p.id AS part_id, p.type, p.content FROM messages m
+    LEFT JOIN parts p ON p.message_id = m.id WHERE m.id = ? ORDER BY p.idx`)
+  return db.transaction((sessionId: string, n: number, ids: ReadonlyArray<string>) => {
+    const [messageId, p0, p1, p2] = ids as [string, string, string, string]
+    const counters = bump.get(n, sessionId) as { next_seq: number; next_position: number }
+    insertMessage.run(
+      messageId,
+      sessionId,
+      counters.next_seq,
+      n % 2 === 0 ? "user" : "assistant",
+      "bench",
+      "mock/bench",
+      n
+    )
+    const bodies = [text(n, 0), text(n, 1), text(n, 2)]
+    const rows = insertParts.all(
+      p0,
+      messageId,
+      sessionId,
+      JSON.stringify({ text: bodies[0] }),
+      p1,
+      messageId,
+      sessionId,
+      JSON.stringify({ text: bodies[1] }),
+      p2,
+      messageId,
+      sessionId,
+      JSON.stringify({ text: bodies[2] })
+    ) as Array<{ rowid: number }>
+    insertSearch.run(
+      rows[0]!.rowid,
+      bodies[0],
+      sessionId,
+      messageId,
+      rows[1]!.rowid,
+      bodies[1],
+      sessionId,
+      messageId,
+      rows[2]!.rowid,
+      bodies[2],
+      sessionId,
+      messageId
+    )
+    insertItem.run(sessionId, counters.next_position, messageId)
+    select.all(messageId)
+  })
+}
+
+/** Fills a session with `count` messages in bulk; only the newest `inContext` are context items. */
+const fillSession = (db: Database.Database, sessionId: string, count: number, inContext: number) => {
+  const insertMessage = db.prepare(`INSERT INTO messages (id, session_id, seq, role, agent, model, created_at)
+    VALUES (?, ?, ?, ?, 'bench', 'mock/bench', ?)`)
+  const insertPart = db.prepare(
+    `INSERT INTO parts (id, message_id, session_id, idx, type, content, token_count)
+    VALUES (?, ?, ?, ?, 'text', ?, 40)`
+  )
+  const insertSearch = db.prepare(
+    `INSERT INTO search_index (rowid, body, session_id, message_id) VALUES (?, ?, ?, ?)`
+  )
+  const insertItem = db.prepare(
+    `INSERT INTO context_items (session_id, position, item_type, item_id, token_count)
+    VALUES (?, ?, 'message', ?, 124)`
+  )
+  const ids: Array<string> = []
+  db.transaction(() => {
+    for (let n = 1; n <= count; n++) {
+      const messageId = Effect.runSync(Ids.messageId)
+      insertMessage.run(messageId, sessionId, n, n % 2 === 0 ? "assistant" : "user", n)
+      for (let i = 0; i < 3; i++) {
+        const body = text(n, i)
+        const info = insertPart.run(
+          Effect.runSync(Ids.partId),
+          messageId,
+          sessionId,
+          i,
+          JSON.stringify({ text: body })
+        )
+        insertSearch.run(info.lastInsertRowid, body, sessionId, messageId)
+      }
+      if (n > count - inContext) insertItem.run(sessionId, n, messageId)
+      ids.push(messageId)
+    }
+    db.prepare("UPDATE sessions SET next_seq = ?, next_position = ? WHERE id = ?").run(
+      count,
+      count,
+      sessionId
+    )
+  })()
+  return ids
+}
+
+const appendThroughput = async (dir: string, messages: number): Promise<ReadonlyArray<Figure>> => {
+  const libraryFile = NodePath.join(dir, "library.db")
+  const runtime = ManagedRuntime.make(Storage.layerSqlite({ filename: libraryFile }))
+  const store = await runtime.runPromise(Storage.Storage)
+  const rawFile = NodePath.join(dir, "raw.db")
+  // the raw baseline writes into a database with exactly our schema and pragmas
+  const schemaRuntime = ManagedRuntime.make(Storage.layerSqlite({ filename: rawFile }))
+  const rawStore = await schemaRuntime.runPromise(Storage.Storage)
+  const rawSession = await schemaRuntime.runPromise(newSession(rawStore))
+  await schemaRuntime.dispose()
+  const db = new Database(rawFile)
+  db.pragma("journal_mode = WAL")
+  db.pragma("synchronous = NORMAL")
+  db.pragma("foreign_keys = ON")
+  const rawAppend = rawAppender(db)
+
+  const libraryRates: Array<number> = []
+  const rawRates: Array<number> = []
+  for (let round = 0; round < 3; round++) {
+    const sessionId = await runtime.runPromise(newSession(store))
+    const batch = await runtime.runPromise(
+      Effect.forEach(Array.from({ length: messages }, (_, n) => n), (n) => libraryMessage(sessionId, n))
+    )
+    const libStart = performance.now()
+    await runtime.runPromise(
+      Effect.forEach(batch, (message) => store.appendMessage(message), { discard: true })
+    )
+    libraryRates.push(messages / ((performance.now() - libStart) / 1000))
+
+    const ids = Array.from({ length: messages }, () => [
+      Effect.runSync(Ids.messageId),
+      ...Array.from({ length: 3 }, () => Effect.runSync(Ids.partId))
+    ])
+    const rawStart = performance.now()
+    for (let n = 0; n < messages; n++) rawAppend(rawSession, n, ids[n]!)
+    rawRates.push(messages / ((performance.now() - rawStart) / 1000))
+  }
+  db.close()
+  await runtime.dispose()
+  const library = median(libraryRates)
+  const raw = median(rawRates)
+  return [{
+    metric: "append throughput (3 parts, 1 tx/message)",
+    value: round(library, 0),
+    unit: "msg/s",
+    baseline: { label: "raw better-sqlite3, same statements", value: round(raw, 0) },
+    ratio: round(library / raw),
+    target: "ratio ≥ 0.5",
+    met: library / raw >= 0.5
+  }]
+}
+
+const contextRead = async (dir: string, large: number): Promise<ReadonlyArray<Figure>> => {
+  const filename = NodePath.join(dir, "context.db")
+  const runtime = ManagedRuntime.make(Storage.layerSqlite({ filename }))
+  const store = await runtime.runPromise(Storage.Storage)
+  const small = await runtime.runPromise(newSession(store))
+  const big = await runtime.runPromise(newSession(store))
+  const db = new Database(filename)
+  fillSession(db, small, 1_000, 200)
+  fillSession(db, big, large, 200)
+  db.close()
+
+  const readContext = (sessionId: SessionId) =>
+    Effect.gen(function*() {
+      const items = yield* store.contextItems(sessionId)
+      const messages = yield* store.messages(items.map((item) => item.id as MessageId))
+      if (messages.length !== 200) throw new Error(`expected 200 messages, read ${messages.length}`)
+    })
+  const timeReads = async (sessionId: SessionId) => {
+    const samples: Array<number> = []
+    for (let rep = 0; rep < 5; rep++) {
+      const start = performance.now()
+      await runtime.runPromise(Effect.repeatN(readContext(sessionId), 49))
+      samples.push((performance.now() - start) / 50)
+    }
+    return median(samples)
+  }
+  await timeReads(small) // warm-up
+  await timeReads(big)
+  const smallMs = await timeReads(small)
+  const bigMs = await timeReads(big)
+  await runtime.dispose()
+  return [{
+    metric: `read a 200-item context, ${large.toLocaleString("en")}-message session`,
+    value: round(bigMs),
+    unit: "ms",
+    baseline: { label: "1,000-message session", value: round(smallMs) },
+    ratio: round(bigMs / smallMs),
+    target: "ratio ≤ 1.3",
+    met: bigMs / smallMs <= 1.3
+  }]
+}
+
+const benchmark: Benchmark = {
+  name: "storage",
+  description: "append throughput vs raw better-sqlite3; context read time vs history size",
+  run: async ({ quick, tmpDir }) => [
+    ...(await appendThroughput(tmpDir, quick ? 500 : 3_000)),
+    ...(await contextRead(tmpDir, quick ? 20_000 : 100_000))
+  ]
+}
+
+export default benchmark

@@ -1,0 +1,348 @@
+/**
+ * The model registry: context window, output limit, tokenizer encoding and list prices of the
+ * models mnesis knows, looked up from a `provider/model` string.
+ *
+ * Entries are matched on the model's last path segment (`openrouter/anthropic/claude-sonnet-4-5`
+ * is matched as `claude-sonnet-4-5`) by patterns anchored at the start of the name, so a family
+ * like `o1` matches `o1` and `o1-mini` but never `gpt-4o1` or `foo-o1x` (the Python reference
+ * tested substrings anywhere). Unknown models get a conservative fallback and say so in a log.
+ *
+ * @since 0.1.0
+ */
+import { Effect, Schema } from "effect"
+import type { TokenUsageFields } from "./Domain.js"
+
+// ---------------------------------------------------------------------------------------------
+// Data shapes
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * How text is counted: one of two real BPE encodings, or `heuristic` (characters ÷ 4) when no
+ * encoding applies.
+ */
+export const Encoding = Schema.Literal("o200k_base", "cl100k_base", "heuristic")
+export type Encoding = typeof Encoding.Type
+
+/** List prices in USD per million tokens (0 when local, open-weight or unknown). */
+export const Pricing = Schema.Struct({
+  input: Schema.NonNegative,
+  output: Schema.NonNegative,
+  cacheRead: Schema.NonNegative,
+  cacheWrite: Schema.NonNegative
+})
+export type Pricing = typeof Pricing.Type
+
+/**
+ * What mnesis knows about a model.
+ *
+ * @since 0.1.0
+ */
+export class ModelInfo extends Schema.Class<ModelInfo>("ModelInfo")({
+  /** The model string exactly as given. */
+  model: Schema.String,
+  /** The `provider/` prefix (lower-cased), or the vendor inferred from a bare name ("" if none). */
+  provider: Schema.String,
+  /** Everything after the provider prefix, as given: what the provider's API is called with. */
+  name: Schema.String,
+  contextLimit: Schema.Int.pipe(Schema.positive()),
+  maxOutputTokens: Schema.Int.pipe(Schema.positive()),
+  encoding: Encoding,
+  /** True when `encoding` only approximates the model's own tokenizer (Claude, Gemini, open models). */
+  approximate: Schema.Boolean,
+  pricing: Pricing,
+  /** False when the model matched no registry entry and the fallback was used. */
+  known: Schema.Boolean
+}) {}
+
+/**
+ * Per-session corrections of a registry entry. Structurally compatible with the config's
+ * `modelOverrides`; `pricing` is accepted here for callers with negotiated prices.
+ */
+export interface RegistryOverrides {
+  readonly contextLimit?: number | undefined
+  readonly maxOutputTokens?: number | undefined
+  readonly pricing?: Partial<Pricing> | undefined
+}
+
+// ---------------------------------------------------------------------------------------------
+// Fallback
+// ---------------------------------------------------------------------------------------------
+
+export const FALLBACK_CONTEXT_LIMIT = 128_000
+export const FALLBACK_MAX_OUTPUT_TOKENS = 4_096
+
+const FREE: Pricing = { input: 0, output: 0, cacheRead: 0, cacheWrite: 0 }
+
+// ---------------------------------------------------------------------------------------------
+// Registry table
+// ---------------------------------------------------------------------------------------------
+
+interface Entry {
+  readonly pattern: RegExp
+  readonly contextLimit: number
+  readonly maxOutputTokens: number
+  readonly encoding: Encoding
+  readonly approximate: boolean
+  readonly pricing: Pricing
+}
+
+/**
+ * A family: the name starts with `prefix` and the next character does not continue the name
+ * (no letter, digit or `.digit`), so `gpt-4` matches `gpt-4-0613` but not `gpt-4o` or `gpt-4.1`.
+ * `prefix` is a regular-expression source.
+ */
+const family = (prefix: string): RegExp => new RegExp(`^(?:${prefix})(?![a-z0-9]|\\.[0-9])`)
+
+const price = (input: number, output: number, cacheRead: number, cacheWrite: number): Pricing => ({
+  input,
+  output,
+  cacheRead,
+  cacheWrite
+})
+
+// Claude counts are approximated with o200k_base (no offline tokenizer is exact for Claude 3+).
+const claude = (prefix: string, maxOutputTokens: number, pricing: Pricing): Entry => ({
+  pattern: family(prefix),
+  contextLimit: 200_000,
+  maxOutputTokens,
+  encoding: "o200k_base",
+  approximate: true,
+  pricing
+})
+
+const openai = (
+  prefix: string,
+  contextLimit: number,
+  maxOutputTokens: number,
+  pricing: Pricing,
+  encoding: Encoding = "o200k_base"
+): Entry => ({
+  pattern: family(prefix),
+  contextLimit,
+  maxOutputTokens,
+  encoding,
+  approximate: false,
+  pricing
+})
+
+const gemini = (prefix: string, maxOutputTokens: number, pricing: Pricing): Entry => ({
+  pattern: family(prefix),
+  contextLimit: 1_048_576,
+  maxOutputTokens,
+  encoding: "o200k_base",
+  approximate: true,
+  pricing
+})
+
+/** Open-weight models: prices depend on the host, so none are assumed. */
+const openWeights = (prefix: string, contextLimit: number, maxOutputTokens: number): Entry => ({
+  pattern: family(prefix),
+  contextLimit,
+  maxOutputTokens,
+  encoding: "o200k_base",
+  approximate: true,
+  pricing: FREE
+})
+
+/**
+ * Ordered: the first matching entry wins, so specific names precede their family.
+ *
+ * Prices are list prices in USD per million tokens as of 2026 (standard tier, short prompts;
+ * cache writes at the 5-minute rate for Anthropic, at the input rate where a provider does not
+ * bill them separately). They change; pass `overrides.pricing` to correct them.
+ */
+const ENTRIES: ReadonlyArray<Entry> = [
+  // --- Anthropic (200K; Sonnet 4.x has a 1M beta window that must be opted into). Opus 4.5+
+  // may emit more than 32K tokens, but reserving more would shrink the usable context. ---
+  claude("claude-opus-4-[5-9]", 32_000, price(5, 25, 0.5, 6.25)),
+  claude("claude-opus-4", 32_000, price(15, 75, 1.5, 18.75)),
+  claude("claude-sonnet-4", 64_000, price(3, 15, 0.3, 3.75)),
+  claude("claude-haiku-4", 64_000, price(1, 5, 0.1, 1.25)),
+  claude("claude-3-7-sonnet", 64_000, price(3, 15, 0.3, 3.75)),
+  claude("claude-3-5-sonnet", 8_192, price(3, 15, 0.3, 3.75)),
+  claude("claude-3-5-haiku", 8_192, price(0.8, 4, 0.08, 1)),
+  claude("claude-3-opus", 4_096, price(15, 75, 1.5, 18.75)),
+  claude("claude-3-sonnet", 4_096, price(3, 15, 0.3, 3.75)),
+  claude("claude-3-haiku", 4_096, price(0.25, 1.25, 0.03, 0.3)),
+
+  // --- OpenAI: GPT-5 family (400K / 128K; the chat-latest aliases are 128K / 16,384) ---
+  openai("gpt-5(?:\\.[0-9]+)?-chat", 128_000, 16_384, price(1.25, 10, 0.125, 1.25)),
+  openai("gpt-5(?:\\.[0-9]+)?-pro", 400_000, 128_000, price(15, 120, 15, 15)),
+  openai("gpt-5(?:\\.[0-9]+)?-(?:codex-)?mini", 400_000, 128_000, price(0.25, 2, 0.025, 0.25)),
+  openai("gpt-5(?:\\.[0-9]+)?-nano", 400_000, 128_000, price(0.05, 0.4, 0.005, 0.05)),
+  openai("gpt-5\\.(?:[2-9]|[1-9][0-9])", 400_000, 128_000, price(1.75, 14, 0.175, 1.75)),
+  openai("gpt-5(?:\\.[01])?", 400_000, 128_000, price(1.25, 10, 0.125, 1.25)),
+  // --- OpenAI: GPT-4.1, GPT-4o ---
+  openai("gpt-4\\.1-mini", 1_047_576, 32_768, price(0.4, 1.6, 0.1, 0.4)),
+  openai("gpt-4\\.1-nano", 1_047_576, 32_768, price(0.1, 0.4, 0.025, 0.1)),
+  openai("gpt-4\\.1", 1_047_576, 32_768, price(2, 8, 0.5, 2)),
+  openai("gpt-4o-mini", 128_000, 16_384, price(0.15, 0.6, 0.075, 0.15)),
+  openai("gpt-4o", 128_000, 16_384, price(2.5, 10, 1.25, 2.5)),
+  openai("chatgpt-4o", 128_000, 16_384, price(5, 15, 5, 5)),
+  // --- OpenAI: o-series, matched as whole families (never as a substring) ---
+  openai("o1-mini", 128_000, 65_536, price(1.1, 4.4, 0.55, 1.1)),
+  openai("o1-preview", 128_000, 32_768, price(15, 60, 7.5, 15)),
+  openai("o1-pro", 200_000, 100_000, price(150, 600, 150, 150)),
+  openai("o1", 200_000, 100_000, price(15, 60, 7.5, 15)),
+  openai("o3-pro", 200_000, 100_000, price(20, 80, 20, 20)),
+  openai("o3-mini", 200_000, 100_000, price(1.1, 4.4, 0.55, 1.1)),
+  openai("o3", 200_000, 100_000, price(2, 8, 0.5, 2)),
+  openai("o4-mini", 200_000, 100_000, price(1.1, 4.4, 0.275, 1.1)),
+  // --- OpenAI: legacy cl100k models ---
+  openai(
+    "gpt-4-(?:turbo|0125-preview|1106-preview|1106-vision-preview)",
+    128_000,
+    4_096,
+    price(10, 30, 10, 10),
+    "cl100k_base"
+  ),
+  openai("gpt-4-32k", 32_768, 4_096, price(60, 120, 60, 60), "cl100k_base"),
+  openai("gpt-4", 8_192, 4_096, price(30, 60, 30, 30), "cl100k_base"),
+  openai("gpt-3\\.5-turbo", 16_385, 4_096, price(0.5, 1.5, 0.5, 0.5), "cl100k_base"),
+  // gpt-oss uses o200k_harmony, whose ordinary-text BPE is o200k_base: counts are exact.
+  { ...openWeights("gpt-oss", 131_072, 32_768), approximate: false },
+
+  // --- Google Gemini (prices for prompts up to 200K tokens) ---
+  gemini("gemini-3(?:\\.[0-9]+)?-pro", 65_536, price(2, 12, 0.2, 2)),
+  gemini("gemini-3(?:\\.[0-9]+)?-flash", 65_536, price(0.5, 3, 0.05, 0.5)),
+  gemini("gemini-2\\.5-pro", 65_536, price(1.25, 10, 0.125, 1.25)),
+  gemini("gemini-2\\.5-flash-lite", 65_536, price(0.1, 0.4, 0.01, 0.1)),
+  gemini("gemini-2\\.5-flash", 65_536, price(0.3, 2.5, 0.03, 0.3)),
+  gemini("gemini-2\\.0-flash-lite", 8_192, price(0.075, 0.3, 0.01875, 0.075)),
+  gemini("gemini-2\\.0-flash", 8_192, price(0.1, 0.4, 0.025, 0.1)),
+
+  // --- DeepSeek's own API (priced) and its open weights (host-priced) ---
+  {
+    ...openWeights("deepseek-chat", 131_072, 8_192),
+    pricing: price(0.28, 0.42, 0.028, 0.28)
+  },
+  {
+    ...openWeights("deepseek-reasoner", 131_072, 32_768),
+    pricing: price(0.28, 0.42, 0.028, 0.28)
+  },
+  openWeights("deepseek-v3(?:\\.[0-9]+)?", 131_072, 8_192),
+  openWeights("deepseek-r1", 131_072, 32_768),
+
+  // --- Other open-weight models: native windows (hosts that extend them: use overrides) ---
+  openWeights("(?:meta-)?llama-?3[.-][1-3]", 131_072, 8_192),
+  openWeights("(?:meta-)?llama-?3", 8_192, 4_096),
+  openWeights("qwen-?2\\.5", 32_768, 8_192),
+  openWeights("qwen-?3-(?:coder|next)", 262_144, 32_768),
+  openWeights("qwen-?3", 40_960, 8_192),
+  openWeights("mixtral-8x22b", 65_536, 8_192),
+  openWeights("mixtral", 32_768, 8_192),
+  openWeights("(?:open-)?mistral-(?:large|medium|nemo)", 131_072, 8_192),
+  openWeights("(?:open-)?mistral", 32_768, 8_192)
+]
+
+// ---------------------------------------------------------------------------------------------
+// Parsing
+// ---------------------------------------------------------------------------------------------
+
+/** Vendors inferred from a bare model name (no `provider/` prefix). */
+const VENDORS: ReadonlyArray<readonly [RegExp, string]> = [
+  [/^claude-/, "anthropic"],
+  [/^(?:gpt-|chatgpt-|o[1-9](?![0-9a-z]))/, "openai"],
+  [/^gemini-/, "google"],
+  [/^deepseek-/, "deepseek"],
+  [/^(?:meta-)?llama/, "meta"],
+  [/^qwen/, "qwen"],
+  [/^(?:open-)?(?:mistral|mixtral|codestral)/, "mistral"]
+]
+
+/**
+ * The lower-cased name a registry entry is matched against: the last path segment, without a
+ * Bedrock-style `anthropic.` prefix, with Claude versions written with dashes (`claude-3.5-…`,
+ * as OpenRouter spells them, becomes `claude-3-5-…`).
+ */
+const matchKey = (model: string): string => {
+  const lower = model.trim().toLowerCase()
+  const last = lower.slice(lower.lastIndexOf("/") + 1).replace(/^(?:[a-z]+\.)?anthropic\./, "")
+  return last.startsWith("claude-") ? last.replace(/([0-9])\.([0-9])/g, "$1-$2") : last
+}
+
+const inferVendor = (key: string): string => VENDORS.find(([pattern]) => pattern.test(key))?.[1] ?? ""
+
+/**
+ * Splits `provider/name`. The provider is the text before the first `/` (lower-cased); a bare
+ * name gets the vendor its name implies (`gpt-4o` → `openai`), or "" when nothing fits.
+ *
+ * @since 0.1.0
+ */
+export const parseModel = (model: string): { readonly provider: string; readonly name: string } => {
+  const trimmed = model.trim()
+  const slash = trimmed.indexOf("/")
+  if (slash === -1) return { provider: inferVendor(matchKey(trimmed)), name: trimmed }
+  return { provider: trimmed.slice(0, slash).toLowerCase(), name: trimmed.slice(slash + 1) }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Resolution
+// ---------------------------------------------------------------------------------------------
+
+const findEntry = (model: string): Entry | undefined => {
+  const key = matchKey(model)
+  return ENTRIES.find((entry) => entry.pattern.test(key))
+}
+
+/**
+ * The registry entry for `model` with `overrides` applied. Unknown models fall back to a 128K
+ * window, 4,096 output tokens, an approximate o200k count and zero prices (`known: false`).
+ * Override limits must be positive integers (the config schema guarantees it); anything else
+ * fails `ModelInfo`'s validation and throws.
+ *
+ * @since 0.1.0
+ */
+export const resolve = (model: string, overrides?: RegistryOverrides): ModelInfo => {
+  const { name, provider } = parseModel(model)
+  const entry = findEntry(model)
+  return new ModelInfo({
+    model,
+    provider,
+    name,
+    contextLimit: overrides?.contextLimit ?? entry?.contextLimit ?? FALLBACK_CONTEXT_LIMIT,
+    maxOutputTokens: overrides?.maxOutputTokens ?? entry?.maxOutputTokens ?? FALLBACK_MAX_OUTPUT_TOKENS,
+    encoding: entry?.encoding ?? "o200k_base",
+    approximate: entry?.approximate ?? true,
+    pricing: withPricing(entry?.pricing ?? FREE, overrides?.pricing),
+    known: entry !== undefined
+  })
+}
+
+const withPricing = (base: Pricing, override: Partial<Pricing> | undefined): Pricing => ({
+  input: override?.input ?? base.input,
+  output: override?.output ?? base.output,
+  cacheRead: override?.cacheRead ?? base.cacheRead,
+  cacheWrite: override?.cacheWrite ?? base.cacheWrite
+})
+
+/**
+ * {@link resolve}, logging a warning when the model is unknown so the fallback is never silent.
+ *
+ * @since 0.1.0
+ */
+export const lookup = (model: string, overrides?: RegistryOverrides): Effect.Effect<ModelInfo> =>
+  Effect.suspend(() => {
+    const info = resolve(model, overrides)
+    if (info.known) return Effect.succeed(info)
+    return Effect.as(
+      Effect.logWarning(
+        `unknown model "${model}": assuming a ${info.contextLimit}-token context window, ` +
+          `${info.maxOutputTokens} output tokens, approximate o200k_base token counts and zero cost; ` +
+          `set modelOverrides.contextLimit / maxOutputTokens if these are wrong`
+      ).pipe(Effect.annotateLogs({ model })),
+      info
+    )
+  })
+
+/**
+ * Cost in USD of `usage` at the model's list prices. The usage fields are disjoint (input
+ * excludes cached tokens), as every provider adapter reports them.
+ *
+ * @since 0.1.0
+ */
+export const costOf = (usage: TokenUsageFields, info: ModelInfo): number => {
+  const { cacheRead, cacheWrite, input, output } = info.pricing
+  return (usage.input * input + usage.output * output + usage.cacheRead * cacheRead +
+    usage.cacheWrite * cacheWrite) / 1e6
+}
