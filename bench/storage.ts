@@ -52,64 +52,25 @@ const rawAppender = (db: Database.Database) => {
   const insertMessage = db.prepare(`INSERT INTO messages (id, session_id, seq, role, agent, model, is_summary,
     created_at, tokens_input, tokens_output, tokens_cache_read, tokens_cache_write, tokens_total, cost,
     finish_reason, error) VALUES (?, ?, ?, ?, ?, ?, 0, ?, 0, 0, 0, 0, 0, 0, NULL, NULL)`)
+  const partRow = "(?, ?, ?, ?, 'text', ?, 40, NULL, NULL, NULL, NULL, NULL, NULL, NULL)"
   const insertParts = db.prepare(
     `INSERT INTO parts (id, message_id, session_id, idx, type, content, token_count,
     tool_call_id, tool_name, tool_status, tool_output, tool_error, started_at, completed_at)
-    VALUES (?, ?, ?, 0, 'text', ?, 40, NULL, NULL, NULL, NULL, NULL, NULL, NULL),
-           (?, ?, ?, 1, 'text', ?, 40, NULL, NULL, NULL, NULL, NULL, NULL, NULL),
-           (?, ?, ?, 2, 'text', ?, 40, NULL, NULL, NULL, NULL, NULL, NULL, NULL) RETURNING rowid, id`
+    VALUES ${[partRow, partRow, partRow].join(", ")}`
   )
-  const insertSearch = db.prepare(`INSERT INTO search_index (rowid, body, session_id, message_id)
-    VALUES (?, ?, ?, ?), (?, ?, ?, ?), (?, ?, ?, ?)`)
   const insertItem = db.prepare(
     `INSERT INTO context_items (session_id, position, item_type, item_id, token_count)
     VALUES (?, ?, 'message', ?, 124)`
   )
-  const select = db.prepare(`SELECT m.*, p.id AS part_id, p.type, p.content FROM messages m
-    LEFT JOIN parts p ON p.message_id = m.id WHERE m.id = ? ORDER BY p.idx`)
   return db.transaction((sessionId: string, n: number, ids: ReadonlyArray<string>) => {
-    const [messageId, p0, p1, p2] = ids as [string, string, string, string]
+    const [messageId, ...partIds] = ids
     const counters = bump.get(n, sessionId) as { next_seq: number; next_position: number }
-    insertMessage.run(
-      messageId,
-      sessionId,
-      counters.next_seq,
-      n % 2 === 0 ? "user" : "assistant",
-      "bench",
-      "mock/bench",
-      n
-    )
-    const bodies = [text(n, 0), text(n, 1), text(n, 2)]
-    const rows = insertParts.all(
-      p0,
-      messageId,
-      sessionId,
-      JSON.stringify({ text: bodies[0] }),
-      p1,
-      messageId,
-      sessionId,
-      JSON.stringify({ text: bodies[1] }),
-      p2,
-      messageId,
-      sessionId,
-      JSON.stringify({ text: bodies[2] })
-    ) as Array<{ rowid: number }>
-    insertSearch.run(
-      rows[0]!.rowid,
-      bodies[0],
-      sessionId,
-      messageId,
-      rows[1]!.rowid,
-      bodies[1],
-      sessionId,
-      messageId,
-      rows[2]!.rowid,
-      bodies[2],
-      sessionId,
-      messageId
+    const role = n % 2 === 0 ? "user" : "assistant"
+    insertMessage.run(messageId, sessionId, counters.next_seq, role, "bench", "mock/bench", n)
+    insertParts.run(
+      ...partIds.flatMap((id, i) => [id, messageId, sessionId, i, JSON.stringify({ text: text(n, i) })])
     )
     insertItem.run(sessionId, counters.next_position, messageId)
-    select.all(messageId)
   })
 }
 
@@ -121,9 +82,7 @@ const fillSession = (db: Database.Database, sessionId: string, count: number, in
     `INSERT INTO parts (id, message_id, session_id, idx, type, content, token_count)
     VALUES (?, ?, ?, ?, 'text', ?, 40)`
   )
-  const insertSearch = db.prepare(
-    `INSERT INTO search_index (rowid, body, session_id, message_id) VALUES (?, ?, ?, ?)`
-  )
+
   const insertItem = db.prepare(
     `INSERT INTO context_items (session_id, position, item_type, item_id, token_count)
     VALUES (?, ?, 'message', ?, 124)`
@@ -134,15 +93,13 @@ const fillSession = (db: Database.Database, sessionId: string, count: number, in
       const messageId = Effect.runSync(Ids.messageId)
       insertMessage.run(messageId, sessionId, n, n % 2 === 0 ? "assistant" : "user", n)
       for (let i = 0; i < 3; i++) {
-        const body = text(n, i)
-        const info = insertPart.run(
+        insertPart.run(
           Effect.runSync(Ids.partId),
           messageId,
           sessionId,
           i,
-          JSON.stringify({ text: body })
+          JSON.stringify({ text: text(n, i) })
         )
-        insertSearch.run(info.lastInsertRowid, body, sessionId, messageId)
       }
       if (n > count - inContext) insertItem.run(sessionId, n, messageId)
       ids.push(messageId)
