@@ -26,14 +26,6 @@ import type { Encoding, ModelInfo } from "./ModelRegistry.js"
 
 export type { Encoding } from "./ModelRegistry.js"
 
-declare global {
-  // ES2024 string methods, present since Node 20 but missing from the project's ES2022 lib.
-  interface String {
-    isWellFormed(): boolean
-    toWellFormed(): string
-  }
-}
-
 /** The encoding used when none is given. */
 export const DEFAULT_ENCODING: Encoding = "o200k_base"
 
