@@ -7,7 +7,7 @@
  *
  * @since 0.1.0
  */
-import { Config, Duration, Effect, Either, Option, ParseResult, Schema } from "effect"
+import { Config, Context, Duration, Effect, Either, Layer, Option, ParseResult, Schema } from "effect"
 import * as NodeOs from "node:os"
 import * as NodePath from "node:path"
 import { ConfigError } from "./Errors.js"
@@ -330,3 +330,37 @@ export const ProviderKeys = Config.all({
   openaiCompat: Config.option(Config.redacted("OPENAI_COMPAT_API_KEY"))
 })
 export type ProviderKeys = Config.Config.Success<typeof ProviderKeys>
+
+// ---------------------------------------------------------------------------------------------
+// The configuration as a service
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * The base configuration sessions start from (a session's `config` option merges over it).
+ *
+ * @since 0.1.0
+ */
+export class Settings extends Context.Tag("mnesis/Settings")<Settings, MnesisConfig>() {
+  /** The defaults merged with `overrides`. */
+  static readonly layer = (overrides: MnesisConfigOverrides = {}): Layer.Layer<Settings, ConfigError> =>
+    Layer.effect(Settings, makeConfig(overrides))
+
+  /** The defaults merged with `overrides`, then `MNESIS_DB_PATH` over `store.dbPath`. */
+  static readonly layerFromEnv = (
+    overrides: MnesisConfigOverrides = {}
+  ): Layer.Layer<Settings, ConfigError> =>
+    Layer.effect(
+      Settings,
+      Effect.gen(function*() {
+        const env = yield* Effect.orElseSucceed(
+          MnesisEnv,
+          () => ({ dbPath: Option.none<string>(), mockLlm: false })
+        )
+        const config = yield* makeConfig(overrides)
+        return Option.match(env.dbPath, {
+          onNone: () => config,
+          onSome: (dbPath) => ({ ...config, store: { ...config.store, dbPath } })
+        })
+      })
+    )
+}

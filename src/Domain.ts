@@ -213,6 +213,11 @@ export type CompactionMarkerPart = typeof CompactionMarkerPart.Type
 export const Part = Schema.Union(TextPart, ReasoningPart, ToolPart, FileRefPart, CompactionMarkerPart)
 export type Part = typeof Part.Type
 
+type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never
+
+/** A part's content: everything but its id and token count. */
+export type PartBody = DistributiveOmit<Part, "id" | "tokenCount">
+
 /** What a caller writes: a part without id and token count (mnesis assigns both). */
 export const PartInput = Schema.Union(
   Schema.Struct(textFields),
@@ -336,6 +341,8 @@ export const ContextItem = Schema.Struct({
   position: Schema.Int,
   kind: Schema.Literal("message", "summary"),
   id: Schema.Union(MessageId, SummaryId),
+  /** The message's role; absent for summaries. */
+  role: Schema.optional(Role),
   tokenCount: Count
 })
 export type ContextItem = typeof ContextItem.Type
@@ -347,5 +354,66 @@ export class FileReference extends Schema.Class<FileReference>("FileReference")(
   fileType: Schema.String,
   tokenCount: Count,
   summary: Schema.String,
+  createdAt: Timestamp
+}) {}
+
+// ---------------------------------------------------------------------------------------------
+// Compaction results and turn snapshots
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * What a compaction call did — honestly: `compacted` is false and the counts are zero when nothing
+ * changed. Token figures are the active context's size before and after.
+ */
+export class CompactionResult extends Schema.Class<CompactionResult>("CompactionResult")({
+  compacted: Schema.Boolean,
+  /** The last summary written (the condensed node when the call ended with a condensation). */
+  summaryId: Schema.optional(SummaryId),
+  /** Escalation level of that summary (0 when none was written). */
+  level: Schema.Literal(0, 1, 2, 3),
+  depth: Count,
+  /** Original messages newly covered by leaf summaries in this call. */
+  messagesCovered: Count,
+  tokensBefore: Count,
+  tokensAfter: Count,
+  pruned: Schema.Struct({ count: Count, tokens: Count }),
+  /** Summaries written (leaves and condensations). */
+  rounds: Count,
+  elapsedMs: Schema.NonNegative
+}) {
+  static none(tokens: number, elapsedMs = 0): CompactionResult {
+    return new CompactionResult({
+      compacted: false,
+      level: 0,
+      depth: 0,
+      messagesCovered: 0,
+      tokensBefore: tokens,
+      tokensAfter: tokens,
+      pruned: { count: 0, tokens: 0 },
+      rounds: 0,
+      elapsedMs
+    })
+  }
+}
+
+/** Where the tokens of an assembled context go. `total` = system + summaries + messages. */
+export const ContextBreakdown = Schema.Struct({
+  system: Count,
+  summaries: Count,
+  messages: Count,
+  /** The part of `messages` spent on tool calls and results. */
+  toolOutputs: Count,
+  total: Count
+})
+export type ContextBreakdown = typeof ContextBreakdown.Type
+
+/** One completed turn, as `session.history()` reports it. */
+export class TurnSnapshot extends Schema.Class<TurnSnapshot>("TurnSnapshot")({
+  turn: Schema.Int,
+  /** The turn's final assistant message (or the recorded one). */
+  messageId: MessageId,
+  context: ContextBreakdown,
+  compactionTriggered: Schema.Boolean,
+  compactionResult: Schema.optional(CompactionResult),
   createdAt: Timestamp
 }) {}

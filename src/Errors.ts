@@ -185,3 +185,12 @@ const transientTags: ReadonlySet<string> = new Set([
 
 /** Errors worth retrying: rate limited, overloaded, server error, timeout, connection. */
 export const isTransient = (error: { readonly _tag: string }): boolean => transientTags.has(error._tag)
+
+/** The session was closed; open or load it again to continue. */
+export class SessionIsClosed extends Schema.TaggedError<SessionIsClosed>()("SessionIsClosed", {
+  sessionId: Schema.String
+}) {
+  override get message(): string {
+    return `session ${this.sessionId} is closed; use Session.load to continue it`
+  }
+}

@@ -73,6 +73,16 @@ export const FALLBACK_MAX_OUTPUT_TOKENS = 4_096
 
 const FREE: Pricing = { input: 0, output: 0, cacheRead: 0, cacheWrite: 0 }
 
+/** MockLlm counts with o200k_base exactly, so its counts are not approximations. */
+const MOCK = {
+  pattern: /^/,
+  contextLimit: 200_000,
+  maxOutputTokens: 8_192,
+  encoding: "o200k_base",
+  approximate: false,
+  pricing: FREE
+} as const
+
 // ---------------------------------------------------------------------------------------------
 // Registry table
 // ---------------------------------------------------------------------------------------------
@@ -295,7 +305,8 @@ const findEntry = (model: string): Entry | undefined => {
  */
 export const resolve = (model: string, overrides?: RegistryOverrides): ModelInfo => {
   const { name, provider } = parseModel(model)
-  const entry = findEntry(model)
+  // `mock/<name>` is MockLlm: sized like the model it names (or a generous default), and free.
+  const entry = provider === "mock" ? { ...(findEntry(model) ?? MOCK), pricing: FREE } : findEntry(model)
   return new ModelInfo({
     model,
     provider,

@@ -32,7 +32,8 @@ import type {
   SummaryNode,
   TokenUsage,
   ToolStatus,
-  TurnError
+  TurnError,
+  TurnSnapshot
 } from "./Domain.js"
 import type { DatabaseCorrupt, SchemaTooNew, SessionNotFound, StorageError } from "./Errors.js"
 import * as Sqlite from "./storage/Sqlite.js"
@@ -193,6 +194,11 @@ export interface Service {
     update: { readonly tokens: TokenUsage; readonly cost: number; readonly finishReason: FinishReason }
   ) => Effect.Effect<void, StoreFailure>
   readonly updateToolPart: (id: PartId, update: ToolPartUpdate) => Effect.Effect<void, StoreFailure>
+  /** The message holding the newest tool call with this id in the session. */
+  readonly findToolCall: (
+    sessionId: SessionId,
+    toolCallId: string
+  ) => Effect.Effect<Message | undefined, StoreFailure>
   /** Tombstones completed tool outputs; returns how many parts changed (already-tombstoned skip). */
   readonly tombstone: (
     sessionId: SessionId,
@@ -227,6 +233,10 @@ export interface Service {
   readonly commitCompaction: (
     commit: CompactionCommit
   ) => Effect.Effect<Message, SessionNotFound | StoreFailure>
+
+  /** Appends the snapshot of a completed turn (its `turn` must be the next number). */
+  readonly appendSnapshot: (sessionId: SessionId, snapshot: TurnSnapshot) => Effect.Effect<void, StoreFailure>
+  readonly snapshots: (sessionId: SessionId) => Effect.Effect<ReadonlyArray<TurnSnapshot>, StoreFailure>
 
   readonly putFileReference: (ref: FileReference) => Effect.Effect<void, StoreFailure>
   readonly getFileReference: (id: FileId) => Effect.Effect<FileReference | undefined, StoreFailure>

@@ -34,13 +34,17 @@ import {
   decodeAll,
   decodeFileReference,
   decodeSession,
+  decodeSnapshot,
   decodeSummary,
+  encodeCompactionResult,
   groupMessages,
   MESSAGE_COLUMNS,
   type MessagePartRow,
   partContent,
   sessionObject,
   type SessionRow,
+  snapshotObject,
+  type SnapshotRow,
   SUMMARY_COLUMNS,
   summaryObject,
   type SummaryRow,
@@ -215,8 +219,9 @@ export const make = (
               (sum, part) => sum + part.tokenCount,
               MESSAGE_OVERHEAD_TOKENS
             )
-            yield* sql`INSERT INTO context_items (session_id, position, item_type, item_id, token_count)
-              VALUES (${message.sessionId}, ${counters.next_position}, 'message', ${message.id}, ${tokenCount})`
+            yield* sql`INSERT INTO context_items (session_id, position, item_type, item_id, role, token_count)
+              VALUES (${message.sessionId}, ${counters.next_position}, 'message', ${message.id}, ${message.role},
+                ${tokenCount})`
           }
           // Everything stored is known here: build the message instead of reading it back.
           return new Message({
@@ -294,6 +299,19 @@ export const make = (
         })
       )
 
+    const findToolCall: Service["findToolCall"] = (sessionId, toolCallId) =>
+      query(
+        "findToolCall",
+        Effect.flatMap(
+          sql<{ message_id: string }>`SELECT message_id FROM parts
+            WHERE session_id = ${sessionId} AND tool_call_id = ${toolCallId} ORDER BY rowid DESC LIMIT 1`,
+          (rows) =>
+            rows[0] === undefined
+              ? Effect.succeed(undefined)
+              : Effect.map(messagesByIds([rows[0].message_id as MessageId]), (messages) => messages[0])
+        )
+      )
+
     const tombstone: Service["tombstone"] = (sessionId, parts, at) =>
       parts.length === 0 ? Effect.succeed(0) : transaction(
         "tombstone",
@@ -322,8 +340,14 @@ export const make = (
       query(
         "contextItems",
         Effect.map(
-          sql<{ position: number; item_type: "message" | "summary"; item_id: string; token_count: number }>`
-            SELECT position, item_type, item_id, token_count FROM context_items
+          sql<{
+            position: number
+            item_type: "message" | "summary"
+            item_id: string
+            role: "user" | "assistant" | null
+            token_count: number
+          }>`
+            SELECT position, item_type, item_id, role, token_count FROM context_items
             WHERE session_id = ${sessionId}
               ${q.beforePosition === undefined ? sql.literal("") : sql`AND position < ${q.beforePosition}`}
             ORDER BY position ${sql.literal(q.newestFirst === true ? "DESC" : "ASC")}
@@ -333,6 +357,7 @@ export const make = (
               position: row.position,
               kind: row.item_type,
               id: row.item_id as MessageId | SummaryId,
+              ...(row.role === null ? {} : { role: row.role }),
               tokenCount: row.token_count
             }))
         )
@@ -514,6 +539,30 @@ export const make = (
         })
       )
 
+    const appendSnapshot: Service["appendSnapshot"] = (sessionId, snapshot) =>
+      query(
+        "appendSnapshot",
+        sql`INSERT INTO turn_snapshots (session_id, turn, message_id, context, compaction_triggered,
+            compaction_result, created_at)
+          VALUES (${sessionId}, ${snapshot.turn}, ${snapshot.messageId}, ${JSON.stringify(snapshot.context)},
+            ${snapshot.compactionTriggered ? 1 : 0},
+            ${
+          snapshot.compactionResult === undefined
+            ? null
+            : JSON.stringify(encodeCompactionResult(snapshot.compactionResult))
+        },
+            ${snapshot.createdAt})`.pipe(Effect.asVoid)
+      )
+
+    const snapshots = (sessionId: SessionId) =>
+      query(
+        "snapshots",
+        Effect.flatMap(
+          sql<SnapshotRow>`SELECT * FROM turn_snapshots WHERE session_id = ${sessionId} ORDER BY turn`,
+          (rows) => decodeAll(rows, snapshotObject, decodeSnapshot, "snapshots")
+        )
+      )
+
     const putFileReference = (ref: FileReference) =>
       query(
         "putFileReference",
@@ -601,6 +650,7 @@ export const make = (
       appendMessage,
       updateMessageUsage,
       updateToolPart,
+      findToolCall,
       tombstone,
       contextItems,
       contextTokens,
@@ -611,6 +661,8 @@ export const make = (
       summarySources,
       activeCovers,
       commitCompaction,
+      appendSnapshot,
+      snapshots,
       putFileReference,
       getFileReference,
       search

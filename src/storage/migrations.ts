@@ -121,10 +121,23 @@ const initial = Effect.gen(function*() {
       position INTEGER NOT NULL,
       item_type TEXT NOT NULL CHECK (item_type IN ('message', 'summary')),
       item_id TEXT NOT NULL,
+      role TEXT CHECK (role IN ('user', 'assistant')),
       token_count INTEGER NOT NULL,
       PRIMARY KEY (session_id, position)
     ) STRICT, WITHOUT ROWID`,
     `CREATE UNIQUE INDEX context_items_item ON context_items(item_id)`,
+
+    // One row per completed turn: what `session.history()` returns, restored by `Session.load`.
+    `CREATE TABLE turn_snapshots (
+      session_id TEXT NOT NULL REFERENCES sessions(id),
+      turn INTEGER NOT NULL,
+      message_id TEXT NOT NULL,
+      context TEXT NOT NULL,
+      compaction_triggered INTEGER NOT NULL,
+      compaction_result TEXT,
+      created_at INTEGER NOT NULL,
+      PRIMARY KEY (session_id, turn)
+    ) STRICT, WITHOUT ROWID`,
 
     `CREATE TABLE file_references (
       id TEXT PRIMARY KEY,

@@ -5,7 +5,7 @@
  * @internal
  */
 import { Effect, Either, ParseResult, Schema } from "effect"
-import { FileReference, Message, Session, SummaryNode } from "../Domain.js"
+import { CompactionResult, FileReference, Message, Session, SummaryNode, TurnSnapshot } from "../Domain.js"
 import { StorageError } from "../Errors.js"
 import type { NewMessage } from "../Storage.js"
 
@@ -264,3 +264,27 @@ export const partContent = (part: NewMessage["parts"][number]): Record<string, u
       }
   }
 }
+
+export interface SnapshotRow {
+  readonly session_id: string
+  readonly turn: number
+  readonly message_id: string
+  readonly context: string
+  readonly compaction_triggered: number
+  readonly compaction_result: string | null
+  readonly created_at: number
+}
+
+export const snapshotObject = (row: SnapshotRow) => ({
+  turn: row.turn,
+  messageId: row.message_id,
+  context: JSON.parse(row.context) as unknown,
+  compactionTriggered: row.compaction_triggered === 1,
+  ...(row.compaction_result === null
+    ? {}
+    : { compactionResult: JSON.parse(row.compaction_result) as unknown }),
+  createdAt: row.created_at
+})
+
+export const decodeSnapshot = Schema.decodeUnknownEither(TurnSnapshot)
+export const encodeCompactionResult = Schema.encodeSync(CompactionResult)

@@ -1,0 +1,258 @@
+/**
+ * Active-context assembly (SPEC §4). Each turn reads only the context items — never the history
+ * — newest first, and fills the budget from the newest turn backwards:
+ *
+ * 1. the newest user turn (the last user message and everything after it) always fits, or the
+ *    turn fails with `ContextOverflow`: it is never dropped silently;
+ * 2. older items follow while they fit, stopping at the first that does not, so what is sent is
+ *    always a contiguous, chronological suffix of the context (and stays prefix-stable between
+ *    compactions, which keeps provider prompt caches warm);
+ * 3. a tool call and its result are one stored part, so they are included together or not at all;
+ * 4. the result starts with a user turn and alternates roles: consecutive turns of one role are
+ *    merged, and a leading assistant turn gets a one-line bridge, never silently dropped.
+ *
+ * Stored messages are immutable except for a few lifecycle columns, each of which changes the
+ * item's token count; rendered items are therefore cached by id and token count, so a turn
+ * costs one small index read plus rendering of what is new.
+ *
+ * @since 0.1.0
+ */
+import { Context, Effect, Layer } from "effect"
+import type { Budget } from "./Config.js"
+import { renderMessage, renderSummary, toolTokens } from "./context/Render.js"
+import type { Count } from "./context/Render.js"
+import type { ContextBreakdown, ContextItem, MessageId, SessionId, SummaryId } from "./Domain.js"
+import { ContextOverflow } from "./Errors.js"
+import type { ContentBlock, LlmMessage, SystemBlock } from "./LlmProvider.js"
+import type * as Storage from "./Storage.js"
+
+export interface BuildRequest {
+  readonly store: Storage.Service
+  readonly sessionId: SessionId
+  readonly systemPrompt: string
+  readonly budget: Budget
+  /** The session model's token counter. */
+  readonly count: Count
+}
+
+/**
+ * An assembled context, ready for a provider.
+ *
+ * @since 0.1.0
+ */
+export interface BuiltContext {
+  readonly system: ReadonlyArray<SystemBlock>
+  readonly messages: ReadonlyArray<LlmMessage>
+  readonly breakdown: ContextBreakdown
+  /** The context items included, in position order. */
+  readonly items: ReadonlyArray<ContextItem>
+  /** True when older items were left out to fit the budget. */
+  readonly truncated: boolean
+}
+
+/**
+ * @since 0.1.0
+ */
+export interface Service {
+  readonly build: (
+    request: BuildRequest
+  ) => Effect.Effect<BuiltContext, ContextOverflow | Storage.StoreFailure>
+  /** Forgets cached renderings (after a change that might keep an item's token count). */
+  readonly invalidate: (ids: ReadonlyArray<string>) => Effect.Effect<void>
+}
+
+export class ContextBuilder extends Context.Tag("mnesis/ContextBuilder")<ContextBuilder, Service>() {}
+
+/** Tokens kept free for the bridge line and rounding. */
+export const ASSEMBLY_RESERVE_TOKENS = 16
+const PAGE = 256
+const CACHE_LIMIT = 50_000
+
+interface Rendered {
+  readonly tokenCount: number
+  readonly messages: ReadonlyArray<LlmMessage>
+  readonly toolTokens: number
+}
+
+const BRIDGE_TEXT = "[Earlier messages are not shown here to fit the context window; grep searches them.]"
+
+/** Merges consecutive turns of one role and makes the first turn a user turn. */
+export const normalizeRoles = (
+  messages: ReadonlyArray<LlmMessage>,
+  truncated: boolean
+): Array<LlmMessage> => {
+  const out: Array<{ role: "user" | "assistant"; content: Array<ContentBlock> }> = []
+  for (const message of messages) {
+    const last = out[out.length - 1]
+    if (last !== undefined && last.role === message.role) last.content.push(...message.content)
+    else out.push({ role: message.role, content: [...message.content] })
+  }
+  if (out[0]?.role === "assistant") {
+    out.unshift({
+      role: "user",
+      content: [{ type: "text", text: truncated ? BRIDGE_TEXT : "[The conversation continues.]" }]
+    })
+  }
+  return out
+}
+
+/** Marks the last block of `messages` as a prompt-cache breakpoint (returns new objects). */
+const withCacheBreakpoint = (messages: ReadonlyArray<LlmMessage>): ReadonlyArray<LlmMessage> => {
+  const last = messages[messages.length - 1]
+  const block = last?.content[last.content.length - 1]
+  if (last === undefined || block === undefined || (block.type !== "text" && block.type !== "tool_result")) {
+    return messages
+  }
+  return [...messages.slice(0, -1), {
+    role: last.role,
+    content: [...last.content.slice(0, -1), { ...block, cache: true }]
+  }]
+}
+
+/**
+ * @since 0.1.0
+ */
+export const make: Effect.Effect<Service> = Effect.sync(() => {
+  // Insertion-ordered: re-inserting on use makes the first key the least recently used.
+  const cache = new Map<string, Rendered>()
+  const systemCounts = new Map<string, number>()
+
+  const remember = (id: string, rendered: Rendered) => {
+    cache.delete(id)
+    cache.set(id, rendered)
+    if (cache.size > CACHE_LIMIT) cache.delete(cache.keys().next().value!)
+  }
+
+  const countSystem = (text: string, count: Count): number => {
+    const known = systemCounts.get(text)
+    if (known !== undefined) return known
+    const n = text === "" ? 0 : count(text)
+    if (systemCounts.size > 64) systemCounts.clear()
+    systemCounts.set(text, n)
+    return n
+  }
+
+  /** Reads items newest first until the budget is spent; the newest user turn must fit. */
+  const select = (request: BuildRequest, available: number) =>
+    Effect.gen(function*() {
+      const chosen: Array<ContextItem> = []
+      let used = 0
+      let newestTurnDone = false
+      let before: number | undefined
+      for (;;) {
+        const page = yield* request.store.contextItems(request.sessionId, {
+          newestFirst: true,
+          limit: PAGE,
+          beforePosition: before
+        })
+        for (const item of page) {
+          if (newestTurnDone && used + item.tokenCount > available) return { chosen, used, truncated: true }
+          chosen.push(item)
+          used += item.tokenCount
+          if (!newestTurnDone && item.kind === "message" && item.role === "user") {
+            newestTurnDone = true
+            if (used > available) return yield* new ContextOverflow({ needed: used, available })
+          }
+        }
+        if (page.length < PAGE) break
+        before = page[page.length - 1]!.position
+      }
+      if (!newestTurnDone && used > available) {
+        // No user message in the context: the tail must still fit.
+        return yield* new ContextOverflow({ needed: used, available })
+      }
+      return { chosen, used, truncated: false }
+    })
+
+  const resolve = (request: BuildRequest, items: ReadonlyArray<ContextItem>) =>
+    Effect.gen(function*() {
+      const fresh = (item: ContextItem) => cache.get(item.id)?.tokenCount === item.tokenCount
+      const missingMessages = items.filter((i) => i.kind === "message" && !fresh(i)).map((i) =>
+        i.id as MessageId
+      )
+      const missingSummaries = items.filter((i) => i.kind === "summary" && !fresh(i)).map((i) =>
+        i.id as SummaryId
+      )
+      const tokenOf = new Map(items.map((i) => [i.id as string, i.tokenCount]))
+      if (missingMessages.length > 0) {
+        for (const message of yield* request.store.messages(missingMessages)) {
+          remember(message.id, {
+            tokenCount: tokenOf.get(message.id) ?? 0,
+            messages: renderMessage(message),
+            toolTokens: toolTokens(message, request.count)
+          })
+        }
+      }
+      if (missingSummaries.length > 0) {
+        for (const node of yield* request.store.summaries(missingSummaries)) {
+          remember(node.id, {
+            tokenCount: tokenOf.get(node.id) ?? 0,
+            messages: [{ role: "user", content: [{ type: "text", text: renderSummary(node) }] }],
+            toolTokens: 0
+          })
+        }
+      }
+      return items.map((item) => {
+        const rendered = cache.get(item.id)
+        if (rendered === undefined) {
+          return { item, rendered: { tokenCount: item.tokenCount, messages: [], toolTokens: 0 } }
+        }
+        remember(item.id, rendered)
+        return { item, rendered }
+      })
+    })
+
+  const build = (request: BuildRequest) =>
+    Effect.gen(function*() {
+      const systemTokens = countSystem(request.systemPrompt, request.count)
+      const available = request.budget.usable - systemTokens - ASSEMBLY_RESERVE_TOKENS
+      const { chosen, truncated } = yield* select(request, available)
+      const items = chosen.reverse()
+      const resolved = yield* resolve(request, items)
+
+      // The stable prefix ends where the newest user turn begins: cache up to there.
+      let newestUser = items.length
+      for (let i = items.length - 1; i >= 0; i--) {
+        if (items[i]!.kind === "message" && items[i]!.role === "user") {
+          newestUser = i
+          break
+        }
+      }
+      const stable = withCacheBreakpoint(resolved.slice(0, newestUser).flatMap((r) => r.rendered.messages))
+      const recent = resolved.slice(newestUser).flatMap((r) => r.rendered.messages)
+
+      let summaries = 0
+      let messageTokens = 0
+      let toolOutputs = 0
+      for (const { item, rendered } of resolved) {
+        if (item.kind === "summary") summaries += item.tokenCount
+        else {
+          messageTokens += item.tokenCount
+          toolOutputs += rendered.toolTokens
+        }
+      }
+      return {
+        system: request.systemPrompt === "" ? [] : [{ text: request.systemPrompt, cache: true }],
+        messages: normalizeRoles([...stable, ...recent], truncated),
+        breakdown: {
+          system: systemTokens,
+          summaries,
+          messages: messageTokens,
+          toolOutputs,
+          total: systemTokens + summaries + messageTokens
+        },
+        items,
+        truncated
+      } satisfies BuiltContext
+    }).pipe(Effect.withSpan("ContextBuilder.build"))
+
+  return {
+    build,
+    invalidate: (ids) => Effect.sync(() => ids.forEach((id) => cache.delete(id)))
+  }
+})
+
+/**
+ * @since 0.1.0
+ */
+export const layer: Layer.Layer<ContextBuilder> = Layer.effect(ContextBuilder, make)

@@ -1,0 +1,64 @@
+/**
+ * The two application-level bundles: `MnesisLive` (SQLite at the configured path, the provider
+ * router, configuration from the environment) and `MnesisTest` (SQLite in memory and `MockLlm`).
+ *
+ * @since 0.1.0
+ */
+import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
+import { Effect, Layer } from "effect"
+import * as Compactor from "./Compactor.js"
+import type { MnesisConfigOverrides } from "./Config.js"
+import { Settings } from "./Config.js"
+import * as ContextBuilder from "./ContextBuilder.js"
+import * as Events from "./Events.js"
+import * as MockLlm from "./llm/MockLlm.js"
+import * as Router from "./llm/Router.js"
+import * as Storage from "./Storage.js"
+import * as Tokenizer from "./Tokenizer.js"
+
+/** Services that need nothing but themselves. */
+const core = Layer.mergeAll(Tokenizer.layer, Events.layer, ContextBuilder.layer)
+
+/**
+ * The live bundle with configuration overrides. `MNESIS_DB_PATH` overrides `store.dbPath`;
+ * `MNESIS_MOCK_LLM=1` answers every model with `MockLlm`.
+ *
+ * @since 0.1.0
+ */
+export const makeLive = (config: MnesisConfigOverrides = {}) => {
+  const settings = Settings.layerFromEnv(config)
+  const storage = Layer.unwrapEffect(Effect.map(Settings, (s) => Storage.layerFromConfig(s.store))).pipe(
+    Layer.provide(settings)
+  )
+  const provider = Router.layerFromEnv.pipe(Layer.provide(NodeHttpClient.layerUndici))
+  const compactor = Compactor.layerDisabled
+  return Layer.mergeAll(core, settings, storage, provider, compactor)
+}
+
+/**
+ * Everything a session needs, configured from the environment.
+ *
+ * @since 0.1.0
+ */
+export const MnesisLive = makeLive()
+
+export interface TestOptions {
+  readonly config?: MnesisConfigOverrides | undefined
+  readonly mock?: MockLlm.MockOptions | undefined
+}
+
+/**
+ * The test bundle: SQLite in memory, `MockLlm` (scriptable through `MockLlmControl`).
+ *
+ * @since 0.1.0
+ */
+export const makeTest = (options: TestOptions = {}) => {
+  const provider = MockLlm.layer(options.mock)
+  const compactor = Compactor.layerDisabled
+  return Layer.mergeAll(core, Settings.layer(options.config), Storage.layerMemory, provider, compactor)
+}
+
+/**
+ * @since 0.1.0
+ */
+export const MnesisTest = makeTest()

@@ -1,0 +1,246 @@
+/**
+ * Sessions: the library as its users meet it.
+ *
+ * ```ts
+ * const program = Effect.scoped(Effect.gen(function*() {
+ *   const session = yield* Session.open({ model: "anthropic/claude-opus-4-6" })
+ *   const turn = yield* session.send("Explain the GIL in Python.")
+ *   yield* Effect.log(turn.text)
+ * }))
+ * ```
+ *
+ * A session's lifetime is a `Scope`: `Session.open` ties it to the caller's scope; `Session.create`
+ * hands it to the caller, who calls `close`. Closing waits for an in-flight turn and background
+ * compaction (up to `session.closeTimeout`), interrupts what remains and publishes `SessionClosed`.
+ *
+ * @since 0.1.0
+ */
+import type { Effect, Scope, Stream } from "effect"
+import type { Compactor } from "./Compactor.js"
+import type { MnesisConfigOverrides, Settings } from "./Config.js"
+import type { BuiltContext } from "./ContextBuilder.js"
+import type { ContextBuilder } from "./ContextBuilder.js"
+import type {
+  CompactionResult,
+  FinishReason,
+  Message,
+  MessageId,
+  Part,
+  PartInput,
+  SessionId,
+  TokenUsage,
+  TurnSnapshot
+} from "./Domain.js"
+import type {
+  ConfigError,
+  ContextOverflow,
+  DatabaseCorrupt,
+  InvalidInput,
+  LlmError,
+  SchemaTooNew,
+  SessionIsClosed,
+  SessionNotFound,
+  StorageError
+} from "./Errors.js"
+import type { EventBus, EventOf, EventTag, Handler, MnesisEvent } from "./Events.js"
+import type { LlmProvider, ToolCall } from "./LlmProvider.js"
+import * as Impl from "./session/make.js"
+import type { Storage } from "./Storage.js"
+import type { Tokenizer } from "./Tokenizer.js"
+import type { Tool } from "./Tool.js"
+
+/** Every service a session needs; `MnesisLive` and `MnesisTest` provide them all. */
+export type MnesisServices =
+  | Storage
+  | Tokenizer
+  | LlmProvider
+  | EventBus
+  | Compactor
+  | ContextBuilder
+  | Settings
+
+/** Every failure a session operation may report. */
+export type MnesisError =
+  | ConfigError
+  | SessionNotFound
+  | SessionIsClosed
+  | StorageError
+  | DatabaseCorrupt
+  | SchemaTooNew
+  | InvalidInput
+  | ContextOverflow
+  | LlmError
+
+export interface OpenOptions {
+  /** `provider/model`, e.g. `anthropic/claude-opus-4-6`, `openai/gpt-5`, `mock/echo`. */
+  readonly model: string
+  readonly systemPrompt?: string | undefined
+  /** Overrides merged over the layer's configuration for this session. */
+  readonly config?: MnesisConfigOverrides | undefined
+  /** Open this database instead of the layer's store (kept open for the session's lifetime). */
+  readonly dbPath?: string | undefined
+  readonly parentId?: SessionId | undefined
+  readonly agent?: string | undefined
+  /** Tools offered on every `send` (more can be passed per call). */
+  readonly tools?: ReadonlyArray<Tool> | undefined
+  readonly metadata?: Readonly<Record<string, unknown>> | undefined
+}
+
+export interface LoadOptions {
+  readonly config?: MnesisConfigOverrides | undefined
+  readonly dbPath?: string | undefined
+  readonly tools?: ReadonlyArray<Tool> | undefined
+}
+
+/** Live events of a turn, as `stream` yields them and `onPart` receives them. */
+export type StreamEvent =
+  | { readonly type: "text_delta"; readonly text: string }
+  | { readonly type: "reasoning_delta"; readonly text: string }
+  | { readonly type: "tool_call"; readonly id: string; readonly name: string; readonly input: unknown }
+  | {
+    readonly type: "tool_result"
+    readonly id: string
+    readonly name: string
+    readonly output?: string | undefined
+    readonly error?: string | undefined
+  }
+  /** A provider call failed and is retried: discard the deltas received since the last step began. */
+  | { readonly type: "retry"; readonly attempt: number; readonly delayMs: number; readonly error: string }
+  /** A new provider call of the tool loop begins. */
+  | { readonly type: "step"; readonly step: number }
+  | { readonly type: "turn_complete"; readonly result: TurnResult }
+
+export interface SendOptions<R = never> {
+  /** More tools for this turn (besides the session's). */
+  readonly tools?: ReadonlyArray<Tool<R>> | undefined
+  /** Replaces the session's system prompt for this turn only. */
+  readonly systemPrompt?: string | undefined
+  readonly maxSteps?: number | undefined
+  /**
+   * Called with each live event. Its failures are logged and never fail the turn; a slow callback
+   * does not hold the model's stream (events are delivered from a queue).
+   */
+  readonly onPart?: ((event: StreamEvent) => unknown) | undefined
+}
+
+/** The outcome of one `send`. */
+export interface TurnResult {
+  /** The turn's final assistant message. */
+  readonly messageId: MessageId
+  readonly text: string
+  /** Every part the model produced in this turn, across tool-loop steps. */
+  readonly parts: ReadonlyArray<Part>
+  /** Usage summed over the turn's provider calls. */
+  readonly tokens: TokenUsage
+  readonly finishReason: FinishReason
+  /** USD, from the model registry's list prices. */
+  readonly cost: number
+  /** A background compaction round started after this turn. */
+  readonly compactionTriggered: boolean
+  /** Set when this turn waited for compaction at the hard threshold. */
+  readonly compactionResult?: CompactionResult | undefined
+  readonly doomLoopDetected: boolean
+  /** Provider calls made. */
+  readonly steps: number
+  /** Calls to tools without a handler, for the host to run and `record`. */
+  readonly pendingToolCalls: ReadonlyArray<ToolCall>
+}
+
+export interface RecordInput {
+  readonly user?: string | ReadonlyArray<PartInput> | undefined
+  readonly assistant?: string | ReadonlyArray<PartInput> | undefined
+  /** Usage the host's provider reported; counted when absent. */
+  readonly tokens?: Partial<TokenUsage> | undefined
+  readonly finishReason?: FinishReason | undefined
+  /** Results of pending tool calls (from a `send` that ended with `pendingToolCalls`). */
+  readonly toolResults?:
+    | ReadonlyArray<{ readonly toolCallId: string; readonly output?: string; readonly error?: string }>
+    | undefined
+}
+
+export interface RecordResult {
+  readonly userMessageId?: MessageId | undefined
+  readonly assistantMessageId?: MessageId | undefined
+  readonly tokens: TokenUsage
+  readonly compactionTriggered: boolean
+}
+
+/**
+ * An open session.
+ *
+ * @since 0.1.0
+ */
+export interface Session {
+  readonly id: SessionId
+  readonly model: string
+  readonly send: <R = never>(
+    message: string | ReadonlyArray<PartInput>,
+    options?: SendOptions<R>
+  ) => Effect.Effect<TurnResult, MnesisError, R>
+  readonly stream: <R = never>(
+    message: string | ReadonlyArray<PartInput>,
+    options?: Omit<SendOptions<R>, "onPart">
+  ) => Stream.Stream<StreamEvent, MnesisError, R>
+  readonly record: (input: RecordInput) => Effect.Effect<RecordResult, MnesisError>
+  /** What the next `send` would send (waits for compaction at the hard threshold, as `send` does). */
+  readonly contextForNextTurn: (
+    options?: { readonly systemPrompt?: string | undefined }
+  ) => Effect.Effect<BuiltContext, MnesisError>
+  /** The full immutable history, chronological (summary messages included, flagged `isSummary`). */
+  readonly messages: (
+    options?: { readonly includeSummaries?: boolean | undefined }
+  ) => Effect.Effect<ReadonlyArray<Message>, MnesisError>
+  /** One snapshot per completed turn. */
+  readonly history: () => Effect.Effect<ReadonlyArray<TurnSnapshot>>
+  /** Runs a compaction round now, or joins the one in flight. */
+  readonly compact: () => Effect.Effect<CompactionResult, MnesisError>
+  readonly tokenUsage: Effect.Effect<TokenUsage>
+  readonly compactionInProgress: Effect.Effect<boolean>
+  /** This session's events (its `SessionCreated` first), while consumed. */
+  readonly events: Stream.Stream<MnesisEvent>
+  /** Runs `handler` for this session's events of `tag` until `close`; returns an unsubscribe effect. */
+  readonly subscribe: <T extends EventTag | "*">(
+    tag: T,
+    handler: Handler<EventOf<T>>
+  ) => Effect.Effect<Effect.Effect<void>>
+  /** Idempotent. */
+  readonly close: Effect.Effect<void>
+}
+
+/**
+ * Creates a session whose lifetime is the current scope.
+ *
+ * @since 0.1.0
+ */
+export const open = (
+  options: OpenOptions
+): Effect.Effect<Session, MnesisError, Scope.Scope | MnesisServices> => Impl.open(options)
+
+/**
+ * Creates a session the caller closes with `close`.
+ *
+ * @since 0.1.0
+ */
+export const create = (options: OpenOptions): Effect.Effect<Session, MnesisError, MnesisServices> =>
+  Impl.create(options)
+
+/**
+ * Resumes a stored session (model, system prompt, agent, usage and turn history come back).
+ * Unknown id → `SessionNotFound`. The caller closes it, or wraps it with {@link loadScoped}.
+ *
+ * @since 0.1.0
+ */
+export const load = (
+  id: SessionId | string,
+  options: LoadOptions = {}
+): Effect.Effect<Session, MnesisError, MnesisServices> => Impl.load(id, options)
+
+/**
+ * `load` with the session's lifetime tied to the current scope.
+ *
+ * @since 0.1.0
+ */
+export const loadScoped = (
+  id: SessionId | string,
+  options: LoadOptions = {}
+): Effect.Effect<Session, MnesisError, Scope.Scope | MnesisServices> => Impl.loadScoped(id, options)

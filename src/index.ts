@@ -1,0 +1,26 @@
+/**
+ * mnesis: lossless memory for long-running LLM agents.
+ *
+ * @since 0.1.0
+ */
+export * as Compactor from "./Compactor.js"
+export * as Config from "./Config.js"
+export { makeConfig, type MnesisConfig, type MnesisConfigOverrides, Settings } from "./Config.js"
+export * as ContextBuilder from "./ContextBuilder.js"
+export * from "./Domain.js"
+export * from "./Errors.js"
+export * as Events from "./Events.js"
+export { EventBus, type MnesisEvent } from "./Events.js"
+export { makeLive, makeTest, MnesisLive, MnesisTest, type TestOptions } from "./Layers.js"
+export * as Anthropic from "./llm/Anthropic.js"
+export * as MockLlm from "./llm/MockLlm.js"
+export { MockLlmControl } from "./llm/MockLlm.js"
+export * as OpenAiCompat from "./llm/OpenAiCompat.js"
+export * as Retry from "./llm/Retry.js"
+export * as Router from "./llm/Router.js"
+export * as LlmProvider from "./LlmProvider.js"
+export * as ModelRegistry from "./ModelRegistry.js"
+export * as Session from "./Session.js"
+export * as Storage from "./Storage.js"
+export * as Tokenizer from "./Tokenizer.js"
+export * as Tool from "./Tool.js"

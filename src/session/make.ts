@@ -1,0 +1,551 @@
+/**
+ * Building a `Session`: resolving its model, budget and store, wiring the compactor handle and
+ * the event bus into the session's own scope, and serialising its turns.
+ *
+ * @internal
+ */
+import {
+  Clock,
+  Deferred,
+  Duration,
+  Effect,
+  Exit,
+  Fiber,
+  Option,
+  Queue,
+  Ref,
+  Scope,
+  Stream,
+  Take
+} from "effect"
+import { Compactor } from "../Compactor.js"
+import { makeBudget, mergeConfig, Settings } from "../Config.js"
+import type { MnesisConfig } from "../Config.js"
+import { partCost } from "../context/Render.js"
+import { ContextBuilder } from "../ContextBuilder.js"
+import { ASSEMBLY_RESERVE_TOKENS } from "../ContextBuilder.js"
+import type {
+  Message,
+  Session as StoredSession,
+  SessionId,
+  TurnSnapshot as TurnSnapshotType
+} from "../Domain.js"
+import { MESSAGE_OVERHEAD_TOKENS, TokenUsage, TurnSnapshot } from "../Domain.js"
+import { ContextOverflow, InvalidInput, SessionIsClosed } from "../Errors.js"
+import { EventBus, MessageCreated, SessionClosed, SessionCreated } from "../Events.js"
+import type { EventOf, EventTag, Handler, MnesisEvent, Subscription } from "../Events.js"
+import { runCallback } from "../internal/callbacks.js"
+import * as Ids from "../internal/ids.js"
+import { LlmProvider } from "../LlmProvider.js"
+import * as ModelRegistry from "../ModelRegistry.js"
+import type {
+  LoadOptions,
+  MnesisError,
+  OpenOptions,
+  RecordInput,
+  RecordResult,
+  SendOptions,
+  Session,
+  StreamEvent,
+  TurnResult
+} from "../Session.js"
+import * as Storage from "../Storage.js"
+import { Tokenizer } from "../Tokenizer.js"
+import type { Tool } from "../Tool.js"
+import { TOOL_NAME } from "../Tool.js"
+import { prepareParts } from "./input.js"
+import { runTurn, type TurnEnv } from "./turn.js"
+
+/** How long a turn waits for a slow `onPart` callback to catch up before returning. */
+const CALLBACK_DRAIN_TIMEOUT = "5 seconds"
+
+const validateTools = (tools: ReadonlyArray<Tool<unknown>>): Effect.Effect<void, InvalidInput> => {
+  const seen = new Set<string>()
+  for (const tool of tools) {
+    if (!TOOL_NAME.test(tool.name)) {
+      return Effect.fail(
+        new InvalidInput({
+          field: "tools",
+          reason: `"${tool.name}" is not a valid tool name (letters, digits, _ and -, up to 64)`
+        })
+      )
+    }
+    if (seen.has(tool.name)) {
+      return Effect.fail(new InvalidInput({ field: "tools", reason: `two tools are named "${tool.name}"` }))
+    }
+    seen.add(tool.name)
+  }
+  return Effect.void
+}
+
+interface Init {
+  readonly row: StoredSession
+  readonly config: MnesisConfig
+  readonly store: Storage.Service
+  readonly scope: Scope.CloseableScope
+  readonly tools: ReadonlyArray<Tool>
+  readonly created: boolean
+}
+
+/** The session's store: the layer's, or its own database when `dbPath` is given. */
+const storeFor = (dbPath: string | undefined, config: MnesisConfig, scope: Scope.Scope) =>
+  dbPath === undefined
+    ? Storage.Storage
+    : Scope.extend(
+      Storage.makeSqlite({
+        filename: dbPath,
+        walMode: config.store.walMode,
+        busyTimeoutMs: Duration.toMillis(config.store.busyTimeout)
+      }),
+      scope
+    )
+
+/** Runs `effect` with a fresh session scope that is closed if `effect` fails. */
+const withSessionScope = <A, E, R>(effect: (scope: Scope.CloseableScope) => Effect.Effect<A, E, R>) =>
+  Effect.flatMap(
+    Scope.make(),
+    (scope) => Effect.onError(effect(scope), (cause) => Scope.close(scope, Exit.failCause(cause)))
+  )
+
+export const create = (options: OpenOptions) =>
+  withSessionScope((scope) =>
+    Effect.gen(function*() {
+      const config = yield* mergeConfig(yield* Settings, options.config ?? {})
+      const tools = options.tools ?? []
+      yield* validateTools(tools)
+      const store = yield* storeFor(options.dbPath, config, scope)
+      const id = yield* Ids.sessionId
+      const row = yield* store.createSession({
+        id,
+        parentId: options.parentId,
+        model: options.model,
+        agent: options.agent ?? "default",
+        systemPrompt: options.systemPrompt ?? "You are a helpful assistant.",
+        metadata: options.metadata,
+        createdAt: yield* Clock.currentTimeMillis
+      })
+      return yield* assemble({ row, config, store, scope, tools, created: true })
+    })
+  )
+
+export const open = (options: OpenOptions) =>
+  Effect.gen(function*() {
+    const session = yield* create(options)
+    yield* Effect.addFinalizer(() => session.close)
+    return session
+  })
+
+export const load = (id: SessionId | string, options: LoadOptions) =>
+  withSessionScope((scope) =>
+    Effect.gen(function*() {
+      const config = yield* mergeConfig(yield* Settings, options.config ?? {})
+      const tools = options.tools ?? []
+      yield* validateTools(tools)
+      const store = yield* storeFor(options.dbPath, config, scope)
+      const row = yield* store.getSession(id as SessionId)
+      return yield* assemble({ row, config, store, scope, tools, created: false })
+    })
+  )
+
+export const loadScoped = (id: SessionId | string, options: LoadOptions) =>
+  Effect.gen(function*() {
+    const session = yield* load(id, options)
+    yield* Effect.addFinalizer(() => session.close)
+    return session
+  })
+
+const assemble = (init: Init) =>
+  Effect.gen(function*() {
+    const { config, row, scope, store } = init
+    const tokenizer = yield* Tokenizer
+    const provider = yield* LlmProvider
+    const bus = yield* EventBus
+    const builder = yield* ContextBuilder
+    const compactor = yield* Compactor
+    const info = yield* ModelRegistry.lookup(row.model, config.modelOverrides)
+    const budget = yield* makeBudget(info, config)
+    const count = (text: string) => tokenizer.countFor(text, info)
+    const sessionId = row.id
+    const publish = (event: MnesisEvent) => bus.publish(event)
+
+    const systemTokens = Effect.sync(() => count(row.systemPrompt))
+    const handle = yield* Scope.extend(
+      compactor.forSession({
+        sessionId,
+        agent: row.agent,
+        model: info,
+        config,
+        budget,
+        systemTokens,
+        store,
+        count,
+        publish,
+        invalidate: builder.invalidate
+      }),
+      scope
+    )
+
+    const turnLock = yield* Effect.makeSemaphore(1)
+    const closed = yield* Ref.make(false)
+    const usage = yield* Ref.make(row.tokens)
+    const snapshots = yield* Ref.make<ReadonlyArray<TurnSnapshotType>>(
+      init.created ? [] : yield* store.snapshots(sessionId)
+    )
+    const subscriptions = yield* Ref.make<ReadonlyArray<Subscription>>([])
+    const env: TurnEnv = {
+      sessionId,
+      agent: row.agent,
+      model: row.model,
+      info,
+      config,
+      budget,
+      store,
+      provider,
+      builder,
+      count,
+      publish,
+      recentCalls: yield* Ref.make<ReadonlyArray<string>>([])
+    }
+
+    const created = new SessionCreated({
+      sessionId,
+      at: row.createdAt,
+      model: row.model,
+      ...(row.parentId === undefined ? {} : { parentId: row.parentId })
+    })
+    if (init.created) yield* publish(created)
+
+    /** Fails with `SessionIsClosed` once the session is closed; serialises turns. */
+    const guarded = <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E | SessionIsClosed, R> =>
+      Effect.flatMap(Ref.get(closed), (isClosed): Effect.Effect<A, E | SessionIsClosed, R> =>
+        isClosed ? Effect.fail(new SessionIsClosed({ sessionId })) : turnLock.withPermits(1)(effect))
+
+    const messageCreated = (messageId: TurnResult["messageId"], role: "user" | "assistant", at: number) =>
+      publish(new MessageCreated({ sessionId, at, messageId, role, isSummary: false }))
+
+    const appendSnapshot = (snapshot: Omit<TurnSnapshotType, "turn">) =>
+      Effect.gen(function*() {
+        const turn = (yield* Ref.get(snapshots)).length + 1
+        const full = new TurnSnapshot({ ...snapshot, turn })
+        yield* store.appendSnapshot(sessionId, full)
+        yield* Ref.update(snapshots, (all) => [...all, full])
+      })
+
+    /** The user message of a turn, checked against the budget before anything is stored. */
+    const storeUserMessage = (message: Parameters<Session["send"]>[0], systemPrompt: string) =>
+      Effect.gen(function*() {
+        const parts = yield* prepareParts("message", message, count, { allowTools: false })
+        const needed = parts.reduce((sum, part) =>
+          sum + part.tokenCount, MESSAGE_OVERHEAD_TOKENS)
+        const available = budget.usable - count(systemPrompt) - ASSEMBLY_RESERVE_TOKENS
+        if (needed > available) {
+          return yield* new ContextOverflow({ needed, available })
+        }
+        const stored = yield* store.appendMessage({
+          id: yield* Ids.messageId,
+          sessionId,
+          role: "user",
+          agent: row.agent,
+          model: row.model,
+          createdAt: yield* Clock.currentTimeMillis,
+          parts
+        })
+        yield* messageCreated(stored.id, "user", stored.createdAt)
+        return stored
+      })
+
+    const turn = <R>(
+      message: Parameters<Session["send"]>[0],
+      options: Omit<SendOptions<R>, "onPart">,
+      emit: (event: StreamEvent) => Effect.Effect<void>
+    ): Effect.Effect<TurnResult, MnesisError, R> =>
+      guarded(Effect.gen(function*() {
+        const tools = [...init.tools, ...(options.tools ?? [])]
+        yield* validateTools(tools)
+        const systemPrompt = options.systemPrompt ?? row.systemPrompt
+        yield* storeUserMessage(message, systemPrompt)
+        const waited = yield* handle.beforeTurn
+        const outcome = yield* runTurn(env, {
+          systemPrompt,
+          tools,
+          maxSteps: options.maxSteps ?? config.session.maxSteps,
+          emit
+        })
+        yield* Ref.update(usage, (total) =>
+          TokenUsage.add(total, outcome.tokens))
+        const compactionTriggered = yield* handle.afterTurn
+        yield* appendSnapshot({
+          messageId: outcome.messageId,
+          context: outcome.context.breakdown,
+          compactionTriggered,
+          ...(Option.isSome(waited) ? { compactionResult: waited.value } : {}),
+          createdAt: yield* Clock.currentTimeMillis
+        })
+        const { context: _context, ...result } = outcome
+        return {
+          ...result,
+          compactionTriggered,
+          ...(Option.isSome(waited) ? { compactionResult: waited.value } : {})
+        } satisfies TurnResult
+      })).pipe(Effect.withSpan("Session.send", { attributes: { sessionId } }))
+
+    const send: Session["send"] = (message, options = {}) => {
+      const onPart = options.onPart
+      if (onPart === undefined) return turn(message, options, () => Effect.void)
+      // Deliver events from a queue in another fiber: a slow callback never holds the stream.
+      return Effect.gen(function*() {
+        type Item = { readonly event: StreamEvent } | { readonly flushed: Deferred.Deferred<void> }
+        const queue = yield* Queue.unbounded<Item>()
+        const consumer = yield* Queue.take(queue).pipe(
+          Effect.flatMap((item) =>
+            "flushed" in item
+              ? Deferred.succeed(item.flushed, undefined)
+              : runCallback(onPart, item.event, "the onPart callback")
+          ),
+          Effect.forever,
+          Effect.fork
+        )
+        const drain = Effect.gen(function*() {
+          const flushed = yield* Deferred.make<void>()
+          yield* Queue.offer(queue, { flushed })
+          yield* Deferred.await(flushed).pipe(Effect.timeout(CALLBACK_DRAIN_TIMEOUT), Effect.ignore)
+          yield* Fiber.interrupt(consumer)
+        })
+        return yield* turn(message, options, (event) => Queue.offer(queue, { event })).pipe(
+          Effect.ensuring(drain)
+        )
+      })
+    }
+
+    const stream: Session["stream"] = (message, options = {}) =>
+      Stream.unwrapScoped(Effect.gen(function*() {
+        const queue = yield* Queue.unbounded<Take.Take<StreamEvent, MnesisError>>()
+        yield* turn(message, options, (event) => Queue.offer(queue, Take.of(event))).pipe(
+          Effect.matchCauseEffect({
+            onFailure: (cause) => Queue.offer(queue, Take.failCause(cause)),
+            onSuccess: (result) =>
+              Queue.offerAll(queue, [Take.of({ type: "turn_complete", result }), Take.end])
+          }),
+          Effect.forkScoped
+        )
+        return Stream.flattenTake(Stream.fromQueue(queue))
+      }))
+
+    const recordToolResults = (results: NonNullable<RecordInput["toolResults"]>) =>
+      Effect.forEach(results, (result) =>
+        Effect.gen(function*() {
+          const message = yield* store.findToolCall(sessionId, result.toolCallId)
+          const part = message?.parts.find((p) => p.type === "tool" && p.toolCallId === result.toolCallId)
+          if (message === undefined || part === undefined || part.type !== "tool") {
+            return yield* new InvalidInput({
+              field: "toolResults",
+              reason: `no tool call "${result.toolCallId}" in this session`
+            })
+          }
+          if (part.status === "completed" || part.status === "error") {
+            return yield* new InvalidInput({
+              field: "toolResults",
+              reason: `tool call "${result.toolCallId}" already has a result`
+            })
+          }
+          const output = result.output?.toWellFormed()
+          const error = output === undefined
+            ? (result.error ?? "the tool returned no result").toWellFormed()
+            : undefined
+          const status = output === undefined ? "error" as const : "completed" as const
+          const done = { ...part, status, output, error }
+          yield* store.updateToolPart(part.id, {
+            status,
+            output,
+            error,
+            completedAt: yield* Clock.currentTimeMillis,
+            tokenCount: partCost(done, count)
+          })
+          yield* builder.invalidate([message.id])
+        }), { discard: true })
+
+    const record: Session["record"] = (input) =>
+      guarded(Effect.gen(function*() {
+        if (
+          input.user === undefined && input.assistant === undefined && (input.toolResults ?? []).length === 0
+        ) {
+          return yield* new InvalidInput({
+            field: "record",
+            reason: "needs a user message, an assistant reply or tool results"
+          })
+        }
+        const userParts = input.user === undefined
+          ? undefined
+          : yield* prepareParts("user", input.user, count, { allowTools: false })
+        const assistantParts = input.assistant === undefined
+          ? undefined
+          : yield* prepareParts("assistant", input.assistant, count, { allowTools: true, allowEmpty: true })
+        if (input.toolResults !== undefined) yield* recordToolResults(input.toolResults)
+        const result: {
+          userMessageId?: TurnResult["messageId"]
+          assistantMessageId?: TurnResult["messageId"]
+        } = {}
+        if (userParts !== undefined) {
+          const user = yield* store.appendMessage({
+            id: yield* Ids.messageId,
+            sessionId,
+            role: "user",
+            agent: row.agent,
+            model: row.model,
+            createdAt: yield* Clock.currentTimeMillis,
+            parts: userParts
+          })
+          yield* messageCreated(user.id, "user", user.createdAt)
+          result.userMessageId = user.id
+        }
+        let tokens = TokenUsage.zero
+        if (assistantParts !== undefined) {
+          // Counted usage mirrors what a provider reports: the whole prompt in, the reply out.
+          tokens = input.tokens === undefined
+            ? TokenUsage.of({
+              input: (yield* systemTokens) + (yield* store.contextTokens(sessionId)),
+              output: assistantParts.reduce((sum, part) => sum + part.tokenCount, 0)
+            })
+            : TokenUsage.of(input.tokens)
+          const assistant = yield* store.appendMessage({
+            id: yield* Ids.messageId,
+            sessionId,
+            role: "assistant",
+            agent: row.agent,
+            model: row.model,
+            createdAt: yield* Clock.currentTimeMillis,
+            parts: assistantParts,
+            tokens,
+            cost: ModelRegistry.costOf(tokens, info),
+            finishReason: input.finishReason ?? "stop"
+          })
+          yield* messageCreated(assistant.id, "assistant", assistant.createdAt)
+          result.assistantMessageId = assistant.id
+          yield* Ref.update(usage, (total) => TokenUsage.add(total, tokens))
+        }
+        const compactionTriggered = yield* handle.afterTurn
+        if (result.assistantMessageId !== undefined) {
+          const breakdown = yield* builder.build({
+            store,
+            sessionId,
+            systemPrompt: row.systemPrompt,
+            budget,
+            count
+          }).pipe(
+            Effect.map((context) => context.breakdown),
+            Effect.catchTag("ContextOverflow", (overflow) =>
+              Effect.succeed({
+                system: 0,
+                summaries: 0,
+                messages: overflow.needed,
+                toolOutputs: 0,
+                total: overflow.needed
+              }))
+          )
+          yield* appendSnapshot({
+            messageId: result.assistantMessageId,
+            context: breakdown,
+            compactionTriggered,
+            createdAt: yield* Clock.currentTimeMillis
+          })
+        }
+        return { ...result, tokens, compactionTriggered } satisfies RecordResult
+      })).pipe(Effect.withSpan("Session.record", { attributes: { sessionId } }))
+
+    const contextForNextTurn: Session["contextForNextTurn"] = (options = {}) =>
+      guarded(Effect.gen(function*() {
+        yield* handle.beforeTurn
+        return yield* builder.build({
+          store,
+          sessionId,
+          systemPrompt: options.systemPrompt ?? row.systemPrompt,
+          budget,
+          count
+        })
+      }))
+
+    const messages: Session["messages"] = (options = {}) =>
+      Effect.gen(function*() {
+        const all: Array<Message> = []
+        let after = 0
+        for (;;) {
+          const page = yield* store.history(sessionId, {
+            afterSeq: after,
+            limit: 1_000,
+            includeSummaries: options.includeSummaries ?? true
+          })
+          all.push(...page)
+          if (page.length < 1_000) return all
+          after = page[page.length - 1]!.seq
+        }
+      })
+
+    const subscribe: Session["subscribe"] = <T extends EventTag | "*">(
+      tag: T,
+      handler: Handler<EventOf<T>>
+    ) =>
+      Effect.gen(function*() {
+        if (init.created && (tag === "*" || tag === "SessionCreated")) {
+          // The session's creation happened before anyone could subscribe: replay it.
+          yield* runCallback(handler, created as EventOf<T>, "the handler of SessionCreated events")
+        }
+        const subscription = yield* Scope.extend(
+          bus.subscribe(tag, handler, {
+            filter: (event) => event.sessionId === sessionId,
+            until: (event) => event.sessionId === sessionId && event._tag === "SessionClosed"
+          }),
+          scope
+        )
+        yield* Ref.update(subscriptions, (all) => [...all, subscription])
+        return subscription.unsubscribe
+      })
+
+    const events: Session["events"] = Stream.concat(
+      init.created ? Stream.make<Array<MnesisEvent>>(created) : Stream.empty,
+      bus.events.pipe(
+        Stream.filter((event) => event.sessionId === sessionId),
+        Stream.takeUntil((event) => event._tag === "SessionClosed")
+      )
+    )
+
+    // Not serialised with turns: a manual round runs beside a turn, or joins the one in flight.
+    const compact: Session["compact"] = () =>
+      Effect.flatMap(
+        Ref.get(closed),
+        (isClosed) => isClosed ? Effect.fail(new SessionIsClosed({ sessionId })) : handle.compact
+      )
+
+    const close: Session["close"] = Effect.gen(function*() {
+      if (yield* Ref.getAndSet(closed, true)) return
+      // Let an in-flight turn finish, then background compaction, each up to the deadline.
+      yield* turnLock.withPermits(1)(Effect.void).pipe(
+        Effect.timeout(config.session.closeTimeout),
+        Effect.ignore
+      )
+      yield* handle.shutdown(config.session.closeTimeout)
+      yield* publish(new SessionClosed({ sessionId, at: yield* Clock.currentTimeMillis }))
+      // Subscribers end on SessionClosed; give them the same deadline to get there.
+      yield* Effect.forEach(yield* Ref.get(subscriptions), (s) => s.done, { discard: true }).pipe(
+        Effect.timeout(config.session.closeTimeout),
+        Effect.ignore
+      )
+      yield* Scope.close(scope, Exit.void)
+    }).pipe(Effect.withSpan("Session.close", { attributes: { sessionId } }))
+
+    return {
+      id: sessionId,
+      model: row.model,
+      send,
+      stream,
+      record,
+      contextForNextTurn,
+      messages,
+      history: () => Ref.get(snapshots),
+      compact,
+      tokenUsage: Ref.get(usage),
+      compactionInProgress: handle.inProgress,
+      events,
+      subscribe,
+      close
+    } satisfies Session
+  })
