@@ -11,6 +11,7 @@
  * @since 0.1.0
  */
 import { Effect, JSONSchema, ParseResult, Schema } from "effect"
+import { inspect } from "node:util"
 
 /** A handler's failure, as the model will read it. */
 export interface ToolFailure {
@@ -42,9 +43,9 @@ export const resultText = (value: unknown): string => {
   if (typeof value === "string") return value
   if (value === undefined) return ""
   try {
-    return JSON.stringify(value) ?? String(value)
+    return JSON.stringify(value) ?? `[${typeof value}]`
   } catch {
-    return String(value)
+    return inspect(value)
   }
 }
 

@@ -15,7 +15,7 @@ export const runCallback = <A>(
     const result = callback(arg)
     // `isEffect` cannot narrow requirements; callbacks are typed to need none.
     if (Effect.isEffect(result)) return Effect.asVoid(result as Effect.Effect<unknown, unknown>)
-    if (result instanceof Promise) return Effect.tryPromise(() => result)
+    if (result instanceof Promise) return Effect.asVoid(Effect.tryPromise(() => result))
     return Effect.void
   }).pipe(
     Effect.catchAllCause((cause) =>

@@ -30,7 +30,6 @@ import type { StreamEvent, TurnResult } from "../Session.js"
 import type * as Storage from "../Storage.js"
 import type { Tool } from "../Tool.js"
 import { definition } from "../Tool.js"
-import type { StoredPart } from "./input.js"
 
 /** What a turn needs from its session. */
 export interface TurnEnv {
