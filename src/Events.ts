@@ -169,7 +169,9 @@ export const make: Effect.Effect<Service, never, Scope.Scope> = Effect.gen(funct
       }
     })
   return {
-    publish: (event) => Effect.asVoid(PubSub.publish(pubsub, event)),
+    // After shutdown (the layer is closing) there is nobody left to tell: drop the event.
+    publish: (event) =>
+      Effect.asVoid(Effect.unlessEffect(PubSub.publish(pubsub, event), PubSub.isShutdown(pubsub))),
     events: Stream.fromPubSub(pubsub),
     subscribe
   }

@@ -311,8 +311,9 @@ const assemble = (init: Init) =>
           yield* Deferred.await(flushed).pipe(Effect.timeout(CALLBACK_DRAIN_TIMEOUT), Effect.ignore)
           yield* Fiber.interrupt(consumer)
         })
+        // Deliver what the turn produced (also when it failed); an interrupted turn stops at once.
         return yield* turn(message, options, (event) => Queue.offer(queue, { event })).pipe(
-          Effect.ensuring(drain)
+          Effect.onExit((exit) => Exit.isInterrupted(exit) ? Fiber.interrupt(consumer) : drain)
         )
       })
     }
