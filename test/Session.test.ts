@@ -5,7 +5,6 @@
  */
 import { describe, expect, it } from "@effect/vitest"
 import { ConfigProvider, Effect, Fiber, Layer, Option, Ref, Stream, TestClock } from "effect"
-import type { SessionId } from "../src/Domain.js"
 import { TokenUsage } from "../src/Domain.js"
 import { LlmOverloaded, LlmRateLimited } from "../src/Errors.js"
 import type { MnesisEvent } from "../src/Events.js"
@@ -247,10 +246,8 @@ describe("Session", () => {
   it.effect("concurrent sends on one session run one after the other, in call order", () =>
     Effect.gen(function*() {
       const session = yield* Session.create({ model: MODEL })
-      const results = yield* Effect.all(
-        [session.send("first"), session.send("second"), session.send("third")],
-        { concurrency: "unbounded" }
-      )
+      const sends = [session.send("first"), session.send("second"), session.send("third")]
+      const results = yield* Effect.all(sends, { concurrency: "unbounded" })
       expect(
         results.map((r) => r.text.includes("first") || r.text.includes("second") || r.text.includes("third"))
       )
