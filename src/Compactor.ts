@@ -12,12 +12,29 @@
  *
  * @since 0.1.0
  */
-import { Context, type Duration, Effect, Layer, type Option, type Scope } from "effect"
+import {
+  Cause,
+  Clock,
+  Context,
+  type Duration,
+  Effect,
+  Fiber,
+  Layer,
+  Option,
+  type Scope,
+  SynchronizedRef
+} from "effect"
+import { prune } from "./compaction/Pruner.js"
+import { condenseRound, leafRound, type RoundEnv, type RoundOutcome } from "./compaction/Rounds.js"
 import type { Budget, MnesisConfig } from "./Config.js"
 import type { Count } from "./context/Render.js"
+import { ASSEMBLY_RESERVE_TOKENS } from "./ContextBuilder.js"
 import { CompactionResult } from "./Domain.js"
 import type { SessionId } from "./Domain.js"
 import type { MnesisEvent } from "./Events.js"
+import { CompactionCompleted, CompactionFailed, CompactionTriggered } from "./Events.js"
+import { LlmProvider } from "./LlmProvider.js"
+import * as ModelRegistry from "./ModelRegistry.js"
 import type { ModelInfo } from "./ModelRegistry.js"
 import type * as Storage from "./Storage.js"
 
@@ -82,3 +99,186 @@ export const layerDisabled: Layer.Layer<Compactor> = Layer.succeed(Compactor, {
       shutdown: () => Effect.void
     })
 })
+
+// ---------------------------------------------------------------------------------------------
+// The compactor
+// ---------------------------------------------------------------------------------------------
+
+type Trigger = "soft" | "hard" | "manual"
+
+/**
+ * The compactor of SPEC §5, summarising with the session's provider.
+ *
+ * @since 0.1.0
+ */
+export const make: Effect.Effect<Service, never, LlmProvider> = Effect.gen(function*() {
+  const provider = yield* LlmProvider
+  const forSession = (context: SessionContext) =>
+    Effect.gen(function*() {
+      const scope = yield* Effect.scope
+      const config = context.config.compaction
+      const compactionModel = config.compactionModel ?? context.model.model
+      const compactionInfo = config.compactionModel === undefined
+        ? context.model
+        : yield* ModelRegistry.lookup(config.compactionModel)
+      const env: RoundEnv = { session: context, provider, compactionModel, compactionInfo }
+      const running = yield* SynchronizedRef.make<Option.Option<Fiber.RuntimeFiber<CompactionResult>>>(
+        Option.none()
+      )
+
+      /**
+       * The active context's size as the thresholds see it: system prompt, every item, and the
+       * builder's small reserve — so a context below the hard threshold always fits whole.
+       */
+      const contextSize = Effect.zipWith(
+        context.systemTokens,
+        context.store.contextTokens(context.sessionId),
+        (system, items) => system + items + ASSEMBLY_RESERVE_TOKENS
+      )
+
+      /** Prune, then summary rounds until below the soft threshold, out of rounds, or stuck. */
+      const rounds = (trigger: Trigger) =>
+        Effect.gen(function*() {
+          const started = yield* Clock.currentTimeMillis
+          const tokensBefore = yield* contextSize
+          const pruned = yield* prune(context, yield* context.store.contextItems(context.sessionId))
+          let written = 0
+          let messagesCovered = 0
+          let last: RoundOutcome | undefined
+          while (written < config.maxCompactionRounds) {
+            const size = yield* contextSize
+            // A manual call summarises at least once; triggered ones stop once under the soft threshold.
+            if (size < context.budget.softThreshold && (trigger !== "manual" || written > 0)) break
+            let round = yield* leafRound(env)
+            // Nothing raw left to summarise: condense, harder the further over budget we are.
+            if (Option.isNone(round) && config.condensationEnabled) {
+              round = yield* condenseRound(env, size >= context.budget.softThreshold ? "soft" : "fanout")
+              if (Option.isNone(round) && size >= context.budget.hardThreshold) {
+                round = yield* condenseRound(env, "all")
+              }
+            }
+            if (Option.isNone(round)) {
+              break
+            }
+            written++
+            messagesCovered += round.value.messagesCovered
+            last = round.value
+            // Condense whenever a depth has filled up to the fan-out.
+            while (config.condensationEnabled && written < config.maxCompactionRounds) {
+              const condensed = yield* condenseRound(env, "fanout")
+              if (Option.isNone(condensed)) break
+              written++
+              last = condensed.value
+            }
+          }
+          const tokensAfter = yield* contextSize
+          const finished = yield* Clock.currentTimeMillis
+          return new CompactionResult({
+            compacted: written > 0 || pruned.count > 0,
+            ...(last === undefined ? {} : { summaryId: last.summaryId }),
+            level: last?.level ?? 0,
+            depth: last?.depth ?? 0,
+            messagesCovered,
+            tokensBefore,
+            tokensAfter,
+            pruned,
+            rounds: written,
+            elapsedMs: finished - started
+          })
+        })
+
+      /** A whole compaction call, which never fails: a failure is an event and an honest result. */
+      const run = (trigger: Trigger): Effect.Effect<CompactionResult> =>
+        rounds(trigger).pipe(
+          Effect.tap((result) =>
+            Effect.flatMap(
+              Clock.currentTimeMillis,
+              (at) => context.publish(new CompactionCompleted({ sessionId: context.sessionId, at, result }))
+            )
+          ),
+          Effect.catchAllCause((cause) =>
+            Effect.gen(function*() {
+              const at = yield* Clock.currentTimeMillis
+              yield* Effect.logWarning("compaction failed; the session goes on", cause)
+              yield* context.publish(
+                new CompactionFailed({ sessionId: context.sessionId, at, error: Cause.pretty(cause) })
+              )
+              return CompactionResult.none(yield* Effect.orElseSucceed(contextSize, () => 0))
+            })
+          ),
+          Effect.annotateLogs({ sessionId: context.sessionId, trigger }),
+          Effect.withSpan("Compactor.run", { attributes: { sessionId: context.sessionId, trigger } })
+        )
+
+      /** Starts a round in the session's scope, or returns the one in flight (never two at once). */
+      const startOrJoin = (trigger: Trigger) =>
+        SynchronizedRef.modifyEffect(running, (current) =>
+          Effect.gen(function*() {
+            if (Option.isSome(current)) return [current.value, current] as const
+            yield* context.publish(
+              new CompactionTriggered({
+                sessionId: context.sessionId,
+                at: yield* Clock.currentTimeMillis,
+                contextTokens: yield* Effect.orElseSucceed(contextSize, () => 0),
+                threshold: trigger
+              })
+            )
+            const fiber = yield* run(trigger).pipe(
+              Effect.ensuring(SynchronizedRef.set(running, Option.none())),
+              Effect.forkIn(scope)
+            )
+            return [fiber, Option.some(fiber)] as const
+          }))
+
+      const sizeOrZero = Effect.orElseSucceed(contextSize, () => 0)
+
+      const afterTurn = Effect.gen(function*() {
+        if (!config.auto) return false
+        if (Option.isSome(yield* SynchronizedRef.get(running))) return false
+        if ((yield* sizeOrZero) < context.budget.softThreshold) return false
+        yield* startOrJoin("soft")
+        return true
+      })
+
+      const beforeTurn = Effect.gen(function*() {
+        if (!config.auto) return Option.none<CompactionResult>()
+        let waited: CompactionResult | undefined
+        for (;;) {
+          const size = yield* sizeOrZero
+          const inFlight = yield* SynchronizedRef.get(running)
+          if (size < context.budget.hardThreshold && Option.isNone(inFlight)) break
+          if (size < context.budget.hardThreshold) break
+          const result = yield* Effect.flatMap(startOrJoin("hard"), Fiber.join)
+          waited = result
+          if (!result.compacted) break
+        }
+        return Option.fromNullable(waited)
+      })
+
+      const shutdown = (timeout: Duration.DurationInput) =>
+        Effect.flatMap(SynchronizedRef.get(running), (current) =>
+          Option.match(current, {
+            onNone: () => Effect.void,
+            onSome: (fiber) =>
+              Fiber.await(fiber).pipe(
+                Effect.timeout(timeout),
+                Effect.catchAll(() => Fiber.interrupt(fiber)),
+                Effect.asVoid
+              )
+          }))
+
+      return {
+        beforeTurn,
+        afterTurn,
+        compact: Effect.flatMap(startOrJoin("manual"), Fiber.join),
+        inProgress: Effect.map(SynchronizedRef.get(running), Option.isSome),
+        shutdown
+      } satisfies SessionCompactor
+    })
+  return { forSession }
+})
+
+/**
+ * @since 0.1.0
+ */
+export const layer: Layer.Layer<Compactor, never, LlmProvider> = Layer.effect(Compactor, make)

@@ -10,6 +10,7 @@ import * as Compactor from "./Compactor.js"
 import type { MnesisConfigOverrides } from "./Config.js"
 import { Settings } from "./Config.js"
 import * as ContextBuilder from "./ContextBuilder.js"
+import type { SchemaTooNew } from "./Errors.js"
 import * as Events from "./Events.js"
 import * as MockLlm from "./llm/MockLlm.js"
 import * as Router from "./llm/Router.js"
@@ -31,8 +32,7 @@ export const makeLive = (config: MnesisConfigOverrides = {}) => {
     Layer.provide(settings)
   )
   const provider = Router.layerFromEnv.pipe(Layer.provide(NodeHttpClient.layerUndici))
-  const compactor = Compactor.layerDisabled
-  return Layer.mergeAll(core, settings, storage, provider, compactor)
+  return Layer.mergeAll(core, settings, storage, Compactor.layer.pipe(Layer.provideMerge(provider)))
 }
 
 /**
@@ -45,6 +45,8 @@ export const MnesisLive = makeLive()
 export interface TestOptions {
   readonly config?: MnesisConfigOverrides | undefined
   readonly mock?: MockLlm.MockOptions | undefined
+  /** Another store (a temporary file, or one with a fault-injection hook); SQLite in memory by default. */
+  readonly storage?: Layer.Layer<Storage.Storage, Storage.StoreFailure | SchemaTooNew> | undefined
 }
 
 /**
@@ -54,8 +56,12 @@ export interface TestOptions {
  */
 export const makeTest = (options: TestOptions = {}) => {
   const provider = MockLlm.layer(options.mock)
-  const compactor = Compactor.layerDisabled
-  return Layer.mergeAll(core, Settings.layer(options.config), Storage.layerMemory, provider, compactor)
+  return Layer.mergeAll(
+    core,
+    Settings.layer(options.config),
+    options.storage ?? Storage.layerMemory,
+    Compactor.layer.pipe(Layer.provideMerge(provider))
+  )
 }
 
 /**

@@ -56,7 +56,9 @@ const pieces = (line: string): Array<string> => {
     const anchor = [ERROR, ID, PATH, URL, INSTRUCTION, CODE_IDENT].map((re) => sentence.search(re)).find((
       i
     ) => i >= 0)
-    const start = Math.max(0, Math.min((anchor ?? 0) - 40, sentence.length - MAX_SEGMENT_CHARS))
+    // Start at the sentence's beginning unless its telling part lies beyond the first window.
+    const preferred = anchor === undefined || anchor < MAX_SEGMENT_CHARS - 60 ? 0 : anchor - 40
+    const start = Math.max(0, Math.min(preferred, sentence.length - MAX_SEGMENT_CHARS))
     out.push(
       `${start > 0 ? "…" : ""}${sentence.slice(start, start + MAX_SEGMENT_CHARS).trim()}${
         start + MAX_SEGMENT_CHARS < sentence.length ? "…" : ""
@@ -88,7 +90,8 @@ export const segments = (transcript: string): Array<Segment> => {
   const raw: Array<{ text: string; role: string }> = []
   let role = "unknown"
   for (const line of lines) {
-    const trimmed = line.trim()
+    // Bullets of earlier summaries would otherwise come back as "- - …".
+    const trimmed = line.trim().replace(/^(?:[-*•]\s+)+/, "")
     if (trimmed === "") continue
     const marker = ROLE_LINE.exec(trimmed)
     if (marker !== null) {
