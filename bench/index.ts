@@ -1,6 +1,7 @@
 /** Every benchmark, in the order `npm run bench` runs them. */
 import type { Benchmark } from "./harness.js"
+import session from "./session.js"
 import storage from "./storage.js"
 import tokenizer from "./tokenizer.js"
 
-export const benchmarks: ReadonlyArray<Benchmark> = [storage, tokenizer]
+export const benchmarks: ReadonlyArray<Benchmark> = [storage, tokenizer, session]

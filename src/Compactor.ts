@@ -28,7 +28,6 @@ import { prune } from "./compaction/Pruner.js"
 import { condenseRound, leafRound, type RoundEnv, type RoundOutcome } from "./compaction/Rounds.js"
 import type { Budget, MnesisConfig } from "./Config.js"
 import type { Count } from "./context/Render.js"
-import { ASSEMBLY_RESERVE_TOKENS } from "./ContextBuilder.js"
 import { CompactionResult } from "./Domain.js"
 import type { SessionId } from "./Domain.js"
 import type { MnesisEvent } from "./Events.js"
@@ -45,8 +44,11 @@ export interface SessionContext {
   readonly model: ModelInfo
   readonly config: MnesisConfig
   readonly budget: Budget
-  /** The system prompt's tokens (part of the active context's size). */
-  readonly systemTokens: Effect.Effect<number>
+  /**
+   * The active context's size as the thresholds see it: the system prompt, every context item,
+   * and the builder's reserve — so a context below the hard threshold always fits whole.
+   */
+  readonly contextSize: Effect.Effect<number, Storage.StoreFailure>
   readonly store: Storage.Service
   readonly count: Count
   readonly publish: (event: MnesisEvent) => Effect.Effect<void>
@@ -91,12 +93,11 @@ export const layerDisabled: Layer.Layer<Compactor> = Layer.succeed(Compactor, {
     Effect.succeed({
       beforeTurn: Effect.succeedNone,
       afterTurn: Effect.succeed(false),
-      compact: Effect.map(
-        Effect.orElseSucceed(context.store.contextTokens(context.sessionId), () => 0),
-        (tokens) => CompactionResult.none(tokens)
-      ),
+      compact: Effect.map(Effect.orElseSucceed(context.contextSize, () => 0), (tokens) =>
+        CompactionResult.none(tokens)),
       inProgress: Effect.succeed(false),
-      shutdown: () => Effect.void
+      shutdown: () =>
+        Effect.void
     })
 })
 
@@ -126,15 +127,7 @@ export const make: Effect.Effect<Service, never, LlmProvider> = Effect.gen(funct
         Option.none()
       )
 
-      /**
-       * The active context's size as the thresholds see it: system prompt, every item, and the
-       * builder's small reserve — so a context below the hard threshold always fits whole.
-       */
-      const contextSize = Effect.zipWith(
-        context.systemTokens,
-        context.store.contextTokens(context.sessionId),
-        (system, items) => system + items + ASSEMBLY_RESERVE_TOKENS
-      )
+      const contextSize = context.contextSize
 
       /** Prune, then summary rounds until below the soft threshold, out of rounds, or stuck. */
       const rounds = (trigger: Trigger) =>

@@ -17,11 +17,12 @@
  *
  * @since 0.1.0
  */
-import { Context, Effect, Layer } from "effect"
+import { Context, Effect, Either, Layer } from "effect"
 import type { Budget } from "./Config.js"
 import { renderMessage, renderSummary, toolTokens } from "./context/Render.js"
 import type { Count } from "./context/Render.js"
 import type { ContextBreakdown, ContextItem, MessageId, SessionId, SummaryId } from "./Domain.js"
+import { MESSAGE_OVERHEAD_TOKENS } from "./Domain.js"
 import { ContextOverflow } from "./Errors.js"
 import type { ContentBlock, LlmMessage, SystemBlock } from "./LlmProvider.js"
 import type * as Storage from "./Storage.js"
@@ -57,16 +58,18 @@ export interface Service {
   readonly build: (
     request: BuildRequest
   ) => Effect.Effect<BuiltContext, ContextOverflow | Storage.StoreFailure>
+  /** The summed token counts of every item in the session's context (what compaction measures). */
+  readonly size: (
+    request: Pick<BuildRequest, "store" | "sessionId">
+  ) => Effect.Effect<number, Storage.StoreFailure>
   /** Forgets cached renderings (after a change that might keep an item's token count). */
   readonly invalidate: (ids: ReadonlyArray<string>) => Effect.Effect<void>
 }
 
 export class ContextBuilder extends Context.Tag("mnesis/ContextBuilder")<ContextBuilder, Service>() {}
 
-/** Tokens kept free for the bridge line and rounding. */
-export const ASSEMBLY_RESERVE_TOKENS = 16
-const PAGE = 256
 const CACHE_LIMIT = 50_000
+const VIEW_LIMIT = 1_024
 
 interface Rendered {
   readonly tokenCount: number
@@ -74,7 +77,31 @@ interface Rendered {
   readonly toolTokens: number
 }
 
-const BRIDGE_TEXT = "[Earlier messages are not shown here to fit the context window; grep searches them.]"
+/** A session's context items as last read, caught up incrementally while its version holds. */
+interface View {
+  version: number
+  lastPosition: number
+  items: Array<ContextItem>
+  total: number
+}
+
+const BRIDGE_TEXT = "[Earlier messages omitted to fit the context; grep searches them.]"
+const CONTINUES_TEXT = "[The conversation continues.]"
+
+const reserves = new WeakMap<Count, number>()
+
+/**
+ * Tokens kept free for the one-line bridge a context may start with (its text and message
+ * framing). Every budget check — the builder's, the early check of a new message, the
+ * compactor's thresholds — leaves this much room, so the bridge never pushes a request over.
+ */
+export const assemblyReserve = (count: Count): number => {
+  const known = reserves.get(count)
+  if (known !== undefined) return known
+  const reserve = Math.max(count(BRIDGE_TEXT), count(CONTINUES_TEXT)) + MESSAGE_OVERHEAD_TOKENS
+  reserves.set(count, reserve)
+  return reserve
+}
 
 /** Merges consecutive turns of one role and makes the first turn a user turn. */
 export const normalizeRoles = (
@@ -90,7 +117,7 @@ export const normalizeRoles = (
   if (out[0]?.role === "assistant") {
     out.unshift({
       role: "user",
-      content: [{ type: "text", text: truncated ? BRIDGE_TEXT : "[The conversation continues.]" }]
+      content: [{ type: "text", text: truncated ? BRIDGE_TEXT : CONTINUES_TEXT }]
     })
   }
   return out
@@ -132,37 +159,61 @@ export const make: Effect.Effect<Service> = Effect.sync(() => {
     return n
   }
 
-  /** Reads items newest first until the budget is spent; the newest user turn must fit. */
-  const select = (request: BuildRequest, available: number) =>
+  const views = new Map<string, View>()
+
+  /** The session's items, reading only what was appended since the last call when possible. */
+  const refresh = (request: Pick<BuildRequest, "store" | "sessionId">) =>
     Effect.gen(function*() {
-      const chosen: Array<ContextItem> = []
-      let used = 0
-      let newestTurnDone = false
-      let before: number | undefined
-      for (;;) {
-        const page = yield* request.store.contextItems(request.sessionId, {
-          newestFirst: true,
-          limit: PAGE,
-          beforePosition: before
-        })
-        for (const item of page) {
-          if (newestTurnDone && used + item.tokenCount > available) return { chosen, used, truncated: true }
-          chosen.push(item)
-          used += item.tokenCount
-          if (!newestTurnDone && item.kind === "message" && item.role === "user") {
-            newestTurnDone = true
-            if (used > available) return yield* new ContextOverflow({ needed: used, available })
+      const known = views.get(request.sessionId)
+      if (known !== undefined) {
+        const delta = yield* request.store.contextSince(request.sessionId, known.lastPosition)
+        if (delta.version === known.version) {
+          for (const item of delta.items) {
+            known.items.push(item)
+            known.total += item.tokenCount
+            known.lastPosition = item.position
           }
+          views.delete(request.sessionId)
+          views.set(request.sessionId, known)
+          return known
         }
-        if (page.length < PAGE) break
-        before = page[page.length - 1]!.position
       }
-      if (!newestTurnDone && used > available) {
-        // No user message in the context: the tail must still fit.
-        return yield* new ContextOverflow({ needed: used, available })
+      const full = yield* request.store.contextSince(request.sessionId)
+      const view: View = {
+        version: full.version,
+        lastPosition: full.items[full.items.length - 1]?.position ?? -1,
+        items: [...full.items],
+        total: full.items.reduce((sum, item) => sum + item.tokenCount, 0)
       }
-      return { chosen, used, truncated: false }
+      views.delete(request.sessionId)
+      views.set(request.sessionId, view)
+      if (views.size > VIEW_LIMIT) views.delete(views.keys().next().value!)
+      return view
     })
+
+  /** Picks items newest first until the budget is spent; the newest user turn must fit. */
+  const select = (items: ReadonlyArray<ContextItem>, available: number) => {
+    let used = 0
+    let newestTurnDone = false
+    let first = items.length
+    for (let i = items.length - 1; i >= 0; i--) {
+      const item = items[i]!
+      if (newestTurnDone && used + item.tokenCount > available) {
+        return Either.right({ chosen: items.slice(first), truncated: true })
+      }
+      used += item.tokenCount
+      first = i
+      if (!newestTurnDone && item.kind === "message" && item.role === "user") {
+        newestTurnDone = true
+        if (used > available) return Either.left(new ContextOverflow({ needed: used, available }))
+      }
+    }
+    // Without a user message in the context, the whole tail must still fit.
+    if (!newestTurnDone && used > available) {
+      return Either.left(new ContextOverflow({ needed: used, available }))
+    }
+    return Either.right({ chosen: items.slice(first), truncated: false })
+  }
 
   const resolve = (request: BuildRequest, items: ReadonlyArray<ContextItem>) =>
     Effect.gen(function*() {
@@ -205,9 +256,10 @@ export const make: Effect.Effect<Service> = Effect.sync(() => {
   const build = (request: BuildRequest) =>
     Effect.gen(function*() {
       const systemTokens = countSystem(request.systemPrompt, request.count)
-      const available = request.budget.usable - systemTokens - ASSEMBLY_RESERVE_TOKENS
-      const { chosen, truncated } = yield* select(request, available)
-      const items = chosen.reverse()
+      const reserve = assemblyReserve(request.count)
+      const available = request.budget.usable - systemTokens - reserve
+      const view = yield* refresh(request)
+      const { chosen: items, truncated } = yield* select(view.items, available)
       const resolved = yield* resolve(request, items)
 
       // The stable prefix ends where the newest user turn begins: cache up to there.
@@ -231,15 +283,19 @@ export const make: Effect.Effect<Service> = Effect.sync(() => {
           toolOutputs += rendered.toolTokens
         }
       }
+      const messages = normalizeRoles([...stable, ...recent], truncated)
+      // A bridge line, when one was needed, is part of what is sent: count it.
+      const bridged = messages.length > 0 && stable.concat(recent)[0]?.role === "assistant"
+      const bridge = bridged ? reserve : 0
       return {
         system: request.systemPrompt === "" ? [] : [{ text: request.systemPrompt, cache: true }],
-        messages: normalizeRoles([...stable, ...recent], truncated),
+        messages,
         breakdown: {
           system: systemTokens,
           summaries,
-          messages: messageTokens,
+          messages: messageTokens + bridge,
           toolOutputs,
-          total: systemTokens + summaries + messageTokens
+          total: systemTokens + summaries + messageTokens + bridge
         },
         items,
         truncated
@@ -248,6 +304,7 @@ export const make: Effect.Effect<Service> = Effect.sync(() => {
 
   return {
     build,
+    size: (request) => Effect.map(refresh(request), (view) => view.total),
     invalidate: (ids) => Effect.sync(() => ids.forEach((id) => cache.delete(id)))
   }
 })

@@ -210,6 +210,16 @@ export interface Service {
     sessionId: SessionId,
     query?: ContextItemsQuery
   ) => Effect.Effect<ReadonlyArray<ContextItem>, StoreFailure>
+  /**
+   * The context's version and its items after `afterPosition` (all when absent), in position
+   * order, read consistently. The version changes whenever an existing item changes (compaction
+   * swap, tombstone, tool result); appends do not change it, so a reader that saw version `v`
+   * and position `p` can catch up by reading only the items after `p` while the version is `v`.
+   */
+  readonly contextSince: (
+    sessionId: SessionId,
+    afterPosition?: number
+  ) => Effect.Effect<{ readonly version: number; readonly items: ReadonlyArray<ContextItem> }, StoreFailure>
   /** Sum of the token counts of every item in the active context. */
   readonly contextTokens: (sessionId: SessionId) => Effect.Effect<number, StoreFailure>
   /** Messages with their parts, in the order of `ids`; unknown ids are skipped. One query. */

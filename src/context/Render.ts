@@ -137,7 +137,8 @@ export const renderMessage = (
 const plainBlock = (part: Part): ContentBlock | undefined => {
   switch (part.type) {
     case "text":
-      return part.text === "" ? undefined : { type: "text", text: part.text }
+      // Providers reject text blocks with nothing but whitespace.
+      return part.text.trim() === "" ? undefined : { type: "text", text: part.text }
     case "reasoning":
       return { type: "reasoning", text: part.text, signature: part.signature }
     case "file_ref":

@@ -181,8 +181,33 @@ export const splitDeltas = (text: string, n: number): Array<string> => {
 
 const PROVIDER = "mock"
 
+// Requests re-send the same (cached) blocks turn after turn: count each block once.
+const blockCounts = new WeakMap<object, number>()
+const countBlock = (block: object, text: () => string): number => {
+  const known = blockCounts.get(block)
+  if (known !== undefined) return known
+  const n = countTokens(text())
+  blockCounts.set(block, n)
+  return n
+}
+
+/** Input tokens of a request: what `requestText` would count, block by block. */
+const inputTokens = (request: LlmRequest): number => {
+  let total = 0
+  for (const block of request.system) total += countBlock(block, () => block.text)
+  for (const message of request.messages) {
+    for (const block of message.content) {
+      total += countBlock(
+        block,
+        () => requestText({ ...request, system: [], messages: [{ role: message.role, content: [block] }] })
+      )
+    }
+  }
+  return total
+}
+
 const usageFor = (request: LlmRequest, output: string, override?: Partial<TokenUsageFields>): TokenUsage =>
-  TokenUsage.of({ input: countTokens(requestText(request)), output: countTokens(output), ...override })
+  TokenUsage.of({ input: inputTokens(request), output: countTokens(output), ...override })
 
 /** The streams, one after the other. */
 const sequence = (

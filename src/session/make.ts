@@ -23,7 +23,7 @@ import { makeBudget, mergeConfig, Settings } from "../Config.js"
 import type { MnesisConfig } from "../Config.js"
 import { partCost } from "../context/Render.js"
 import { ContextBuilder } from "../ContextBuilder.js"
-import { ASSEMBLY_RESERVE_TOKENS } from "../ContextBuilder.js"
+import { assemblyReserve } from "../ContextBuilder.js"
 import type {
   Message,
   Session as StoredSession,
@@ -168,7 +168,11 @@ const assemble = (init: Init) =>
     const sessionId = row.id
     const publish = (event: MnesisEvent) => bus.publish(event)
 
-    const systemTokens = Effect.sync(() => count(row.systemPrompt))
+    const systemTokens = count(row.systemPrompt)
+    const contextSize = Effect.map(
+      builder.size({ store, sessionId }),
+      (items) => systemTokens + items + assemblyReserve(count)
+    )
     const handle = yield* Scope.extend(
       compactor.forSession({
         sessionId,
@@ -176,7 +180,7 @@ const assemble = (init: Init) =>
         model: info,
         config,
         budget,
-        systemTokens,
+        contextSize,
         store,
         count,
         publish,
@@ -237,7 +241,7 @@ const assemble = (init: Init) =>
         const parts = yield* prepareParts("message", message, count, { allowTools: false })
         const needed = parts.reduce((sum, part) =>
           sum + part.tokenCount, MESSAGE_OVERHEAD_TOKENS)
-        const available = budget.usable - count(systemPrompt) - ASSEMBLY_RESERVE_TOKENS
+        const available = budget.usable - count(systemPrompt) - assemblyReserve(count)
         if (needed > available) {
           return yield* new ContextOverflow({ needed, available })
         }
@@ -404,7 +408,7 @@ const assemble = (init: Init) =>
           // Counted usage mirrors what a provider reports: the whole prompt in, the reply out.
           tokens = input.tokens === undefined
             ? TokenUsage.of({
-              input: (yield* systemTokens) + (yield* store.contextTokens(sessionId)),
+              input: systemTokens + (yield* builder.size({ store, sessionId })),
               output: assistantParts.reduce((sum, part) => sum + part.tokenCount, 0)
             })
             : TokenUsage.of(input.tokens)

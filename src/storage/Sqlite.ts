@@ -279,6 +279,8 @@ export const make = (
         "updateToolPart",
         Effect.gen(function*() {
           // Adjust the context item first: it is a write, and it needs the part's previous cost.
+          yield* sql`UPDATE sessions SET context_version = context_version + 1
+            WHERE id = (SELECT session_id FROM parts WHERE id = ${id})`
           yield* sql`UPDATE context_items SET token_count = token_count + ${update.tokenCount}
               - (SELECT token_count FROM parts WHERE id = ${id})
             WHERE item_id = (SELECT message_id FROM parts WHERE id = ${id} AND compacted_at IS NULL)`
@@ -316,7 +318,8 @@ export const make = (
       parts.length === 0 ? Effect.succeed(0) : transaction(
         "tombstone",
         Effect.gen(function*() {
-          yield* sql`UPDATE sessions SET updated_at = max(updated_at, ${at}) WHERE id = ${sessionId}`
+          yield* sql`UPDATE sessions SET updated_at = max(updated_at, ${at}), context_version = context_version + 1
+            WHERE id = ${sessionId}`
           let changed = 0
           for (const part of parts) {
             const rows = yield* sql<{ message_id: string; token_count: number }>`
@@ -360,6 +363,41 @@ export const make = (
               ...(row.role === null ? {} : { role: row.role }),
               tokenCount: row.token_count
             }))
+        )
+      )
+
+    const contextSince: Service["contextSince"] = (sessionId, afterPosition) =>
+      query(
+        "contextSince",
+        Effect.map(
+          // One statement, so the version and the items come from the same snapshot.
+          sql<{
+            version: number
+            position: number | null
+            item_type: "message" | "summary" | null
+            item_id: string | null
+            role: "user" | "assistant" | null
+            token_count: number | null
+          }>`SELECT s.context_version AS version, c.position, c.item_type, c.item_id, c.role, c.token_count
+            FROM sessions s
+            LEFT JOIN context_items c ON c.session_id = s.id AND c.position > ${afterPosition ?? -1}
+            WHERE s.id = ${sessionId}
+            ORDER BY c.position`,
+          (rows) => ({
+            version: rows[0]?.version ?? 0,
+            items: rows.flatMap((row) =>
+              row.position === null || row.item_type === null || row.item_id === null ||
+                row.token_count === null
+                ? []
+                : [{
+                  position: row.position,
+                  kind: row.item_type,
+                  id: row.item_id as MessageId | SummaryId,
+                  ...(row.role === null ? {} : { role: row.role }),
+                  tokenCount: row.token_count
+                }]
+            )
+          })
         )
       )
 
@@ -462,7 +500,7 @@ export const make = (
             })
           if (replaces.length === 0) return yield* stale("nothing to replace")
           const bumped = yield* sql<{ next_seq: number }>`UPDATE sessions SET next_seq = next_seq + 1,
-              updated_at = max(updated_at, ${summary.createdAt})
+              updated_at = max(updated_at, ${summary.createdAt}), context_version = context_version + 1
             WHERE id = ${sessionId} RETURNING next_seq`
           const seq = bumped[0]?.next_seq
           if (seq === undefined) return yield* new SessionNotFound({ sessionId })
@@ -653,6 +691,7 @@ export const make = (
       findToolCall,
       tombstone,
       contextItems,
+      contextSince,
       contextTokens,
       messages: messagesByIds,
       history,

@@ -34,6 +34,9 @@ const initial = Effect.gen(function*() {
       updated_at INTEGER NOT NULL,
       next_seq INTEGER NOT NULL DEFAULT 0,
       next_position INTEGER NOT NULL DEFAULT 0,
+      -- bumped whenever an existing context item changes (swap, tombstone, tool result), so a
+      -- reader holding the items can fetch only what was appended since
+      context_version INTEGER NOT NULL DEFAULT 0,
       tokens_input INTEGER NOT NULL DEFAULT 0,
       tokens_output INTEGER NOT NULL DEFAULT 0,
       tokens_cache_read INTEGER NOT NULL DEFAULT 0,

@@ -159,8 +159,12 @@ const fileRefPart: FastCheck.Arbitrary<FileRefSpec> = FastCheck.record({
 
 /** A user message: text (never empty: the library refuses empty user messages), maybe a file. */
 export const userMessage: FastCheck.Arbitrary<MessageSpec> = FastCheck.tuple(
-  textPart(1),
-  FastCheck.option(fileRefPart, { freq: 4, nil: undefined })
+  // and never blank: the library refuses whitespace-only user text too
+  textPart(1).filter((part) => part.text.trim() !== ""),
+  FastCheck.oneof(
+    { arbitrary: FastCheck.constant(undefined), weight: 3 },
+    { arbitrary: fileRefPart, weight: 1 }
+  )
 ).map(([text, file]) => ({ role: "user" as const, parts: file === undefined ? [text] : [text, file] }))
 
 /** An assistant message: mixed parts, tools only, tools interleaved with text, or rarely empty. */
@@ -197,8 +201,11 @@ export const MAX_MESSAGES = 25
 
 /** The messages of a session: turns, sometimes opened by an assistant message; at most 25. */
 export const sessionMessages: FastCheck.Arbitrary<ReadonlyArray<MessageSpec>> = FastCheck.tuple(
-  FastCheck.option(assistantMessage, { freq: 8, nil: undefined }),
-  FastCheck.array(turn, { maxLength: 8 })
+  FastCheck.oneof(
+    { arbitrary: FastCheck.constant(undefined), weight: 7 },
+    { arbitrary: assistantMessage, weight: 1 }
+  ),
+  FastCheck.array(turn, { minLength: 1, maxLength: 8 })
 ).map(([opening, turns]) =>
   [...(opening === undefined ? [] : [opening]), ...turns.flat()].slice(0, MAX_MESSAGES)
 )
@@ -227,5 +234,31 @@ export const systemPrompt: FastCheck.Arbitrary<string> = FastCheck.oneof(
   { arbitrary: words(300, 1), weight: 1 }
 )
 
+export const MIN_USABLE = 50
+export const MAX_USABLE = 5_000
+
 /** The `usable` tokens of a budget. */
-export const usable: FastCheck.Arbitrary<number> = FastCheck.integer({ min: 50, max: 5_000 })
+export const usable: FastCheck.Arbitrary<number> = FastCheck.integer({ min: MIN_USABLE, max: MAX_USABLE })
+
+/**
+ * A budget: `usable` drawn outright, or as a fraction of what the whole context needs (system
+ * prompt, items and assembly reserve), which lands near the edge where truncation happens far
+ * more often than an independent draw does.
+ */
+export type BudgetSpec =
+  | { readonly _tag: "Absolute"; readonly usable: number }
+  | { readonly _tag: "Relative"; readonly fraction: number }
+
+export const budget: FastCheck.Arbitrary<BudgetSpec> = FastCheck.oneof(
+  usable.map((usable): BudgetSpec => ({ _tag: "Absolute", usable })),
+  FastCheck.double({ min: 0.15, max: 1.3, noNaN: true }).map((fraction): BudgetSpec => ({
+    _tag: "Relative",
+    fraction
+  }))
+)
+
+/** The `usable` tokens of `spec` for a context that needs `needed` tokens in full. */
+export const resolveUsable = (spec: BudgetSpec, needed: number): number =>
+  spec._tag === "Absolute"
+    ? spec.usable
+    : Math.min(MAX_USABLE, Math.max(MIN_USABLE, Math.round(spec.fraction * needed)))

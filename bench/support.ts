@@ -1,0 +1,64 @@
+/**
+ * Shared bench plumbing: a provider wrapper that measures time spent inside the model (so engine
+ * overhead can be reported without it), and bulk seeding of long sessions through raw SQL.
+ */
+import Database from "better-sqlite3"
+import { Effect, Layer, Stream } from "effect"
+import * as Ids from "../src/internal/ids.js"
+import { LlmProvider } from "../src/LlmProvider.js"
+
+/** Milliseconds spent inside provider streams since the last reset. */
+export const providerClock = { ms: 0 }
+
+/** Wraps the provider in context so every stream's duration is added to `providerClock`. */
+export const timedProvider = Layer.effect(
+  LlmProvider,
+  Effect.map(LlmProvider, (inner) =>
+    LlmProvider.of({
+      stream: (request) =>
+        Stream.suspend(() => {
+          const start = performance.now()
+          return inner.stream(request).pipe(
+            Stream.ensuring(Effect.sync(() => (providerClock.ms += performance.now() - start)))
+          )
+        })
+    }))
+)
+
+const filler = (n: number) => `message ${n}: ` + "the quick brown fox jumps over the lazy dog ".repeat(8)
+
+/**
+ * Appends `count` user/assistant messages (one text part each) to a session in one transaction;
+ * only the newest `inContext` become context items, as if older ones had been compacted away.
+ */
+export const seedHistory = (file: string, sessionId: string, count: number, inContext: number) => {
+  const db = new Database(file)
+  db.pragma("journal_mode = WAL")
+  const insertMessage = db.prepare(`INSERT INTO messages (id, session_id, seq, role, agent, model, created_at)
+    VALUES (?, ?, ?, ?, 'bench', 'mock/bench', ?)`)
+  const insertPart = db.prepare(
+    `INSERT INTO parts (id, message_id, session_id, idx, type, content, token_count)
+    VALUES (?, ?, ?, 0, 'text', ?, ?)`
+  )
+  const insertItem = db.prepare(
+    `INSERT INTO context_items (session_id, position, item_type, item_id, role, token_count)
+    VALUES (?, ?, 'message', ?, ?, ?)`
+  )
+  db.transaction(() => {
+    for (let n = 1; n <= count; n++) {
+      const id = Effect.runSync(Ids.messageId)
+      const role = n % 2 === 1 ? "user" : "assistant"
+      const text = filler(n)
+      const tokens = Math.ceil(text.length / 4)
+      insertMessage.run(id, sessionId, n, role, n)
+      insertPart.run(Effect.runSync(Ids.partId), id, sessionId, JSON.stringify({ text }), tokens)
+      if (n > count - inContext) insertItem.run(sessionId, n, id, role, tokens + 4)
+    }
+    db.prepare("UPDATE sessions SET next_seq = ?, next_position = ? WHERE id = ?").run(
+      count,
+      count,
+      sessionId
+    )
+  })()
+  db.close()
+}
