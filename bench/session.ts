@@ -26,7 +26,7 @@ const measure = async (dir: string, stored: number, turns: number) => {
   const runtime = ManagedRuntime.make(Layer.provideMerge(timedProvider, base))
   const session = await runtime.runPromise(Session.create({ model: "mock/bench", config }))
   seedHistory(filename, session.id, stored, 200)
-  for (let i = 0; i < 20; i++) await runtime.runPromise(session.send(`warm-up ${i}`))
+  for (let i = 0; i < 100; i++) await runtime.runPromise(session.send(`warm-up ${i}`))
   const samples: Array<number> = []
   for (let i = 0; i < turns; i++) {
     providerClock.ms = 0
@@ -43,7 +43,7 @@ const benchmark: Benchmark = {
   name: "session",
   description: "per-turn engine overhead of send (zero-latency mock) vs stored history size",
   run: async ({ quick, tmpDir }) => {
-    const turns = quick ? 100 : 300
+    const turns = quick ? 150 : 500
     const sizes = quick ? [1_000, 20_000] : [1_000, 10_000, 100_000]
     const results = new Map<number, { p50: number; p95: number }>()
     for (const size of sizes) results.set(size, await measure(tmpDir, size, turns))

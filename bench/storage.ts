@@ -43,55 +43,45 @@ const libraryMessage = (sessionId: SessionId, n: number) =>
     }
   })
 
-/** The same rows and statements as `appendMessage`, through raw better-sqlite3. */
+/** The same statements as `appendMessage` (one insert through the view, one read of the seq), raw. */
 const rawAppender = (db: Database.Database) => {
-  const bump = db.prepare(`UPDATE sessions SET next_seq = next_seq + 1, next_position = next_position + 1,
-    updated_at = max(updated_at, ?), tokens_input = tokens_input + 0, tokens_output = tokens_output + 0,
-    tokens_cache_read = tokens_cache_read + 0, tokens_cache_write = tokens_cache_write + 0,
-    tokens_total = tokens_total + 0, cost = cost + 0 WHERE id = ? RETURNING next_seq, next_position`)
-  const insertMessage = db.prepare(`INSERT INTO messages (id, session_id, seq, role, agent, model, is_summary,
-    created_at, tokens_input, tokens_output, tokens_cache_read, tokens_cache_write, tokens_total, cost,
-    finish_reason, error) VALUES (?, ?, ?, ?, ?, ?, 0, ?, 0, 0, 0, 0, 0, 0, NULL, NULL)`)
-  const partRow = "(?, ?, ?, ?, 'text', ?, 40, NULL, NULL, NULL, NULL, NULL, NULL, NULL)"
-  const insertParts = db.prepare(
-    `INSERT INTO parts (id, message_id, session_id, idx, type, content, token_count,
-    tool_call_id, tool_name, tool_status, tool_output, tool_error, started_at, completed_at)
-    VALUES ${[partRow, partRow, partRow].join(", ")}`
-  )
-  const insertItem = db.prepare(
-    `INSERT INTO context_items (session_id, position, item_type, item_id, token_count)
-    VALUES (?, ?, 'message', ?, 124)`
-  )
-  return db.transaction((sessionId: string, n: number, ids: ReadonlyArray<string>) => {
+  const append = db.prepare(`INSERT INTO message_appends (id, session_id, role, agent, model, created_at,
+    tokens_input, tokens_output, tokens_cache_read, tokens_cache_write, tokens_total, cost, finish_reason, error,
+    in_context, context_tokens, parts, snapshot)
+    VALUES (?, ?, ?, 'bench', 'mock/bench', ?, 0, 0, 0, 0, 0, 0, NULL, NULL, 1, 124, ?, NULL)`)
+  const seq = db.prepare("SELECT seq FROM messages WHERE id = ?")
+  return (sessionId: string, n: number, ids: ReadonlyArray<string>) => {
     const [messageId, ...partIds] = ids
-    const counters = bump.get(n, sessionId) as { next_seq: number; next_position: number }
-    const role = n % 2 === 0 ? "user" : "assistant"
-    insertMessage.run(messageId, sessionId, counters.next_seq, role, "bench", "mock/bench", n)
-    insertParts.run(
-      ...partIds.flatMap((id, i) => [id, messageId, sessionId, i, JSON.stringify({ text: text(n, i) })])
-    )
-    insertItem.run(sessionId, counters.next_position, messageId)
-  })
+    const parts = partIds.map((id, i) => ({
+      id,
+      type: "text",
+      content: { text: text(n, i) },
+      tokenCount: 40
+    }))
+    append.run(messageId, sessionId, n % 2 === 0 ? "user" : "assistant", n, JSON.stringify(parts))
+    seq.get(messageId)
+  }
 }
 
 /** Fills a session with `count` messages in bulk; only the newest `inContext` are context items. */
 const fillSession = (db: Database.Database, sessionId: string, count: number, inContext: number) => {
-  const insertMessage = db.prepare(`INSERT INTO messages (id, session_id, seq, role, agent, model, created_at)
-    VALUES (?, ?, ?, ?, 'bench', 'mock/bench', ?)`)
+  const insertMessage = db.prepare(`INSERT INTO messages (id, session_id, seq, role, agent, model, created_at,
+    in_context, context_tokens) VALUES (?, ?, ?, ?, 'bench', 'mock/bench', ?, ?, 124)`)
   const insertPart = db.prepare(
     `INSERT INTO parts (id, message_id, session_id, idx, type, content, token_count)
     VALUES (?, ?, ?, ?, 'text', ?, 40)`
   )
-
-  const insertItem = db.prepare(
-    `INSERT INTO context_items (session_id, position, item_type, item_id, token_count)
-    VALUES (?, ?, 'message', ?, 124)`
-  )
-  const ids: Array<string> = []
   db.transaction(() => {
     for (let n = 1; n <= count; n++) {
       const messageId = Effect.runSync(Ids.messageId)
-      insertMessage.run(messageId, sessionId, n, n % 2 === 0 ? "assistant" : "user", n)
+      insertMessage.run(
+        messageId,
+        sessionId,
+        n,
+        n % 2 === 0 ? "assistant" : "user",
+        n,
+        n > count - inContext ? 1 : 0
+      )
       for (let i = 0; i < 3; i++) {
         insertPart.run(
           Effect.runSync(Ids.partId),
@@ -101,16 +91,8 @@ const fillSession = (db: Database.Database, sessionId: string, count: number, in
           JSON.stringify({ text: text(n, i) })
         )
       }
-      if (n > count - inContext) insertItem.run(sessionId, n, messageId)
-      ids.push(messageId)
     }
-    db.prepare("UPDATE sessions SET next_seq = ?, next_position = ? WHERE id = ?").run(
-      count,
-      count,
-      sessionId
-    )
   })()
-  return ids
 }
 
 const appendThroughput = async (dir: string, messages: number): Promise<ReadonlyArray<Figure>> => {

@@ -34,15 +34,12 @@ const filler = (n: number) => `message ${n}: ` + "the quick brown fox jumps over
 export const seedHistory = (file: string, sessionId: string, count: number, inContext: number) => {
   const db = new Database(file)
   db.pragma("journal_mode = WAL")
-  const insertMessage = db.prepare(`INSERT INTO messages (id, session_id, seq, role, agent, model, created_at)
-    VALUES (?, ?, ?, ?, 'bench', 'mock/bench', ?)`)
+  // The messages trigger keeps the session's counters and adds the context items.
+  const insertMessage = db.prepare(`INSERT INTO messages (id, session_id, seq, role, agent, model, created_at,
+    in_context, context_tokens) VALUES (?, ?, ?, ?, 'bench', 'mock/bench', ?, ?, ?)`)
   const insertPart = db.prepare(
     `INSERT INTO parts (id, message_id, session_id, idx, type, content, token_count)
     VALUES (?, ?, ?, 0, 'text', ?, ?)`
-  )
-  const insertItem = db.prepare(
-    `INSERT INTO context_items (session_id, position, item_type, item_id, role, token_count)
-    VALUES (?, ?, 'message', ?, ?, ?)`
   )
   db.transaction(() => {
     for (let n = 1; n <= count; n++) {
@@ -50,15 +47,9 @@ export const seedHistory = (file: string, sessionId: string, count: number, inCo
       const role = n % 2 === 1 ? "user" : "assistant"
       const text = filler(n)
       const tokens = Math.ceil(text.length / 4)
-      insertMessage.run(id, sessionId, n, role, n)
+      insertMessage.run(id, sessionId, n, role, n, n > count - inContext ? 1 : 0, tokens + 4)
       insertPart.run(Effect.runSync(Ids.partId), id, sessionId, JSON.stringify({ text }), tokens)
-      if (n > count - inContext) insertItem.run(sessionId, n, id, role, tokens + 4)
     }
-    db.prepare("UPDATE sessions SET next_seq = ?, next_position = ? WHERE id = ?").run(
-      count,
-      count,
-      sessionId
-    )
   })()
   db.close()
 }

@@ -64,8 +64,11 @@ export interface SessionContext {
 export interface SessionCompactor {
   /** Waits (running or joining rounds) while the context is at or above the hard threshold. */
   readonly beforeTurn: Effect.Effect<Option.Option<CompactionResult>>
-  /** Forks a round when the context is at or above the soft threshold; true if it did. */
-  readonly afterTurn: Effect.Effect<boolean>
+  /**
+   * Forks a round when the context is at or above the soft threshold; true if it did. `size` is
+   * the context's size when the caller already knows it (saves a read).
+   */
+  readonly afterTurn: (size?: number) => Effect.Effect<boolean>
   /** Runs a round now, or joins the one in flight. */
   readonly compact: Effect.Effect<CompactionResult>
   readonly inProgress: Effect.Effect<boolean>
@@ -92,7 +95,7 @@ export const layerDisabled: Layer.Layer<Compactor> = Layer.succeed(Compactor, {
   forSession: (context) =>
     Effect.succeed({
       beforeTurn: Effect.succeedNone,
-      afterTurn: Effect.succeed(false),
+      afterTurn: () => Effect.succeed(false),
       compact: Effect.map(Effect.orElseSucceed(context.contextSize, () => 0), (tokens) =>
         CompactionResult.none(tokens)),
       inProgress: Effect.succeed(false),
@@ -225,13 +228,14 @@ export const make: Effect.Effect<Service, never, LlmProvider> = Effect.gen(funct
 
       const sizeOrZero = Effect.orElseSucceed(contextSize, () => 0)
 
-      const afterTurn = Effect.gen(function*() {
-        if (!config.auto) return false
-        if (Option.isSome(yield* SynchronizedRef.get(running))) return false
-        if ((yield* sizeOrZero) < context.budget.softThreshold) return false
-        yield* startOrJoin("soft")
-        return true
-      })
+      const afterTurn = (size?: number) =>
+        Effect.gen(function*() {
+          if (!config.auto) return false
+          if (Option.isSome(yield* SynchronizedRef.get(running))) return false
+          if ((size ?? (yield* sizeOrZero)) < context.budget.softThreshold) return false
+          yield* startOrJoin("soft")
+          return true
+        })
 
       const beforeTurn = Effect.gen(function*() {
         if (!config.auto) return Option.none<CompactionResult>()

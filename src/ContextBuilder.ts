@@ -21,7 +21,7 @@ import { Context, Effect, Either, Layer } from "effect"
 import type { Budget } from "./Config.js"
 import { renderMessage, renderSummary, toolTokens } from "./context/Render.js"
 import type { Count } from "./context/Render.js"
-import type { ContextBreakdown, ContextItem, MessageId, SessionId, SummaryId } from "./Domain.js"
+import type { ContextBreakdown, ContextItem, Message, MessageId, SessionId, SummaryId } from "./Domain.js"
 import { MESSAGE_OVERHEAD_TOKENS } from "./Domain.js"
 import { ContextOverflow } from "./Errors.js"
 import type { ContentBlock, LlmMessage, SystemBlock } from "./LlmProvider.js"
@@ -49,6 +49,8 @@ export interface BuiltContext {
   readonly items: ReadonlyArray<ContextItem>
   /** True when older items were left out to fit the budget. */
   readonly truncated: boolean
+  /** Tokens of every item of the context, included or not (the size compaction measures). */
+  readonly contextTokens: number
 }
 
 /**
@@ -62,6 +64,11 @@ export interface Service {
   readonly size: (
     request: Pick<BuildRequest, "store" | "sessionId">
   ) => Effect.Effect<number, Storage.StoreFailure>
+  /**
+   * Caches the rendering of messages the caller has just written (their items' token counts
+   * follow from their parts), so the next build need not read them back.
+   */
+  readonly prime: (messages: ReadonlyArray<Message>, count: Count) => Effect.Effect<void>
   /** Forgets cached renderings (after a change that might keep an item's token count). */
   readonly invalidate: (ids: ReadonlyArray<string>) => Effect.Effect<void>
 }
@@ -103,37 +110,46 @@ export const assemblyReserve = (count: Count): number => {
   return reserve
 }
 
-/** Merges consecutive turns of one role and makes the first turn a user turn. */
-export const normalizeRoles = (
-  messages: ReadonlyArray<LlmMessage>,
+/**
+ * Joins rendered turns into a provider conversation: consecutive turns of one role are merged,
+ * the last block of the stable prefix (turns before index `breakpointAfter`) is marked as a prompt
+ * cache breakpoint, and a leading assistant turn gets a one-line user bridge. Cached turns are
+ * shared, never mutated: a turn is copied only when it is merged into or marked.
+ */
+export const assemble = (
+  turns: ReadonlyArray<LlmMessage>,
+  breakpointAfter: number,
   truncated: boolean
 ): Array<LlmMessage> => {
-  const out: Array<{ role: "user" | "assistant"; content: Array<ContentBlock> }> = []
-  for (const message of messages) {
-    const last = out[out.length - 1]
-    if (last !== undefined && last.role === message.role) last.content.push(...message.content)
-    else out.push({ role: message.role, content: [...message.content] })
+  const out: Array<LlmMessage> = []
+  let owned = -1 // index in `out` of the last turn this call may mutate
+  const mutableLast = (): { role: "user" | "assistant"; content: Array<ContentBlock> } => {
+    const index = out.length - 1
+    if (owned !== index) {
+      out[index] = { role: out[index]!.role, content: [...out[index]!.content] }
+      owned = index
+    }
+    return out[index] as { role: "user" | "assistant"; content: Array<ContentBlock> }
   }
+  const markBreakpoint = () => {
+    if (out.length === 0) return
+    const last = mutableLast()
+    const block = last.content[last.content.length - 1]
+    if (block !== undefined && (block.type === "text" || block.type === "tool_result")) {
+      last.content[last.content.length - 1] = { ...block, cache: true }
+    }
+  }
+  turns.forEach((turn, index) => {
+    if (index === breakpointAfter) markBreakpoint()
+    const last = out[out.length - 1]
+    if (last !== undefined && last.role === turn.role) mutableLast().content.push(...turn.content)
+    else out.push(turn)
+  })
+  if (breakpointAfter >= turns.length) markBreakpoint()
   if (out[0]?.role === "assistant") {
-    out.unshift({
-      role: "user",
-      content: [{ type: "text", text: truncated ? BRIDGE_TEXT : CONTINUES_TEXT }]
-    })
+    out.unshift({ role: "user", content: [{ type: "text", text: truncated ? BRIDGE_TEXT : CONTINUES_TEXT }] })
   }
   return out
-}
-
-/** Marks the last block of `messages` as a prompt-cache breakpoint (returns new objects). */
-const withCacheBreakpoint = (messages: ReadonlyArray<LlmMessage>): ReadonlyArray<LlmMessage> => {
-  const last = messages[messages.length - 1]
-  const block = last?.content[last.content.length - 1]
-  if (last === undefined || block === undefined || (block.type !== "text" && block.type !== "tool_result")) {
-    return messages
-  }
-  return [...messages.slice(0, -1), {
-    role: last.role,
-    content: [...last.content.slice(0, -1), { ...block, cache: true }]
-  }]
 }
 
 /**
@@ -144,6 +160,7 @@ export const make: Effect.Effect<Service> = Effect.sync(() => {
   const cache = new Map<string, Rendered>()
   const systemCounts = new Map<string, number>()
 
+  // First in, first out: a context's items are read together, so age is a fair proxy for use.
   const remember = (id: string, rendered: Rendered) => {
     cache.delete(id)
     cache.set(id, rendered)
@@ -215,16 +232,18 @@ export const make: Effect.Effect<Service> = Effect.sync(() => {
     return Either.right({ chosen: items.slice(first), truncated: false })
   }
 
+  /** The rendering of each item, in order: from the cache, or read and rendered once. */
   const resolve = (request: BuildRequest, items: ReadonlyArray<ContextItem>) =>
     Effect.gen(function*() {
-      const fresh = (item: ContextItem) => cache.get(item.id)?.tokenCount === item.tokenCount
-      const missingMessages = items.filter((i) => i.kind === "message" && !fresh(i)).map((i) =>
-        i.id as MessageId
-      )
-      const missingSummaries = items.filter((i) => i.kind === "summary" && !fresh(i)).map((i) =>
-        i.id as SummaryId
-      )
-      const tokenOf = new Map(items.map((i) => [i.id as string, i.tokenCount]))
+      const missingMessages: Array<MessageId> = []
+      const missingSummaries: Array<SummaryId> = []
+      const tokenOf = new Map<string, number>()
+      for (const item of items) {
+        if (cache.get(item.id)?.tokenCount === item.tokenCount) continue
+        tokenOf.set(item.id, item.tokenCount)
+        if (item.kind === "message") missingMessages.push(item.id as MessageId)
+        else missingSummaries.push(item.id as SummaryId)
+      }
       if (missingMessages.length > 0) {
         for (const message of yield* request.store.messages(missingMessages)) {
           remember(message.id, {
@@ -243,14 +262,9 @@ export const make: Effect.Effect<Service> = Effect.sync(() => {
           })
         }
       }
-      return items.map((item) => {
-        const rendered = cache.get(item.id)
-        if (rendered === undefined) {
-          return { item, rendered: { tokenCount: item.tokenCount, messages: [], toolTokens: 0 } }
-        }
-        remember(item.id, rendered)
-        return { item, rendered }
-      })
+      return items.map((item): Rendered =>
+        cache.get(item.id) ?? { tokenCount: item.tokenCount, messages: [], toolTokens: 0 }
+      )
     })
 
   const build = (request: BuildRequest) =>
@@ -262,7 +276,7 @@ export const make: Effect.Effect<Service> = Effect.sync(() => {
       const { chosen: items, truncated } = yield* select(view.items, available)
       const resolved = yield* resolve(request, items)
 
-      // The stable prefix ends where the newest user turn begins: cache up to there.
+      // The stable prefix ends where the newest user turn begins: the cache breakpoint goes there.
       let newestUser = items.length
       for (let i = items.length - 1; i >= 0; i--) {
         if (items[i]!.kind === "message" && items[i]!.role === "user") {
@@ -270,23 +284,26 @@ export const make: Effect.Effect<Service> = Effect.sync(() => {
           break
         }
       }
-      const stable = withCacheBreakpoint(resolved.slice(0, newestUser).flatMap((r) => r.rendered.messages))
-      const recent = resolved.slice(newestUser).flatMap((r) => r.rendered.messages)
-
+      const turns: Array<LlmMessage> = []
+      let breakpointAfter = 0
       let summaries = 0
       let messageTokens = 0
       let toolOutputs = 0
-      for (const { item, rendered } of resolved) {
+      for (let i = 0; i < items.length; i++) {
+        const item = items[i]!
+        const rendered = resolved[i]!
+        if (i === newestUser) breakpointAfter = turns.length
+        for (const turn of rendered.messages) turns.push(turn)
         if (item.kind === "summary") summaries += item.tokenCount
         else {
           messageTokens += item.tokenCount
           toolOutputs += rendered.toolTokens
         }
       }
-      const messages = normalizeRoles([...stable, ...recent], truncated)
+      if (newestUser === items.length) breakpointAfter = turns.length
+      const messages = assemble(turns, breakpointAfter, truncated)
       // A bridge line, when one was needed, is part of what is sent: count it.
-      const bridged = messages.length > 0 && stable.concat(recent)[0]?.role === "assistant"
-      const bridge = bridged ? reserve : 0
+      const bridge = turns[0]?.role === "assistant" ? reserve : 0
       return {
         system: request.systemPrompt === "" ? [] : [{ text: request.systemPrompt, cache: true }],
         messages,
@@ -298,12 +315,23 @@ export const make: Effect.Effect<Service> = Effect.sync(() => {
           total: systemTokens + summaries + messageTokens + bridge
         },
         items,
-        truncated
+        truncated,
+        contextTokens: view.total
       } satisfies BuiltContext
-    }).pipe(Effect.withSpan("ContextBuilder.build"))
+    }).pipe(Effect.withSpan("ContextBuilder.build", { captureStackTrace: false }))
 
   return {
     build,
+    prime: (messages, count) =>
+      Effect.sync(() => {
+        for (const message of messages) {
+          remember(message.id, {
+            tokenCount: message.parts.reduce((sum, part) => sum + part.tokenCount, MESSAGE_OVERHEAD_TOKENS),
+            messages: renderMessage(message),
+            toolTokens: toolTokens(message, count)
+          })
+        }
+      }),
     size: (request) => Effect.map(refresh(request), (view) => view.total),
     invalidate: (ids) => Effect.sync(() => ids.forEach((id) => cache.delete(id)))
   }

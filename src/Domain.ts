@@ -90,7 +90,7 @@ export class TokenUsage extends Schema.Class<TokenUsage>("TokenUsage")({
     return usage.total > 0 ? usage.total : usage.input + usage.output + usage.cacheRead + usage.cacheWrite
   }
 
-  /** Field-wise sum; the result's `total` is the sum of both effective totals. */
+  /** Field-wise sum of two valid usages (so the result needs no validation). */
   static add(a: TokenUsageFields, b: TokenUsageFields): TokenUsage {
     return new TokenUsage({
       input: a.input + b.input,
@@ -98,7 +98,7 @@ export class TokenUsage extends Schema.Class<TokenUsage>("TokenUsage")({
       cacheRead: a.cacheRead + b.cacheRead,
       cacheWrite: a.cacheWrite + b.cacheWrite,
       total: TokenUsage.effectiveTotal(a) + TokenUsage.effectiveTotal(b)
-    })
+    }, { disableValidation: true })
   }
 }
 

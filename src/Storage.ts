@@ -79,6 +79,8 @@ export interface NewMessage {
    * `false`: they stay in the history but never reach a model.
    */
   readonly inContext?: boolean | undefined
+  /** The snapshot of the turn this message completes, written in the same transaction. */
+  readonly snapshot?: TurnSnapshot | undefined
 }
 
 export interface ToolPartUpdate {

@@ -6,11 +6,27 @@
  * @internal
  */
 import { Clock, Effect } from "effect"
-import { createHash } from "node:crypto"
+import { createHash, randomFillSync } from "node:crypto"
 import { monotonicFactory } from "ulid"
 import type { FileId, MessageId, PartId, SessionId, SummaryId } from "../Domain.js"
 
-const next = monotonicFactory()
+/**
+ * Random numbers for the ULIDs' random part, drawn from the system CSPRNG a few KB at a time:
+ * one `randomFillSync` per id (the default) is the single largest cost of generating ids.
+ */
+const bufferedRandom = (() => {
+  const words = new Uint32Array(1024)
+  let next = words.length
+  return (): number => {
+    if (next === words.length) {
+      randomFillSync(words)
+      next = 0
+    }
+    return words[next++]! / 0x1_0000_0000
+  }
+})()
+
+const next = monotonicFactory(bufferedRandom)
 
 const make = (prefix: string) => Effect.map(Clock.currentTimeMillis, (now) => `${prefix}_${next(now)}`)
 

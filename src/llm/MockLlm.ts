@@ -333,7 +333,7 @@ export const make = (
           const callIndex = (yield* Ref.getAndUpdate(received, (all) => [...all, request])).length
           const reply = yield* resolve(request)
           return eventsOf(request, reply, { deltas, deltaLatency, callIndex })
-        })).pipe(Stream.withSpan("MockLlm.stream"))
+        })).pipe(Stream.withSpan("MockLlm.stream", { captureStackTrace: false }))
     }
     const control: Control = {
       enqueue: (...steps) =>

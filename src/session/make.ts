@@ -225,12 +225,14 @@ const assemble = (init: Init) =>
         isClosed ? Effect.fail(new SessionIsClosed({ sessionId })) : turnLock.withPermits(1)(effect))
 
     const messageCreated = (messageId: TurnResult["messageId"], role: "user" | "assistant", at: number) =>
-      publish(new MessageCreated({ sessionId, at, messageId, role, isSummary: false }))
+      publish(
+        new MessageCreated({ sessionId, at, messageId, role, isSummary: false }, { disableValidation: true })
+      )
 
     const appendSnapshot = (snapshot: Omit<TurnSnapshotType, "turn">) =>
       Effect.gen(function*() {
         const turn = (yield* Ref.get(snapshots)).length + 1
-        const full = new TurnSnapshot({ ...snapshot, turn })
+        const full = new TurnSnapshot({ ...snapshot, turn }, { disableValidation: true })
         yield* store.appendSnapshot(sessionId, full)
         yield* Ref.update(snapshots, (all) => [...all, full])
       })
@@ -241,7 +243,8 @@ const assemble = (init: Init) =>
         const parts = yield* prepareParts("message", message, count, { allowTools: false })
         const needed = parts.reduce((sum, part) =>
           sum + part.tokenCount, MESSAGE_OVERHEAD_TOKENS)
-        const available = budget.usable - count(systemPrompt) - assemblyReserve(count)
+        const promptTokens = systemPrompt === row.systemPrompt ? systemTokens : count(systemPrompt)
+        const available = budget.usable - promptTokens - assemblyReserve(count)
         if (needed > available) {
           return yield* new ContextOverflow({ needed, available })
         }
@@ -255,6 +258,7 @@ const assemble = (init: Init) =>
           parts
         })
         yield* messageCreated(stored.id, "user", stored.createdAt)
+        yield* builder.prime([stored], count)
         return stored
       })
 
@@ -269,29 +273,50 @@ const assemble = (init: Init) =>
         const systemPrompt = options.systemPrompt ?? row.systemPrompt
         yield* storeUserMessage(message, systemPrompt)
         const waited = yield* handle.beforeTurn
+        const compactionResult = Option.isSome(waited) ? { compactionResult: waited.value } : {}
         const outcome = yield* runTurn(env, {
           systemPrompt,
           tools,
           maxSteps: options.maxSteps ?? config.session.maxSteps,
-          emit
+          emit,
+          snapshotFor: ({ context, messageId, messageTokens }) =>
+            Effect.gen(function*() {
+              const size = systemTokens + context.contextTokens + messageTokens + assemblyReserve(count)
+              return new TurnSnapshot({
+                turn: (yield* Ref.get(snapshots)).length + 1,
+                messageId,
+                context: context.breakdown,
+                compactionTriggered: yield* handle.afterTurn(size),
+                ...compactionResult,
+                createdAt: yield* Clock.currentTimeMillis
+              }, { disableValidation: true })
+            })
         })
         yield* Ref.update(usage, (total) =>
           TokenUsage.add(total, outcome.tokens))
-        const compactionTriggered = yield* handle.afterTurn
-        yield* appendSnapshot({
-          messageId: outcome.messageId,
-          context: outcome.context.breakdown,
-          compactionTriggered,
-          ...(Option.isSome(waited) ? { compactionResult: waited.value } : {}),
-          createdAt: yield* Clock.currentTimeMillis
-        })
-        const { context: _context, ...result } = outcome
+        let compactionTriggered: boolean
+        if (outcome.snapshot === undefined) {
+          // The turn ended after tools ran (host tools, max steps, doom loop): snapshot it now.
+          compactionTriggered = yield* handle.afterTurn()
+          yield* appendSnapshot({
+            messageId: outcome.messageId,
+            context: outcome.context.breakdown,
+            compactionTriggered,
+            ...compactionResult,
+            createdAt: yield* Clock.currentTimeMillis
+          })
+        } else {
+          const snapshot = outcome.snapshot
+          compactionTriggered = snapshot.compactionTriggered
+          yield* Ref.update(snapshots, (all) => [...all, snapshot])
+        }
+        const { context: _context, snapshot: _snapshot, ...result } = outcome
         return {
           ...result,
           compactionTriggered,
           ...(Option.isSome(waited) ? { compactionResult: waited.value } : {})
         } satisfies TurnResult
-      })).pipe(Effect.withSpan("Session.send", { attributes: { sessionId } }))
+      })).pipe(Effect.withSpan("Session.send", { attributes: { sessionId }, captureStackTrace: false }))
 
     const send: Session["send"] = (message, options = {}) => {
       const onPart = options.onPart
@@ -428,7 +453,7 @@ const assemble = (init: Init) =>
           result.assistantMessageId = assistant.id
           yield* Ref.update(usage, (total) => TokenUsage.add(total, tokens))
         }
-        const compactionTriggered = yield* handle.afterTurn
+        const compactionTriggered = yield* handle.afterTurn()
         if (result.assistantMessageId !== undefined) {
           const breakdown = yield* builder.build({
             store,
@@ -455,7 +480,7 @@ const assemble = (init: Init) =>
           })
         }
         return { ...result, tokens, compactionTriggered } satisfies RecordResult
-      })).pipe(Effect.withSpan("Session.record", { attributes: { sessionId } }))
+      })).pipe(Effect.withSpan("Session.record", { attributes: { sessionId }, captureStackTrace: false }))
 
     const contextForNextTurn: Session["contextForNextTurn"] = (options = {}) =>
       guarded(Effect.gen(function*() {

@@ -15,8 +15,8 @@ import type { Budget, MnesisConfig } from "../Config.js"
 import type { Count } from "../context/Render.js"
 import { partCost } from "../context/Render.js"
 import type { BuiltContext, Service as ContextBuilderService } from "../ContextBuilder.js"
-import type { FinishReason, Message, Part, PartBody, SessionId, ToolPart } from "../Domain.js"
-import { TokenUsage } from "../Domain.js"
+import type { FinishReason, Message, Part, PartBody, SessionId, ToolPart, TurnSnapshot } from "../Domain.js"
+import { MESSAGE_OVERHEAD_TOKENS, TokenUsage } from "../Domain.js"
 import type { ContextOverflow, SessionNotFound } from "../Errors.js"
 import { LlmConnectionError } from "../Errors.js"
 import type { MnesisEvent } from "../Events.js"
@@ -53,6 +53,18 @@ export interface TurnOptions<R> {
   readonly tools: ReadonlyArray<Tool<R>>
   readonly maxSteps: number
   readonly emit: (event: StreamEvent) => Effect.Effect<void>
+  /**
+   * The snapshot of a turn that ends with this step (a reply without tool calls), written with
+   * the step's message in one transaction. Given the context the step was built from and the
+   * message's cost in the context.
+   */
+  readonly snapshotFor: (
+    step: {
+      readonly context: BuiltContext
+      readonly messageId: Message["id"]
+      readonly messageTokens: number
+    }
+  ) => Effect.Effect<TurnSnapshot>
 }
 
 export type TurnFailure = LlmFailure | ContextOverflow | Storage.StoreFailure | SessionNotFound
@@ -61,6 +73,8 @@ export type TurnFailure = LlmFailure | ContextOverflow | Storage.StoreFailure | 
 export interface TurnOutcome extends Omit<TurnResult, "compactionTriggered" | "compactionResult"> {
   /** The context sent with the last provider call. */
   readonly context: BuiltContext
+  /** The turn's snapshot, when the final step stored it. */
+  readonly snapshot?: TurnSnapshot | undefined
 }
 
 /** The model's complete answer to one provider call. */
@@ -213,7 +227,7 @@ const runTool = <R>(
           partId: part.id,
           toolName: part.toolName,
           status
-        })
+        }, { disableValidation: true })
       )
     yield* env.store.updateToolPart(part.id, { status: "running", startedAt, tokenCount: part.tokenCount })
     yield* update("running", startedAt)
@@ -302,18 +316,30 @@ export const runTurn = <R>(env: TurnEnv, options: TurnOptions<R>) =>
         Effect.tapError((error) => storeFailure(env, error))
       )
       const stepCost = costOf(response.usage, env.info)
+      const messageId = yield* Ids.messageId
+      const stepPartsList = yield* stepParts(response, env.count)
+      // A reply without tool calls ends the turn: its snapshot is stored with it.
+      const snapshot = response.toolCalls.length === 0
+        ? yield* options.snapshotFor({
+          context,
+          messageId,
+          messageTokens: stepPartsList.reduce((sum, part) => sum + part.tokenCount, MESSAGE_OVERHEAD_TOKENS)
+        })
+        : undefined
       const message = yield* env.store.appendMessage({
-        id: yield* Ids.messageId,
+        id: messageId,
         sessionId: env.sessionId,
         role: "assistant",
         agent: env.agent,
         model: env.model,
         createdAt: yield* now,
-        parts: yield* stepParts(response, env.count),
+        parts: stepPartsList,
         tokens: response.usage,
         cost: stepCost,
-        finishReason: response.finishReason
+        finishReason: response.finishReason,
+        snapshot
       })
+      yield* env.builder.prime([message], env.count)
       yield* env.publish(
         new MessageCreated({
           sessionId: env.sessionId,
@@ -321,7 +347,7 @@ export const runTurn = <R>(env: TurnEnv, options: TurnOptions<R>) =>
           messageId: message.id,
           role: "assistant",
           isSummary: false
-        })
+        }, { disableValidation: true })
       )
       tokens = TokenUsage.add(tokens, response.usage)
       cost += stepCost
@@ -335,7 +361,8 @@ export const runTurn = <R>(env: TurnEnv, options: TurnOptions<R>) =>
         doomLoopDetected,
         steps: step,
         pendingToolCalls: pending,
-        context
+        context,
+        snapshot
       })
 
       const calls = message.parts.filter((p): p is ToolPart => p.type === "tool")

@@ -13,7 +13,7 @@ import * as Reactivity from "@effect/experimental/Reactivity"
 import { SqliteClient } from "@effect/sql-sqlite-node"
 import type { SqlError } from "@effect/sql/SqlError"
 import { Effect, Option, type Scope } from "effect"
-import type { FileId, MessageId, PartId, SessionId, SummaryId } from "../Domain.js"
+import type { FileId, MessageId, PartId, SessionId, SummaryId, TurnSnapshot } from "../Domain.js"
 import { type FileReference, Message, MESSAGE_OVERHEAD_TOKENS, type Session, TokenUsage } from "../Domain.js"
 import { type DatabaseCorrupt, type SchemaTooNew, SessionNotFound, StorageError } from "../Errors.js"
 import type {
@@ -29,7 +29,8 @@ import type {
   SummarySource,
   ToolPartUpdate
 } from "../Storage.js"
-import { fromCause, migrate, preflight } from "./open.js"
+import { searchBody } from "./migrations.js"
+import { causeMessage, fromCause, migrate, preflight } from "./open.js"
 import {
   decodeAll,
   decodeFileReference,
@@ -96,7 +97,7 @@ export const make = (
     ): Effect.Effect<A, Exclude<E, SqlError> | StorageError | DatabaseCorrupt, R> =>
       body.pipe(
         Effect.catchIf((error): error is SqlError => error._tag === "SqlError", fail(operation)),
-        Effect.withSpan(`Storage.${operation}`)
+        Effect.withSpan(`Storage.${operation}`, { captureStackTrace: false })
       )
 
     /**
@@ -183,57 +184,72 @@ export const make = (
       })
 
     const appendMessage = (message: NewMessage) =>
-      transaction(
+      query(
         "appendMessage",
         Effect.gen(function*() {
-          const inContext = message.inContext ?? true
           const tokens = message.tokens
-          const bumped = yield* sql<{ next_seq: number; next_position: number }>`UPDATE sessions SET
-              next_seq = next_seq + 1,
-              next_position = next_position + ${inContext ? 1 : 0},
-              updated_at = max(updated_at, ${message.createdAt}),
-              tokens_input = tokens_input + ${tokens?.input ?? 0},
-              tokens_output = tokens_output + ${tokens?.output ?? 0},
-              tokens_cache_read = tokens_cache_read + ${tokens?.cacheRead ?? 0},
-              tokens_cache_write = tokens_cache_write + ${tokens?.cacheWrite ?? 0},
-              tokens_total = tokens_total + ${tokens === undefined ? 0 : TokenUsage.effectiveTotal(tokens)},
-              cost = cost + ${message.cost ?? 0}
-            WHERE id = ${message.sessionId}
-            RETURNING next_seq, next_position`
-          const counters = bumped[0]
-          if (counters === undefined) return yield* new SessionNotFound({ sessionId: message.sessionId })
-          yield* sql`INSERT INTO messages (id, session_id, seq, role, agent, model, is_summary, created_at,
-              tokens_input, tokens_output, tokens_cache_read, tokens_cache_write, tokens_total, cost,
-              finish_reason, error)
-            VALUES (${message.id}, ${message.sessionId}, ${counters.next_seq}, ${message.role}, ${message.agent},
-              ${message.model}, 0, ${message.createdAt}, ${tokens?.input ?? 0}, ${tokens?.output ?? 0},
-              ${tokens?.cacheRead ?? 0}, ${tokens?.cacheWrite ?? 0}, ${tokens?.total ?? 0}, ${
-            message.cost ?? 0
+          const snapshot = message.snapshot
+          const parts = message.parts.map((part) => ({
+            id: part.id,
+            type: part.type,
+            content: partContent(part),
+            tokenCount: part.tokenCount,
+            ...(part.type === "tool" ?
+              {
+                toolCallId: part.toolCallId,
+                toolName: part.toolName,
+                status: part.status,
+                output: part.output,
+                error: part.error,
+                startedAt: part.startedAt,
+                completedAt: part.completedAt
+              } :
+              {})
+          }))
+          // One statement (see the message_appends view): atomic without a transaction.
+          yield* sql`INSERT INTO message_appends (id, session_id, role, agent, model, created_at, tokens_input,
+              tokens_output, tokens_cache_read, tokens_cache_write, tokens_total, cost, finish_reason, error,
+              in_context, context_tokens, parts, snapshot)
+            VALUES (${message.id}, ${message.sessionId}, ${message.role}, ${message.agent}, ${message.model},
+              ${message.createdAt}, ${tokens?.input ?? 0}, ${tokens?.output ?? 0}, ${tokens?.cacheRead ?? 0},
+              ${tokens?.cacheWrite ?? 0}, ${tokens?.total ?? 0}, ${message.cost ?? 0}, ${
+            message.finishReason ?? null
           },
-              ${message.finishReason ?? null}, ${
-            message.error === undefined ? null : JSON.stringify(message.error)
-          })`
-          yield* insertParts(message)
-          if (inContext) {
-            const tokenCount = message.parts.reduce(
-              (sum, part) => sum + part.tokenCount,
-              MESSAGE_OVERHEAD_TOKENS
+              ${message.error === undefined ? null : JSON.stringify(message.error)}, ${
+            message.inContext === false ? 0 : 1
+          },
+              ${message.parts.reduce((sum, part) => sum + part.tokenCount, MESSAGE_OVERHEAD_TOKENS)},
+              ${JSON.stringify(parts)},
+              ${
+            snapshot === undefined
+              ? null
+              : JSON.stringify({
+                ...snapshot,
+                compactionResult: snapshot.compactionResult === undefined
+                  ? undefined
+                  : encodeCompactionResult(snapshot.compactionResult)
+              })
+          })`.pipe(
+            Effect.catchIf(
+              (error) => causeMessage(error.cause).includes("mnesis: session not found"),
+              () => Effect.fail(new SessionNotFound({ sessionId: message.sessionId }))
             )
-            yield* sql`INSERT INTO context_items (session_id, position, item_type, item_id, role, token_count)
-              VALUES (${message.sessionId}, ${counters.next_position}, 'message', ${message.id}, ${message.role},
-                ${tokenCount})`
-          }
+          )
+          const [row] = yield* sql<{ seq: number }>`SELECT seq FROM messages WHERE id = ${message.id}`
+          const seq = row?.seq ?? 0
           // Everything stored is known here: build the message instead of reading it back.
           return new Message({
             id: message.id,
             sessionId: message.sessionId,
-            seq: counters.next_seq,
+            seq,
             role: message.role,
             agent: message.agent,
             model: message.model,
             isSummary: false,
             createdAt: message.createdAt,
-            tokens: tokens === undefined ? TokenUsage.zero : new TokenUsage(tokens),
+            tokens: tokens === undefined
+              ? TokenUsage.zero
+              : new TokenUsage(tokens, { disableValidation: true }),
             cost: message.cost ?? 0,
             ...(message.finishReason === undefined ? {} : { finishReason: message.finishReason }),
             ...(message.error === undefined ? {} : { error: message.error }),
@@ -499,11 +515,11 @@ export const make = (
               reason: `the active context changed under the round (${reason}); nothing was committed`
             })
           if (replaces.length === 0) return yield* stale("nothing to replace")
-          const bumped = yield* sql<{ next_seq: number }>`UPDATE sessions SET next_seq = next_seq + 1,
+          const bumped = yield* sql<{ next_seq: number }>`UPDATE sessions SET
               updated_at = max(updated_at, ${summary.createdAt}), context_version = context_version + 1
             WHERE id = ${sessionId} RETURNING next_seq`
-          const seq = bumped[0]?.next_seq
-          if (seq === undefined) return yield* new SessionNotFound({ sessionId })
+          if (bumped[0] === undefined) return yield* new SessionNotFound({ sessionId })
+          const seq = bumped[0].next_seq + 1
 
           const positions = replaces.map((item) => item.position)
           const first = Math.min(...positions)
@@ -521,9 +537,10 @@ export const make = (
 
           yield* step("message")
           const message = commit.message
-          yield* sql`INSERT INTO messages (id, session_id, seq, role, agent, model, is_summary, created_at)
+          yield* sql`INSERT INTO messages (id, session_id, seq, role, agent, model, is_summary, created_at,
+              in_context, context_tokens)
             VALUES (${message.id}, ${sessionId}, ${seq}, 'assistant', ${message.agent}, ${message.model}, 1,
-              ${message.createdAt})`
+              ${message.createdAt}, 0, 0)`
           yield* insertParts({ id: message.id, sessionId, parts: message.parts })
 
           yield* step("node")
@@ -577,20 +594,20 @@ export const make = (
         })
       )
 
+    const insertSnapshot = (sessionId: SessionId, snapshot: TurnSnapshot) =>
+      sql`INSERT INTO turn_snapshots (session_id, turn, message_id, context, compaction_triggered,
+          compaction_result, created_at)
+        VALUES (${sessionId}, ${snapshot.turn}, ${snapshot.messageId}, ${JSON.stringify(snapshot.context)},
+          ${snapshot.compactionTriggered ? 1 : 0},
+          ${
+        snapshot.compactionResult === undefined
+          ? null
+          : JSON.stringify(encodeCompactionResult(snapshot.compactionResult))
+      },
+          ${snapshot.createdAt})`.pipe(Effect.asVoid)
+
     const appendSnapshot: Service["appendSnapshot"] = (sessionId, snapshot) =>
-      query(
-        "appendSnapshot",
-        sql`INSERT INTO turn_snapshots (session_id, turn, message_id, context, compaction_triggered,
-            compaction_result, created_at)
-          VALUES (${sessionId}, ${snapshot.turn}, ${snapshot.messageId}, ${JSON.stringify(snapshot.context)},
-            ${snapshot.compactionTriggered ? 1 : 0},
-            ${
-          snapshot.compactionResult === undefined
-            ? null
-            : JSON.stringify(encodeCompactionResult(snapshot.compactionResult))
-        },
-            ${snapshot.createdAt})`.pipe(Effect.asVoid)
-      )
+      query("appendSnapshot", insertSnapshot(sessionId, snapshot))
 
     const snapshots = (sessionId: SessionId) =>
       query(
@@ -643,6 +660,24 @@ export const make = (
         )
       )
 
+    /** Indexes the parts written since the last search, in one transaction. */
+    const catchUpIndex = Effect.gen(function*() {
+      const [state] = yield* sql<{ upto: number; last: number | null }>`
+        SELECT indexed_upto AS upto, (SELECT max(rowid) FROM parts) AS last FROM search_state WHERE id = 1`
+      if (state === undefined || state.last === null || state.last <= state.upto) return
+      yield* sql.withTransaction(Effect.gen(function*() {
+        // a write first, so another process indexing at the same time waits for us
+        const [locked] = yield* sql<{ upto: number }>`
+          UPDATE search_state SET indexed_upto = indexed_upto WHERE id = 1 RETURNING indexed_upto AS upto`
+        const from = locked?.upto ?? state.upto
+        yield* sql`INSERT INTO search_index (rowid, body, session_id, message_id)
+          SELECT p.rowid, ${sql.literal(searchBody("p"))}, p.session_id, p.message_id FROM parts p
+          WHERE p.rowid > ${from} AND p.type IN ('text', 'reasoning', 'tool', 'file_ref')`
+        yield* sql`UPDATE search_state SET indexed_upto = (SELECT coalesce(max(rowid), ${from}) FROM parts)
+          WHERE id = 1`
+      }))
+    })
+
     const search = (
       q: SearchQuery
     ): Effect.Effect<ReadonlyArray<SearchHit>, StorageError | DatabaseCorrupt> => {
@@ -650,16 +685,18 @@ export const make = (
       if (match === undefined || q.sessionIds.length === 0) return Effect.succeed([])
       return query(
         "search",
-        Effect.map(
-          sql<{
-            session_id: string
-            message_id: string
-            part_id: string
-            seq: number
-            role: "user" | "assistant"
-            is_summary: number
-            snippet: string
-          }>`SELECT s.session_id, s.message_id, p.id AS part_id, m.seq, m.role, m.is_summary,
+        Effect.zipRight(
+          catchUpIndex,
+          Effect.map(
+            sql<{
+              session_id: string
+              message_id: string
+              part_id: string
+              seq: number
+              role: "user" | "assistant"
+              is_summary: number
+              snippet: string
+            }>`SELECT s.session_id, s.message_id, p.id AS part_id, m.seq, m.role, m.is_summary,
                 snippet(search_index, 0, '[', ']', '…', 24) AS snippet
               FROM search_index s
               JOIN parts p ON p.rowid = s.rowid
@@ -667,16 +704,17 @@ export const make = (
               WHERE search_index MATCH ${match}
               ORDER BY s.rowid
               LIMIT ${q.limit} OFFSET ${q.offset ?? 0}`,
-          (rows) =>
-            rows.map((row): SearchHit => ({
-              sessionId: row.session_id as SessionId,
-              messageId: row.message_id as MessageId,
-              partId: row.part_id as PartId,
-              seq: row.seq,
-              role: row.role,
-              isSummary: row.is_summary === 1,
-              snippet: row.snippet
-            }))
+            (rows) =>
+              rows.map((row): SearchHit => ({
+                sessionId: row.session_id as SessionId,
+                messageId: row.message_id as MessageId,
+                partId: row.part_id as PartId,
+                seq: row.seq,
+                role: row.role,
+                isSummary: row.is_summary === 1,
+                snippet: row.snippet
+              }))
+          )
         )
       )
     }

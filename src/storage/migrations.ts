@@ -11,7 +11,7 @@ import { SqlClient } from "@effect/sql"
 import { Effect } from "effect"
 
 /** The searchable text of a part row: its text, a tool's name, input and result, a file's path and summary. */
-const searchBody = (row: string) =>
+export const searchBody = (row: string) =>
   `CASE ${row}.type
     WHEN 'tool' THEN ${row}.tool_name || char(10) || coalesce(json_extract(${row}.content, '$.input'), '')
       || char(10) || coalesce(${row}.tool_output, '') || char(10) || coalesce(${row}.tool_error, '')
@@ -64,6 +64,9 @@ const initial = Effect.gen(function*() {
       cost REAL NOT NULL DEFAULT 0,
       finish_reason TEXT,
       error TEXT,
+      -- whether the message joins the active context, and the cost of its context item
+      in_context INTEGER NOT NULL DEFAULT 1,
+      context_tokens INTEGER NOT NULL DEFAULT 0,
       UNIQUE (session_id, seq)
     ) STRICT`,
 
@@ -159,27 +162,82 @@ const initial = Effect.gen(function*() {
       tokenize = 'unicode61 remove_diacritics 2'
     )`,
 
-    // The index follows the parts table by itself: a part is searchable from the moment it is
-    // written, and a tool result from the moment it is set.
-    `CREATE TRIGGER parts_search_insert AFTER INSERT ON parts
-      WHEN NEW.type IN ('text', 'reasoning', 'tool', 'file_ref')
-      BEGIN
-        INSERT INTO search_index (rowid, body, session_id, message_id)
-        VALUES (NEW.rowid, ${searchBody("NEW")}, NEW.session_id, NEW.message_id);
-      END`,
+    // The index is brought up to date in batches, just before a search (indexing one part per
+    // transaction costs more than the rest of an append together). `indexed_upto` is the last
+    // parts rowid indexed; a tool result set on a part already indexed is re-indexed at once.
+    `CREATE TABLE search_state (
+      id INTEGER PRIMARY KEY CHECK (id = 1),
+      indexed_upto INTEGER NOT NULL
+    ) STRICT`,
+    `INSERT INTO search_state (id, indexed_upto) VALUES (1, 0)`,
     `CREATE TRIGGER parts_search_result AFTER UPDATE OF tool_output, tool_error ON parts
-      WHEN NEW.type = 'tool'
+      WHEN NEW.type = 'tool' AND NEW.rowid <= (SELECT indexed_upto FROM search_state WHERE id = 1)
       BEGIN
         DELETE FROM search_index WHERE rowid = NEW.rowid;
         INSERT INTO search_index (rowid, body, session_id, message_id)
         VALUES (NEW.rowid, ${searchBody("NEW")}, NEW.session_id, NEW.message_id);
       END`,
 
+    // Appending a message moves its session's counters and usage totals and, for a message that
+    // joins the context, adds its context item: in the same statement, so they can never disagree.
+    `CREATE TRIGGER messages_after_insert AFTER INSERT ON messages
+      BEGIN
+        UPDATE sessions SET
+          next_seq = NEW.seq,
+          next_position = next_position + NEW.in_context,
+          updated_at = max(updated_at, NEW.created_at),
+          tokens_input = tokens_input + NEW.tokens_input,
+          tokens_output = tokens_output + NEW.tokens_output,
+          tokens_cache_read = tokens_cache_read + NEW.tokens_cache_read,
+          tokens_cache_write = tokens_cache_write + NEW.tokens_cache_write,
+          tokens_total = tokens_total + CASE WHEN NEW.tokens_total > 0 THEN NEW.tokens_total
+            ELSE NEW.tokens_input + NEW.tokens_output + NEW.tokens_cache_read + NEW.tokens_cache_write END,
+          cost = cost + NEW.cost
+        WHERE id = NEW.session_id;
+        INSERT INTO context_items (session_id, position, item_type, item_id, role, token_count)
+          SELECT NEW.session_id, next_position, 'message', NEW.id, NEW.role, NEW.context_tokens
+          FROM sessions WHERE id = NEW.session_id AND NEW.in_context = 1;
+      END`,
+
+    // Appending a message is one INSERT into this view: the trigger below writes the message (its
+    // seq taken from the session row), its parts (a JSON array) and, when given, the snapshot of
+    // the turn it completes. One statement is atomic on its own, so an append needs no explicit
+    // transaction, and it is the cheapest way through the driver.
+    `CREATE VIEW message_appends AS
+      SELECT id, session_id, role, agent, model, created_at, tokens_input, tokens_output, tokens_cache_read,
+        tokens_cache_write, tokens_total, cost, finish_reason, error, in_context, context_tokens,
+        NULL AS parts, NULL AS snapshot
+      FROM messages`,
+    `CREATE TRIGGER message_appends_insert INSTEAD OF INSERT ON message_appends
+      BEGIN
+        SELECT RAISE(ABORT, 'mnesis: session not found')
+          WHERE NOT EXISTS (SELECT 1 FROM sessions WHERE id = NEW.session_id);
+        INSERT INTO messages (id, session_id, seq, role, agent, model, is_summary, created_at, tokens_input,
+          tokens_output, tokens_cache_read, tokens_cache_write, tokens_total, cost, finish_reason, error,
+          in_context, context_tokens)
+        SELECT NEW.id, s.id, s.next_seq + 1, NEW.role, NEW.agent, NEW.model, 0, NEW.created_at, NEW.tokens_input,
+          NEW.tokens_output, NEW.tokens_cache_read, NEW.tokens_cache_write, NEW.tokens_total, NEW.cost,
+          NEW.finish_reason, NEW.error, NEW.in_context, NEW.context_tokens
+        FROM sessions s WHERE s.id = NEW.session_id;
+        INSERT INTO parts (id, message_id, session_id, idx, type, content, token_count, tool_call_id, tool_name,
+          tool_status, tool_output, tool_error, started_at, completed_at)
+        SELECT p.value ->> '$.id', NEW.id, NEW.session_id, p.key, p.value ->> '$.type', p.value -> '$.content',
+          p.value ->> '$.tokenCount', p.value ->> '$.toolCallId', p.value ->> '$.toolName',
+          p.value ->> '$.status', p.value ->> '$.output', p.value ->> '$.error', p.value ->> '$.startedAt',
+          p.value ->> '$.completedAt'
+        FROM json_each(NEW.parts) p;
+        INSERT INTO turn_snapshots (session_id, turn, message_id, context, compaction_triggered, compaction_result,
+          created_at)
+        SELECT NEW.session_id, NEW.snapshot ->> '$.turn', NEW.id, NEW.snapshot -> '$.context',
+          NEW.snapshot ->> '$.compactionTriggered', NEW.snapshot -> '$.compactionResult', NEW.snapshot ->> '$.createdAt'
+        WHERE NEW.snapshot IS NOT NULL;
+      END`,
+
     // Append-only guarantees, enforced by the database.
     `CREATE TRIGGER messages_no_delete BEFORE DELETE ON messages
       BEGIN SELECT RAISE(ABORT, 'mnesis: messages are append-only'); END`,
     `CREATE TRIGGER messages_content_immutable
-      BEFORE UPDATE OF id, session_id, seq, role, agent, model, is_summary, created_at ON messages
+      BEFORE UPDATE OF id, session_id, seq, role, agent, model, is_summary, created_at, in_context ON messages
       BEGIN SELECT RAISE(ABORT, 'mnesis: message content is append-only'); END`,
     `CREATE TRIGGER parts_no_delete BEFORE DELETE ON parts
       BEGIN SELECT RAISE(ABORT, 'mnesis: parts are append-only'); END`,

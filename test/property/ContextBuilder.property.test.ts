@@ -529,7 +529,8 @@ it.layer(Storage.layerMemory)("ContextBuilder edge cases", (it) => {
             total: count("You are terse.")
           },
           items: [],
-          truncated: false
+          truncated: false,
+          contextTokens: 0
         }
       })
     }))

@@ -158,6 +158,32 @@ describe.each(backends)("Storage (%s)", (_name, backend) => {
       expect(hits.map((h) => h.partId)).toEqual([part.id])
     })))
 
+  it.effect("a tool result set after its call was indexed becomes searchable too", () =>
+    run(Effect.gen(function*() {
+      const store = yield* Storage.Storage
+      const session = yield* createSession()
+      const message = yield* append(session.id, "assistant", [
+        {
+          type: "tool",
+          toolName: "fetch",
+          toolCallId: "c9",
+          input: { url: "https://example.com" },
+          status: "pending"
+        }
+      ])
+      // the search indexes the call as it is now: no result yet
+      expect((yield* store.search({ sessionIds: [session.id], text: "example", limit: 5 })).length).toBe(1)
+      expect((yield* store.search({ sessionIds: [session.id], text: "marmalade", limit: 5 })).length).toBe(0)
+      yield* store.updateToolPart(message.parts[0]!.id, {
+        status: "completed",
+        output: "marmalade recipe",
+        tokenCount: 30
+      })
+      const hits = yield* store.search({ sessionIds: [session.id], text: "marmalade", limit: 5 })
+      expect(hits.map((h) => h.partId)).toEqual([message.parts[0]!.id])
+      expect((yield* store.search({ sessionIds: [session.id], text: "example", limit: 5 })).length).toBe(1)
+    })))
+
   it.effect("tombstones completed tool outputs once and lowers the context cost", () =>
     run(Effect.gen(function*() {
       const store = yield* Storage.Storage
