@@ -4,8 +4,13 @@
  */
 import Database from "better-sqlite3"
 import { Effect, Layer, Stream } from "effect"
+import type { MnesisConfigOverrides } from "../src/Config.js"
+import { Settings } from "../src/Config.js"
 import * as Ids from "../src/internal/ids.js"
+import { makeLayer } from "../src/Layers.js"
+import * as MockLlm from "../src/llm/MockLlm.js"
 import { LlmProvider } from "../src/LlmProvider.js"
+import * as Storage from "../src/Storage.js"
 
 /** Milliseconds spent inside provider streams since the last reset. */
 export const providerClock = { ms: 0 }
@@ -24,6 +29,17 @@ export const timedProvider = Layer.effect(
         })
     }))
 )
+
+/**
+ * The test bundle with a zero-latency MockLlm whose time is measured: turns and compaction
+ * rounds both go through it, so engine overhead can be reported without the model.
+ */
+export const timedTestLayer = (config: MnesisConfigOverrides, filename: string) =>
+  makeLayer({
+    settings: Settings.layer(config),
+    storage: Storage.layerSqlite({ filename }),
+    provider: timedProvider.pipe(Layer.provide(MockLlm.layer()))
+  })
 
 const filler = (n: number) => `message ${n}: ` + "the quick brown fox jumps over the lazy dog ".repeat(8)
 

@@ -29,7 +29,7 @@ import { condenseRound, leafRound, type RoundEnv, type RoundOutcome } from "./co
 import type { Budget, MnesisConfig } from "./Config.js"
 import type { Count } from "./context/Render.js"
 import { CompactionResult } from "./Domain.js"
-import type { SessionId } from "./Domain.js"
+import type { ContextItem, Message, MessageId, SessionId } from "./Domain.js"
 import type { MnesisEvent } from "./Events.js"
 import { CompactionCompleted, CompactionFailed, CompactionTriggered } from "./Events.js"
 import { LlmProvider } from "./LlmProvider.js"
@@ -49,11 +49,17 @@ export interface SessionContext {
    * and the builder's reserve — so a context below the hard threshold always fits whole.
    */
   readonly contextSize: Effect.Effect<number, Storage.StoreFailure>
+  /** The context's items in position order (cheap: read incrementally between changes). */
+  readonly contextItems: Effect.Effect<ReadonlyArray<ContextItem>, Storage.StoreFailure>
   readonly store: Storage.Service
   readonly count: Count
   readonly publish: (event: MnesisEvent) => Effect.Effect<void>
   /** Forget cached renderings of items a round changed. */
   readonly invalidate: (ids: ReadonlyArray<string>) => Effect.Effect<void>
+  /** Messages of the context, in the order asked (from the session's cache where possible). */
+  readonly messages: (
+    ids: ReadonlyArray<MessageId>
+  ) => Effect.Effect<ReadonlyArray<Message>, Storage.StoreFailure>
 }
 
 /**
@@ -137,7 +143,7 @@ export const make: Effect.Effect<Service, never, LlmProvider> = Effect.gen(funct
         Effect.gen(function*() {
           const started = yield* Clock.currentTimeMillis
           const tokensBefore = yield* contextSize
-          const pruned = yield* prune(context, yield* context.store.contextItems(context.sessionId))
+          const pruned = yield* prune(context, yield* context.contextItems)
           let written = 0
           let messagesCovered = 0
           let last: RoundOutcome | undefined

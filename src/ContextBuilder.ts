@@ -56,40 +56,57 @@ export interface BuiltContext {
 /**
  * @since 0.1.0
  */
+export type SessionRef = Pick<BuildRequest, "store" | "sessionId">
+
 export interface Service {
   readonly build: (
     request: BuildRequest
   ) => Effect.Effect<BuiltContext, ContextOverflow | Storage.StoreFailure>
+  /** Every item of the session's context, in position order (read incrementally, like `build`). */
+  readonly items: (session: SessionRef) => Effect.Effect<ReadonlyArray<ContextItem>, Storage.StoreFailure>
   /** The summed token counts of every item in the session's context (what compaction measures). */
-  readonly size: (
-    request: Pick<BuildRequest, "store" | "sessionId">
-  ) => Effect.Effect<number, Storage.StoreFailure>
+  readonly size: (session: SessionRef) => Effect.Effect<number, Storage.StoreFailure>
   /**
-   * Caches the rendering of messages the caller has just written (their items' token counts
-   * follow from their parts), so the next build need not read them back.
+   * Messages of the session's context, in the order asked, from the session's cache where it
+   * holds them (every message a live session wrote or read), else from the store.
    */
-  readonly prime: (messages: ReadonlyArray<Message>, count: Count) => Effect.Effect<void>
+  readonly messages: (
+    session: SessionRef,
+    ids: ReadonlyArray<MessageId>,
+    count: Count
+  ) => Effect.Effect<ReadonlyArray<Message>, Storage.StoreFailure>
+  /**
+   * Caches messages the caller has just written (their items' token counts follow from their
+   * parts), so the next build need not read them back.
+   */
+  readonly prime: (session: SessionRef, messages: ReadonlyArray<Message>, count: Count) => Effect.Effect<void>
   /** Forgets cached renderings (after a change that might keep an item's token count). */
-  readonly invalidate: (ids: ReadonlyArray<string>) => Effect.Effect<void>
+  readonly invalidate: (session: SessionRef, ids: ReadonlyArray<string>) => Effect.Effect<void>
 }
 
 export class ContextBuilder extends Context.Tag("mnesis/ContextBuilder")<ContextBuilder, Service>() {}
 
-const CACHE_LIMIT = 50_000
 const VIEW_LIMIT = 1_024
 
+/** A cached item: its rendering, and the stored message itself for message items. */
 interface Rendered {
   readonly tokenCount: number
   readonly messages: ReadonlyArray<LlmMessage>
   readonly toolTokens: number
+  readonly message?: Message | undefined
 }
 
-/** A session's context items as last read, caught up incrementally while its version holds. */
+/**
+ * A session's context items as last read, caught up incrementally while its version holds, and
+ * the renderings of those items. Renderings of items that leave the context are dropped when the
+ * view is reloaded, so the cache never holds more than the active contexts.
+ */
 interface View {
   version: number
   lastPosition: number
   items: Array<ContextItem>
   total: number
+  readonly rendered: Map<string, Rendered>
 }
 
 const BRIDGE_TEXT = "[Earlier messages omitted to fit the context; grep searches them.]"
@@ -156,16 +173,9 @@ export const assemble = (
  * @since 0.1.0
  */
 export const make: Effect.Effect<Service> = Effect.sync(() => {
-  // Insertion-ordered: re-inserting on use makes the first key the least recently used.
-  const cache = new Map<string, Rendered>()
   const systemCounts = new Map<string, number>()
-
-  // First in, first out: a context's items are read together, so age is a fair proxy for use.
-  const remember = (id: string, rendered: Rendered) => {
-    cache.delete(id)
-    cache.set(id, rendered)
-    if (cache.size > CACHE_LIMIT) cache.delete(cache.keys().next().value!)
-  }
+  // Views by session, least recently used first.
+  const views = new Map<string, View>()
 
   const countSystem = (text: string, count: Count): number => {
     const known = systemCounts.get(text)
@@ -176,35 +186,45 @@ export const make: Effect.Effect<Service> = Effect.sync(() => {
     return n
   }
 
-  const views = new Map<string, View>()
+  const touch = (sessionId: string, view: View) => {
+    views.delete(sessionId)
+    views.set(sessionId, view)
+    if (views.size > VIEW_LIMIT) views.delete(views.keys().next().value!)
+  }
+
+  const viewOf = (session: SessionRef): View => {
+    const known = views.get(session.sessionId)
+    if (known !== undefined) return known
+    const view: View = { version: -1, lastPosition: -1, items: [], total: 0, rendered: new Map() }
+    touch(session.sessionId, view)
+    return view
+  }
 
   /** The session's items, reading only what was appended since the last call when possible. */
-  const refresh = (request: Pick<BuildRequest, "store" | "sessionId">) =>
+  const refresh = (session: SessionRef) =>
     Effect.gen(function*() {
-      const known = views.get(request.sessionId)
-      if (known !== undefined) {
-        const delta = yield* request.store.contextSince(request.sessionId, known.lastPosition)
-        if (delta.version === known.version) {
+      const view = viewOf(session)
+      if (view.version >= 0) {
+        const delta = yield* session.store.contextSince(session.sessionId, view.lastPosition)
+        if (delta.version === view.version) {
           for (const item of delta.items) {
-            known.items.push(item)
-            known.total += item.tokenCount
-            known.lastPosition = item.position
+            view.items.push(item)
+            view.total += item.tokenCount
+            view.lastPosition = item.position
           }
-          views.delete(request.sessionId)
-          views.set(request.sessionId, known)
-          return known
+          touch(session.sessionId, view)
+          return view
         }
       }
-      const full = yield* request.store.contextSince(request.sessionId)
-      const view: View = {
-        version: full.version,
-        lastPosition: full.items[full.items.length - 1]?.position ?? -1,
-        items: [...full.items],
-        total: full.items.reduce((sum, item) => sum + item.tokenCount, 0)
-      }
-      views.delete(request.sessionId)
-      views.set(request.sessionId, view)
-      if (views.size > VIEW_LIMIT) views.delete(views.keys().next().value!)
+      const full = yield* session.store.contextSince(session.sessionId)
+      view.version = full.version
+      view.items = [...full.items]
+      view.lastPosition = full.items[full.items.length - 1]?.position ?? -1
+      view.total = full.items.reduce((sum, item) => sum + item.tokenCount, 0)
+      // Keep the renderings of items still in the context; the rest left it.
+      const present = new Set<string>(full.items.map((item) => item.id))
+      for (const id of view.rendered.keys()) if (!present.has(id)) view.rendered.delete(id)
+      touch(session.sessionId, view)
       return view
     })
 
@@ -232,30 +252,33 @@ export const make: Effect.Effect<Service> = Effect.sync(() => {
     return Either.right({ chosen: items.slice(first), truncated: false })
   }
 
-  /** The rendering of each item, in order: from the cache, or read and rendered once. */
-  const resolve = (request: BuildRequest, items: ReadonlyArray<ContextItem>) =>
+  const renderedMessage = (message: Message, tokenCount: number, count: Count): Rendered => ({
+    tokenCount,
+    messages: renderMessage(message),
+    toolTokens: toolTokens(message, count),
+    message
+  })
+
+  /** The cached rendering of each item, reading and rendering the ones not cached (or stale). */
+  const resolve = (session: SessionRef, view: View, items: ReadonlyArray<ContextItem>, count: Count) =>
     Effect.gen(function*() {
       const missingMessages: Array<MessageId> = []
       const missingSummaries: Array<SummaryId> = []
       const tokenOf = new Map<string, number>()
       for (const item of items) {
-        if (cache.get(item.id)?.tokenCount === item.tokenCount) continue
+        if (view.rendered.get(item.id)?.tokenCount === item.tokenCount) continue
         tokenOf.set(item.id, item.tokenCount)
         if (item.kind === "message") missingMessages.push(item.id as MessageId)
         else missingSummaries.push(item.id as SummaryId)
       }
       if (missingMessages.length > 0) {
-        for (const message of yield* request.store.messages(missingMessages)) {
-          remember(message.id, {
-            tokenCount: tokenOf.get(message.id) ?? 0,
-            messages: renderMessage(message),
-            toolTokens: toolTokens(message, request.count)
-          })
+        for (const message of yield* session.store.messages(missingMessages)) {
+          view.rendered.set(message.id, renderedMessage(message, tokenOf.get(message.id) ?? 0, count))
         }
       }
       if (missingSummaries.length > 0) {
-        for (const node of yield* request.store.summaries(missingSummaries)) {
-          remember(node.id, {
+        for (const node of yield* session.store.summaries(missingSummaries)) {
+          view.rendered.set(node.id, {
             tokenCount: tokenOf.get(node.id) ?? 0,
             messages: [{ role: "user", content: [{ type: "text", text: renderSummary(node) }] }],
             toolTokens: 0
@@ -263,7 +286,7 @@ export const make: Effect.Effect<Service> = Effect.sync(() => {
         }
       }
       return items.map((item): Rendered =>
-        cache.get(item.id) ?? { tokenCount: item.tokenCount, messages: [], toolTokens: 0 }
+        view.rendered.get(item.id) ?? { tokenCount: item.tokenCount, messages: [], toolTokens: 0 }
       )
     })
 
@@ -274,7 +297,7 @@ export const make: Effect.Effect<Service> = Effect.sync(() => {
       const available = request.budget.usable - systemTokens - reserve
       const view = yield* refresh(request)
       const { chosen: items, truncated } = yield* select(view.items, available)
-      const resolved = yield* resolve(request, items)
+      const resolved = yield* resolve(request, view, items, request.count)
 
       // The stable prefix ends where the newest user turn begins: the cache breakpoint goes there.
       let newestUser = items.length
@@ -320,20 +343,49 @@ export const make: Effect.Effect<Service> = Effect.sync(() => {
       } satisfies BuiltContext
     }).pipe(Effect.withSpan("ContextBuilder.build", { captureStackTrace: false }))
 
+  const messages: Service["messages"] = (session, ids, count) =>
+    Effect.gen(function*() {
+      const view = yield* refresh(session)
+      const tokenOf = new Map<string, number>(view.items.map((item) => [item.id, item.tokenCount]))
+      const missing = ids.filter((id) => {
+        const cached = view.rendered.get(id)
+        return cached?.message === undefined || cached.tokenCount !== tokenOf.get(id)
+      })
+      const fetched = missing.length === 0 ? [] : yield* session.store.messages(missing)
+      for (const message of fetched) {
+        const tokenCount = tokenOf.get(message.id)
+        if (tokenCount !== undefined) {
+          view.rendered.set(message.id, renderedMessage(message, tokenCount, count))
+        }
+      }
+      const byId = new Map<string, Message>(fetched.map((message) => [message.id, message]))
+      return ids.flatMap((id) => {
+        const message = byId.get(id) ?? view.rendered.get(id)?.message
+        return message === undefined ? [] : [message]
+      })
+    })
+
   return {
     build,
-    prime: (messages, count) =>
+    items: (session) => Effect.map(refresh(session), (view) => view.items.slice()),
+    size: (session) => Effect.map(refresh(session), (view) => view.total),
+    messages,
+    prime: (session, written, count) =>
       Effect.sync(() => {
-        for (const message of messages) {
-          remember(message.id, {
-            tokenCount: message.parts.reduce((sum, part) => sum + part.tokenCount, MESSAGE_OVERHEAD_TOKENS),
-            messages: renderMessage(message),
-            toolTokens: toolTokens(message, count)
-          })
+        const view = viewOf(session)
+        for (const message of written) {
+          const tokenCount = message.parts.reduce(
+            (sum, part) => sum + part.tokenCount,
+            MESSAGE_OVERHEAD_TOKENS
+          )
+          view.rendered.set(message.id, renderedMessage(message, tokenCount, count))
         }
       }),
-    size: (request) => Effect.map(refresh(request), (view) => view.total),
-    invalidate: (ids) => Effect.sync(() => ids.forEach((id) => cache.delete(id)))
+    invalidate: (session, ids) =>
+      Effect.sync(() => {
+        const view = views.get(session.sessionId)
+        if (view !== undefined) { for (const id of ids) view.rendered.delete(id) }
+      })
   }
 })
 

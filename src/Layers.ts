@@ -21,6 +21,24 @@ import * as Tokenizer from "./Tokenizer.js"
 const core = Layer.mergeAll(Tokenizer.layer, Events.layer, ContextBuilder.layer)
 
 /**
+ * Assembles the services a session needs from the three that vary: configuration, the store and
+ * the model. Use it to plug in your own `LlmProvider` implementation or store layer.
+ *
+ * @since 0.1.0
+ */
+export const makeLayer = <P, EC, ES, EP, RP>(parts: {
+  readonly settings: Layer.Layer<Settings, EC>
+  readonly storage: Layer.Layer<Storage.Storage, ES>
+  readonly provider: Layer.Layer<P, EP, RP>
+}) =>
+  Layer.mergeAll(
+    core,
+    parts.settings,
+    parts.storage,
+    Compactor.layer.pipe(Layer.provideMerge(parts.provider))
+  )
+
+/**
  * The live bundle with configuration overrides. `MNESIS_DB_PATH` overrides `store.dbPath`;
  * `MNESIS_MOCK_LLM=1` answers every model with `MockLlm`.
  *
@@ -32,7 +50,7 @@ export const makeLive = (config: MnesisConfigOverrides = {}) => {
     Layer.provide(settings)
   )
   const provider = Router.layerFromEnv.pipe(Layer.provide(NodeHttpClient.layerUndici))
-  return Layer.mergeAll(core, settings, storage, Compactor.layer.pipe(Layer.provideMerge(provider)))
+  return makeLayer({ settings, storage, provider })
 }
 
 /**
@@ -55,13 +73,11 @@ export interface TestOptions {
  * @since 0.1.0
  */
 export const makeTest = (options: TestOptions = {}) => {
-  const provider = MockLlm.layer(options.mock)
-  return Layer.mergeAll(
-    core,
-    Settings.layer(options.config),
-    options.storage ?? Storage.layerMemory,
-    Compactor.layer.pipe(Layer.provideMerge(provider))
-  )
+  return makeLayer({
+    settings: Settings.layer(options.config),
+    storage: options.storage ?? Storage.layerMemory,
+    provider: MockLlm.layer(options.mock)
+  })
 }
 
 /**

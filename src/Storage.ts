@@ -31,6 +31,7 @@ import type {
   SummaryLevel,
   SummaryNode,
   TokenUsage,
+  ToolPart,
   ToolStatus,
   TurnError,
   TurnSnapshot
@@ -196,6 +197,10 @@ export interface Service {
     update: { readonly tokens: TokenUsage; readonly cost: number; readonly finishReason: FinishReason }
   ) => Effect.Effect<void, StoreFailure>
   readonly updateToolPart: (id: PartId, update: ToolPartUpdate) => Effect.Effect<void, StoreFailure>
+  /** The tool parts of these messages (with their message ids), in message then part order. */
+  readonly toolParts: (
+    ids: ReadonlyArray<MessageId>
+  ) => Effect.Effect<ReadonlyArray<{ readonly messageId: MessageId; readonly part: ToolPart }>, StoreFailure>
   /** The message holding the newest tool call with this id in the session. */
   readonly findToolCall: (
     sessionId: SessionId,

@@ -97,23 +97,39 @@ const shingles = (text: string, n = 5): Set<string> => {
 }
 
 /**
- * A near-copy: most of the output's 5-word runs appear verbatim in the input and the output is
- * at least half the input's size — the model echoed or truncated instead of summarising.
+ * A near-copy: the output is at least half the input's size and most of its 5-word runs appear
+ * verbatim in the input — the model echoed or truncated instead of summarising. `outputTokens`
+ * and `inputTokens` are the two sizes (the cheap test runs first).
  */
-export const isNearCopy = (output: string, input: string, count: Count): boolean => {
+export const isNearCopy = (
+  output: string,
+  input: string,
+  outputTokens: number,
+  inputTokens: number
+): boolean => {
+  if (outputTokens < inputTokens * 0.5) return false
   const out = shingles(output)
   if (out.size < 20) return false
   const source = shingles(input)
   let shared = 0
   for (const s of out) if (source.has(s)) shared++
-  return shared / out.size >= 0.9 && count(output) >= count(input) * 0.5
+  return shared / out.size >= 0.9
 }
 
-/** Why an output is refused, or undefined when it is accepted. */
-export const rejection = (output: string, input: string, count: Count): string | undefined => {
+/**
+ * Why an output is refused, or undefined when it is accepted. `inputTokens` is the size of what
+ * the summary replaces in the context.
+ */
+export const rejection = (
+  output: string,
+  input: string,
+  inputTokens: number,
+  count: Count
+): string | undefined => {
   if (output.trim() === "") return "the summary was empty"
-  if (count(output) >= count(input)) return "the summary was not smaller than its input"
-  if (isNearCopy(output, input, count)) return "the summary was a near-copy of its input"
+  const outputTokens = count(output)
+  if (outputTokens >= inputTokens) return "the summary was not smaller than its input"
+  if (isNearCopy(output, input, outputTokens, inputTokens)) return "the summary was a near-copy of its input"
   return undefined
 }
 
@@ -137,7 +153,7 @@ export const requestFor = (context: LevelContext, transcript: string, level: 1 |
 })
 
 /** One model level: its text if accepted, or why it was not. */
-const modelLevel = (context: LevelContext, transcript: string, level: 1 | 2) =>
+const modelLevel = (context: LevelContext, transcript: string, inputTokens: number, level: 1 | 2) =>
   collect(providerOf(context.model), context.provider.stream(requestFor(context, transcript, level))).pipe(
     Effect.timeoutFail({
       duration: context.config.roundTimeout,
@@ -145,7 +161,7 @@ const modelLevel = (context: LevelContext, transcript: string, level: 1 | 2) =>
     }),
     Effect.mapError((error) => typeof error === "string" ? error : `the model failed: ${error.message}`),
     Effect.flatMap((response) => {
-      const reason = rejection(response.text, transcript, context.count)
+      const reason = rejection(response.text, transcript, inputTokens, context.count)
       return reason === undefined ? Effect.succeed(response.text.trim()) : Effect.fail(reason)
     }),
     Effect.either
@@ -161,12 +177,19 @@ export const level3 = (transcript: string, count: Count, input: LevelContext["in
       : "Extractive summary (deterministic fallback) of the condensed summaries, in order."
   })
 
-/** Summarises with escalation. Never fails: level 3 always produces a summary. */
-export const summarize = (context: LevelContext, transcript: string): Effect.Effect<LevelOutcome> =>
+/**
+ * Summarises with escalation. Never fails: level 3 always produces a summary. `inputTokens` is
+ * the size of what the summary replaces in the context (what it must beat).
+ */
+export const summarize = (
+  context: LevelContext,
+  transcript: string,
+  inputTokens: number
+): Effect.Effect<LevelOutcome> =>
   Effect.gen(function*() {
     const levels: ReadonlyArray<1 | 2> = context.config.level2Enabled ? [1, 2] : [1]
     for (const level of levels) {
-      const outcome = yield* modelLevel(context, transcript, level)
+      const outcome = yield* modelLevel(context, transcript, inputTokens, level)
       if (Either.isRight(outcome)) return { text: outcome.right, level }
       yield* Effect.logInfo(`compaction level ${level} not used: ${outcome.left}; escalating`)
     }

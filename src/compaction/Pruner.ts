@@ -41,21 +41,26 @@ export const prune = (
     const ids = prunableItems(items, config.freshTailTurns)
     if (ids.length === 0) return { count: 0, tokens: 0 }
     const protectedTools = new Set(config.protectedTools)
-    const messages = yield* context.store.messages(ids)
+    // Only tool parts matter here: read those, not whole messages.
+    const byMessage = new Map<MessageId, Array<ToolPart>>()
+    for (const { messageId, part } of yield* context.store.toolParts(ids)) {
+      const parts = byMessage.get(messageId) ?? []
+      parts.push(part)
+      byMessage.set(messageId, parts)
+    }
     let seen = 0
     let volume = 0
     const candidates: Array<Tombstone & { readonly messageId: MessageId; readonly freed: number }> = []
-    for (const message of messages) {
-      const tools = message.parts.filter((part): part is ToolPart => part.type === "tool")
-      for (const part of tools.reverse()) {
+    for (const messageId of ids) {
+      for (const part of (byMessage.get(messageId) ?? []).reverse()) {
         if (
           part.status !== "completed" || part.compactedAt !== undefined || protectedTools.has(part.toolName)
         ) continue
-        const tombstone = tombstoneCost(part, message.id, context.count)
+        const tombstone = tombstoneCost(part, messageId, context.count)
         const output = Math.max(0, part.tokenCount - tombstone)
         seen += output
         if (seen <= config.pruneProtectTokens) continue
-        candidates.push({ partId: part.id, tokenCount: tombstone, messageId: message.id, freed: output })
+        candidates.push({ partId: part.id, tokenCount: tombstone, messageId, freed: output })
         volume += output
       }
     }

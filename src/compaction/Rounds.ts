@@ -124,7 +124,7 @@ const commit = (
 export const leafRound = (env: RoundEnv): Effect.Effect<Option.Option<RoundOutcome>, RoundFailure> =>
   Effect.gen(function*() {
     const { session } = env
-    const items = yield* session.store.contextItems(session.sessionId)
+    const items = yield* session.contextItems
     const tail = freshTailStart(items, session.config.compaction.freshTailTurns)
     const start = items.findIndex((item, i) => i < tail && item.kind === "message")
     if (start === -1) return Option.none<RoundOutcome>()
@@ -137,7 +137,7 @@ export const leafRound = (env: RoundEnv): Effect.Effect<Option.Option<RoundOutco
       run.push(item)
       tokens += item.tokenCount
     }
-    const messages = yield* session.store.messages(run.map((item) => item.id as MessageId))
+    const messages = yield* session.messages(run.map((item) => item.id as MessageId))
     const transcript = messagesTranscript(messages)
     const outcome = yield* summarize(
       {
@@ -148,7 +148,8 @@ export const leafRound = (env: RoundEnv): Effect.Effect<Option.Option<RoundOutco
         count: session.count,
         input: "messages"
       },
-      transcript
+      transcript,
+      tokens
     )
     const first = messages[0]!
     const last = messages[messages.length - 1]!
@@ -214,7 +215,7 @@ export const condenseRound = (
   Effect.gen(function*() {
     const { session } = env
     const fanout = session.config.compaction.condenseFanout
-    const items = yield* session.store.contextItems(session.sessionId)
+    const items = yield* session.contextItems
     const summaryIds = items.filter((item) => item.kind === "summary").map((item) => item.id as SummaryId)
     if (summaryIds.length < 2) return Option.none<RoundOutcome>()
     const nodes = new Map(
@@ -236,7 +237,8 @@ export const condenseRound = (
         count: session.count,
         input: "summaries"
       },
-      transcript
+      transcript,
+      chosen.reduce((sum, entry) => sum + entry.item.tokenCount, 0)
     )
     const first = parents[0]!
     const last = parents[parents.length - 1]!

@@ -181,10 +181,12 @@ const assemble = (init: Init) =>
         config,
         budget,
         contextSize,
+        contextItems: builder.items({ store, sessionId }),
         store,
         count,
         publish,
-        invalidate: builder.invalidate
+        invalidate: (ids) => builder.invalidate({ store, sessionId }, ids),
+        messages: (ids) => builder.messages({ store, sessionId }, ids, count)
       }),
       scope
     )
@@ -258,7 +260,7 @@ const assemble = (init: Init) =>
           parts
         })
         yield* messageCreated(stored.id, "user", stored.createdAt)
-        yield* builder.prime([stored], count)
+        yield* builder.prime({ store, sessionId }, [stored], count)
         return stored
       })
 
@@ -391,7 +393,7 @@ const assemble = (init: Init) =>
             completedAt: yield* Clock.currentTimeMillis,
             tokenCount: partCost(done, count)
           })
-          yield* builder.invalidate([message.id])
+          yield* builder.invalidate({ store, sessionId }, [message.id])
         }), { discard: true })
 
     const record: Session["record"] = (input) =>

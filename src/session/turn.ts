@@ -244,7 +244,7 @@ const runTool = <R>(
       completedAt,
       tokenCount
     })
-    yield* env.builder.invalidate([message.id])
+    yield* env.builder.invalidate(env, [message.id])
     yield* update(done.status, completedAt)
     yield* emit({
       type: "tool_result",
@@ -339,7 +339,7 @@ export const runTurn = <R>(env: TurnEnv, options: TurnOptions<R>) =>
         finishReason: response.finishReason,
         snapshot
       })
-      yield* env.builder.prime([message], env.count)
+      yield* env.builder.prime(env, [message], env.count)
       yield* env.publish(
         new MessageCreated({
           sessionId: env.sessionId,

@@ -37,11 +37,14 @@ import {
   decodeSession,
   decodeSnapshot,
   decodeSummary,
+  decodeToolPart,
   encodeCompactionResult,
   groupMessages,
   MESSAGE_COLUMNS,
   type MessagePartRow,
   partContent,
+  partObject,
+  type PartRow,
   sessionObject,
   type SessionRow,
   snapshotObject,
@@ -315,6 +318,31 @@ export const make = (
             return yield* new StorageError({ operation: "updateToolPart", reason: `no tool part ${id}` })
           }
         })
+      )
+
+    const toolParts: Service["toolParts"] = (ids) =>
+      ids.length === 0 ? Effect.succeed([]) : query(
+        "toolParts",
+        Effect.flatMap(
+          sql<
+            PartRow & { message_id: string }
+          >`SELECT p.message_id, p.id AS part_id, p.type, p.content, p.token_count,
+              p.tool_status, p.tool_output, p.tool_error, p.started_at, p.completed_at, p.compacted_at
+            FROM json_each(${JSON.stringify(ids)}) j
+            JOIN parts p ON p.message_id = j.value AND p.type = 'tool'
+            ORDER BY j.key, p.idx`,
+          (rows) =>
+            decodeAll(
+              rows,
+              partObject,
+              decodeToolPart,
+              "toolParts"
+            ).pipe(
+              Effect.map((parts) =>
+                parts.map((part, i) => ({ messageId: rows[i]!.message_id as MessageId, part }))
+              )
+            )
+        )
       )
 
     const findToolCall: Service["findToolCall"] = (sessionId, toolCallId) =>
@@ -726,6 +754,7 @@ export const make = (
       appendMessage,
       updateMessageUsage,
       updateToolPart,
+      toolParts,
       findToolCall,
       tombstone,
       contextItems,

@@ -102,12 +102,14 @@ describe("level 3 (deterministic, extractive)", () => {
 describe("acceptance", () => {
   it("refuses empty, not-smaller and near-copy outputs", () => {
     const input = plantedTranscript().slice(0, 6_000)
-    expect(rejection("   ", input, countTokens)).toContain("empty")
-    expect(rejection(input + " more", input, countTokens)).toContain("not smaller")
+    const size = countTokens(input)
+    expect(rejection("   ", input, size, countTokens)).toContain("empty")
+    expect(rejection(input + " more", input, size, countTokens)).toContain("not smaller")
     const copy = input.slice(0, Math.floor(input.length * 0.7))
-    expect(isNearCopy(copy, input, countTokens)).toBe(true)
-    expect(rejection(copy, input, countTokens)).toContain("near-copy")
-    expect(rejection("## Goal\nFix the refund rounding bug (PAY-4821).", input, countTokens)).toBeUndefined()
+    expect(isNearCopy(copy, input, countTokens(copy), size)).toBe(true)
+    expect(rejection(copy, input, size, countTokens)).toContain("near-copy")
+    expect(rejection("## Goal\nFix the refund rounding bug (PAY-4821).", input, size, countTokens))
+      .toBeUndefined()
   })
 })
 
@@ -116,7 +118,7 @@ describe("escalation", () => {
 
   it.effect("level 1 by default (the mock writes a real compression)", () =>
     Effect.gen(function*() {
-      const outcome = yield* summarize(yield* context(), transcript)
+      const outcome = yield* summarize(yield* context(), transcript, countTokens(transcript))
       expect(outcome.level).toBe(1)
       expect(countTokens(outcome.text)).toBeLessThan(countTokens(transcript))
     }).pipe(Effect.provide(MockLlm.layer())))
@@ -127,7 +129,7 @@ describe("escalation", () => {
       yield* control.enqueueSummaries(
         MockLlm.Reply.fail(new LlmOverloaded({ provider: "mock", detail: "busy" }))
       )
-      expect((yield* summarize(yield* context(), transcript)).level).toBe(2)
+      expect((yield* summarize(yield* context(), transcript, countTokens(transcript))).level).toBe(2)
       const [first, second] = yield* control.requests
       expect(second!.maxTokens).toBe(Math.floor(first!.maxTokens / 2))
     }).pipe(Effect.provide(MockLlm.layer())))
@@ -139,7 +141,7 @@ describe("escalation", () => {
         MockLlm.Reply.text(transcript + transcript),
         MockLlm.Reply.text(transcript)
       )
-      const outcome = yield* summarize(yield* context(), transcript)
+      const outcome = yield* summarize(yield* context(), transcript, countTokens(transcript))
       expect(outcome.level).toBe(3)
       expect(countTokens(outcome.text)).toBeLessThanOrEqual(LEVEL3_MAX_TOKENS)
     }).pipe(Effect.provide(MockLlm.layer())))
@@ -148,7 +150,7 @@ describe("escalation", () => {
     Effect.gen(function*() {
       const control = yield* MockLlm.MockLlmControl
       yield* control.enqueueSummaries(MockLlm.Reply.text("too late", { latency: "10 minutes" }))
-      const fiber = yield* Effect.fork(summarize(yield* context(), transcript))
+      const fiber = yield* Effect.fork(summarize(yield* context(), transcript, countTokens(transcript)))
       yield* TestClock.adjust("119 seconds")
       expect(fiber.unsafePoll()).toBeNull()
       yield* TestClock.adjust("2 seconds")
@@ -161,7 +163,8 @@ describe("escalation", () => {
       yield* control.enqueueSummaries(MockLlm.Reply.text(""))
       const outcome = yield* summarize(
         yield* context({ config: { ...defaultConfig.compaction, level2Enabled: false } }),
-        transcript
+        transcript,
+        countTokens(transcript)
       )
       expect(outcome.level).toBe(3)
       expect((yield* control.requests).length).toBe(1)
@@ -174,7 +177,8 @@ describe("escalation", () => {
         yield* context({
           config: { ...defaultConfig.compaction, compactionPrompt: "Summarise like a pirate." }
         }),
-        transcript
+        transcript,
+        countTokens(transcript)
       )
       const [request] = yield* control.requests
       expect(request!.system[0]!.text).toBe("Summarise like a pirate.")

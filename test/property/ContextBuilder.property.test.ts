@@ -716,7 +716,7 @@ it.layer(Storage.layerMemory)("ContextBuilder edge cases", (it) => {
       const builder = yield* ContextBuilder.make
       const before = yield* build(builder, session.id, "", 10_000)
       yield* store.tombstone(session.id, [{ partId, tokenCount: part.tokenCount }], 5)
-      yield* builder.invalidate([messageId])
+      yield* builder.invalidate({ store, sessionId: session.id }, [messageId])
       const after = yield* build(builder, session.id, "", 10_000)
       if (before._tag !== "Built" || after._tag !== "Built") return expect.fail("everything fits")
       expect(after.built.breakdown).toEqual(before.built.breakdown)
