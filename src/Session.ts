@@ -44,6 +44,7 @@ import type {
 } from "./Errors.js"
 import type { EventBus, EventOf, EventTag, Handler, MnesisEvent } from "./Events.js"
 import type { LlmProvider, ToolCall } from "./LlmProvider.js"
+import type * as MemoryTools from "./MemoryTools.js"
 import * as Impl from "./session/make.js"
 import type { Storage } from "./Storage.js"
 import type { Tokenizer } from "./Tokenizer.js"
@@ -83,6 +84,11 @@ export interface OpenOptions {
   readonly agent?: string | undefined
   /** Tools offered on every `send` (more can be passed per call). */
   readonly tools?: ReadonlyArray<Tool> | undefined
+  /**
+   * Offer the model the memory tools (`grep`, `describe`, `expand`) on every `send`. With
+   * `{ relatedSessions: true }` they also read the parent session and child sessions.
+   */
+  readonly memoryTools?: boolean | { readonly relatedSessions?: boolean | undefined } | undefined
   readonly metadata?: Readonly<Record<string, unknown>> | undefined
 }
 
@@ -90,6 +96,7 @@ export interface LoadOptions {
   readonly config?: MnesisConfigOverrides | undefined
   readonly dbPath?: string | undefined
   readonly tools?: ReadonlyArray<Tool> | undefined
+  readonly memoryTools?: OpenOptions["memoryTools"]
 }
 
 /** Live events of a turn, as `stream` yields them and `onPart` receives them. */
@@ -194,6 +201,14 @@ export interface Session {
   readonly history: () => Effect.Effect<ReadonlyArray<TurnSnapshot>>
   /** Runs a compaction round now, or joins the one in flight. */
   readonly compact: () => Effect.Effect<CompactionResult, MnesisError>
+  /** Searches the whole history (see `MemoryTools.grep`). */
+  readonly grep: (input: MemoryTools.GrepInput) => Effect.Effect<MemoryTools.GrepResult, MnesisError>
+  /** What an id is (see `MemoryTools.describe`). */
+  readonly describe: (
+    input: MemoryTools.DescribeInput
+  ) => Effect.Effect<MemoryTools.DescribeResult, MnesisError>
+  /** The originals behind a summary, or a message in full (see `MemoryTools.expand`). */
+  readonly expand: (input: MemoryTools.ExpandInput) => Effect.Effect<MemoryTools.ExpandResult, MnesisError>
   readonly tokenUsage: Effect.Effect<TokenUsage>
   readonly compactionInProgress: Effect.Effect<boolean>
   /** This session's events (its `SessionCreated` first), while consumed. */

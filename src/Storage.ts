@@ -157,18 +157,38 @@ export interface SearchQuery {
   /** Free text; FTS syntax in it is treated as literal words, never as operators. */
   readonly text: string
   readonly limit: number
-  readonly offset?: number | undefined
+  /** Only hits after this `position` (keyset paging; positions grow with writing order). */
+  readonly after?: number | undefined
+  /** Only messages whose seq lies in this inclusive range. */
+  readonly seqRange?: readonly [number, number] | undefined
 }
 
 export interface SearchHit {
+  /** Where the hit stands in writing order; pass it as `after` for the next page. */
+  readonly position: number
   readonly sessionId: SessionId
   readonly messageId: MessageId
   readonly partId: PartId
   readonly seq: number
   readonly role: Role
   readonly isSummary: boolean
+  /** For a hit in a summary message: the summary it carries. */
+  readonly summaryId?: SummaryId | undefined
   /** The matching text with the match marked `[…]`. */
   readonly snippet: string
+}
+
+export interface ScanQuery {
+  readonly sessionIds: ReadonlyArray<SessionId>
+  /** Only parts after this position. */
+  readonly after?: number | undefined
+  readonly limit: number
+  readonly seqRange?: readonly [number, number] | undefined
+}
+
+/** A part's searchable text, for scans that FTS cannot answer (regular expressions). */
+export interface ScannedText extends Omit<SearchHit, "snippet"> {
+  readonly text: string
 }
 
 /** A provenance row: one item a summary stands for. */
@@ -259,6 +279,8 @@ export interface Service {
   readonly getFileReference: (id: FileId) => Effect.Effect<FileReference | undefined, StoreFailure>
 
   readonly search: (query: SearchQuery) => Effect.Effect<ReadonlyArray<SearchHit>, StoreFailure>
+  /** The searchable text of the sessions' parts in writing order, a page at a time. */
+  readonly scan: (query: ScanQuery) => Effect.Effect<ReadonlyArray<ScannedText>, StoreFailure>
 }
 
 /**

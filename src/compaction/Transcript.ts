@@ -13,15 +13,20 @@ import type { Message, SummaryNode } from "../Domain.js"
 const TOOL_HEAD_CHARS = 3_000
 const TOOL_TAIL_CHARS = 1_000
 
-const clip = (text: string): string =>
+const clipLong = (text: string): string =>
   text.length <= TOOL_HEAD_CHARS + TOOL_TAIL_CHARS
     ? text
     : `${text.slice(0, TOOL_HEAD_CHARS)}\n[… ${
       (text.length - TOOL_HEAD_CHARS - TOOL_TAIL_CHARS).toLocaleString("en")
     } characters omitted …]\n${text.slice(-TOOL_TAIL_CHARS)}`
 
-export const messageTranscript = (message: Message): string => {
-  const lines = [`[${message.role} ${message.id}]`]
+/**
+ * A message as text. `clip: false` keeps tool outputs whole (for `expand`); the default cuts them
+ * to a head and a tail (for summarisers).
+ */
+export const messageTranscript = (message: Message, options: { readonly clip?: boolean } = {}): string => {
+  const clip = options.clip === false ? (text: string) => text : clipLong
+  const lines = [`[${message.role} ${message.id} #${message.seq}]`]
   for (const part of message.parts) {
     switch (part.type) {
       case "text":
@@ -47,7 +52,7 @@ export const messageTranscript = (message: Message): string => {
 }
 
 export const messagesTranscript = (messages: ReadonlyArray<Message>): string =>
-  messages.map(messageTranscript).join("\n\n")
+  messages.map((message) => messageTranscript(message)).join("\n\n")
 
 export const summariesTranscript = (nodes: ReadonlyArray<SummaryNode>): string =>
   // File ids are left out: the condensed node's footer carries every parent's ids anyway.

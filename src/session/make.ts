@@ -37,6 +37,7 @@ import type { EventOf, EventTag, Handler, MnesisEvent, Subscription } from "../E
 import { runCallback } from "../internal/callbacks.js"
 import * as Ids from "../internal/ids.js"
 import { LlmProvider } from "../LlmProvider.js"
+import * as MemoryTools from "../MemoryTools.js"
 import * as ModelRegistry from "../ModelRegistry.js"
 import type {
   LoadOptions,
@@ -84,6 +85,7 @@ interface Init {
   readonly store: Storage.Service
   readonly scope: Scope.CloseableScope
   readonly tools: ReadonlyArray<Tool>
+  readonly memoryTools: OpenOptions["memoryTools"]
   readonly created: boolean
 }
 
@@ -124,7 +126,15 @@ export const create = (options: OpenOptions) =>
         metadata: options.metadata,
         createdAt: yield* Clock.currentTimeMillis
       })
-      return yield* assemble({ row, config, store, scope, tools, created: true })
+      return yield* assemble({
+        row,
+        config,
+        store,
+        scope,
+        tools,
+        memoryTools: options.memoryTools,
+        created: true
+      })
     })
   )
 
@@ -143,7 +153,15 @@ export const load = (id: SessionId | string, options: LoadOptions) =>
       yield* validateTools(tools)
       const store = yield* storeFor(options.dbPath, config, scope)
       const row = yield* store.getSession(id as SessionId)
-      return yield* assemble({ row, config, store, scope, tools, created: false })
+      return yield* assemble({
+        row,
+        config,
+        store,
+        scope,
+        tools,
+        memoryTools: options.memoryTools,
+        created: false
+      })
     })
   )
 
@@ -190,6 +208,26 @@ const assemble = (init: Init) =>
       }),
       scope
     )
+
+    // The memory tools read this session, and its relatives when asked to.
+    const related = typeof init.memoryTools === "object" && init.memoryTools.relatedSessions === true
+    const sessionIds: Array<SessionId> = [sessionId]
+    if (related) {
+      if (row.parentId !== undefined) sessionIds.push(row.parentId)
+      for (const child of yield* store.listSessions({ parentId: sessionId, limit: 1_000 })) {
+        sessionIds.push(child.id)
+      }
+    }
+    const memory: MemoryTools.MemoryScope = {
+      store,
+      sessionId,
+      sessionIds,
+      count,
+      contextItems: builder.items({ store, sessionId })
+    }
+    const sessionTools: ReadonlyArray<Tool> = init.memoryTools === undefined || init.memoryTools === false
+      ? init.tools
+      : [...init.tools, ...MemoryTools.tools(memory)]
 
     const turnLock = yield* Effect.makeSemaphore(1)
     const closed = yield* Ref.make(false)
@@ -270,7 +308,7 @@ const assemble = (init: Init) =>
       emit: (event: StreamEvent) => Effect.Effect<void>
     ): Effect.Effect<TurnResult, MnesisError, R> =>
       guarded(Effect.gen(function*() {
-        const tools = [...init.tools, ...(options.tools ?? [])]
+        const tools = [...sessionTools, ...(options.tools ?? [])]
         yield* validateTools(tools)
         const systemPrompt = options.systemPrompt ?? row.systemPrompt
         yield* storeUserMessage(message, systemPrompt)
@@ -574,6 +612,9 @@ const assemble = (init: Init) =>
       messages,
       history: () => Ref.get(snapshots),
       compact,
+      grep: (input) => MemoryTools.grep(memory, input),
+      describe: (input) => MemoryTools.describe(memory, input),
+      expand: (input) => MemoryTools.expand(memory, input),
       tokenUsage: Ref.get(usage),
       compactionInProgress: handle.inProgress,
       events,

@@ -23,6 +23,7 @@ import type {
   HistoryQuery,
   NewMessage,
   NewSession,
+  ScannedText,
   SearchHit,
   SearchQuery,
   Service,
@@ -706,6 +707,31 @@ export const make = (
       }))
     })
 
+    interface HitRow {
+      readonly position: number
+      readonly session_id: string
+      readonly message_id: string
+      readonly part_id: string
+      readonly seq: number
+      readonly role: "user" | "assistant"
+      readonly is_summary: number
+      readonly summary_id: string | null
+    }
+
+    const hitOf = (row: HitRow): Omit<SearchHit, "snippet"> => ({
+      position: row.position,
+      sessionId: row.session_id as SessionId,
+      messageId: row.message_id as MessageId,
+      partId: row.part_id as PartId,
+      seq: row.seq,
+      role: row.role,
+      isSummary: row.is_summary === 1,
+      ...(row.summary_id === null ? {} : { summaryId: row.summary_id as SummaryId })
+    })
+
+    const seqFilter = (range: readonly [number, number] | undefined) =>
+      range === undefined ? sql.literal("") : sql`AND m.seq BETWEEN ${range[0]} AND ${range[1]}`
+
     const search = (
       q: SearchQuery
     ): Effect.Effect<ReadonlyArray<SearchHit>, StorageError | DatabaseCorrupt> => {
@@ -716,36 +742,41 @@ export const make = (
         Effect.zipRight(
           catchUpIndex,
           Effect.map(
-            sql<{
-              session_id: string
-              message_id: string
-              part_id: string
-              seq: number
-              role: "user" | "assistant"
-              is_summary: number
-              snippet: string
-            }>`SELECT s.session_id, s.message_id, p.id AS part_id, m.seq, m.role, m.is_summary,
+            sql<HitRow & { snippet: string }>`SELECT s.rowid AS position, s.session_id, s.message_id,
+                p.id AS part_id, m.seq, m.role, m.is_summary, n.id AS summary_id,
                 snippet(search_index, 0, '[', ']', '…', 24) AS snippet
               FROM search_index s
               JOIN parts p ON p.rowid = s.rowid
               JOIN messages m ON m.id = s.message_id
-              WHERE search_index MATCH ${match}
+              LEFT JOIN summary_nodes n ON n.message_id = m.id
+              WHERE search_index MATCH ${match} AND s.rowid > ${q.after ?? 0} ${seqFilter(q.seqRange)}
               ORDER BY s.rowid
-              LIMIT ${q.limit} OFFSET ${q.offset ?? 0}`,
-            (rows) =>
-              rows.map((row): SearchHit => ({
-                sessionId: row.session_id as SessionId,
-                messageId: row.message_id as MessageId,
-                partId: row.part_id as PartId,
-                seq: row.seq,
-                role: row.role,
-                isSummary: row.is_summary === 1,
-                snippet: row.snippet
-              }))
+              LIMIT ${q.limit}`,
+            (rows) => rows.map((row): SearchHit => ({ ...hitOf(row), snippet: row.snippet }))
           )
         )
       )
     }
+
+    const scan: Service["scan"] = (q) =>
+      q.sessionIds.length === 0 ? Effect.succeed([]) : query(
+        "scan",
+        Effect.map(
+          sql<
+            HitRow & { text: string }
+          >`SELECT p.rowid AS position, p.session_id, p.message_id, p.id AS part_id,
+              m.seq, m.role, m.is_summary, n.id AS summary_id, ${sql.literal(searchBody("p"))} AS text
+            FROM parts p
+            JOIN messages m ON m.id = p.message_id
+            LEFT JOIN summary_nodes n ON n.message_id = m.id
+            WHERE p.session_id IN (SELECT value FROM json_each(${JSON.stringify(q.sessionIds)}))
+              AND p.rowid > ${q.after ?? 0} AND p.type IN ('text', 'reasoning', 'tool', 'file_ref')
+              ${seqFilter(q.seqRange)}
+            ORDER BY p.rowid
+            LIMIT ${q.limit}`,
+          (rows) => rows.map((row): ScannedText => ({ ...hitOf(row), text: row.text ?? "" }))
+        )
+      )
 
     return {
       createSession,
@@ -771,6 +802,7 @@ export const make = (
       snapshots,
       putFileReference,
       getFileReference,
-      search
+      search,
+      scan
     } satisfies Service
   })

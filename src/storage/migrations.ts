@@ -89,6 +89,8 @@ const initial = Effect.gen(function*() {
       UNIQUE (message_id, idx)
     ) STRICT`,
     `CREATE INDEX parts_tool_call ON parts(session_id, tool_call_id) WHERE tool_call_id IS NOT NULL`,
+    // A session's parts in writing order (the rowid rides along in every index entry).
+    `CREATE INDEX parts_session ON parts(session_id)`,
 
     `CREATE TABLE summary_nodes (
       id TEXT PRIMARY KEY,

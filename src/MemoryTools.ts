@@ -1,0 +1,626 @@
+/**
+ * The model's memory: three tools that reach everything compaction took out of the context.
+ *
+ * - `grep` searches the session's whole immutable history (messages, tool inputs and outputs,
+ *   summaries) — full text through SQLite FTS5 by default, or a regular expression over a bounded
+ *   scan — and says where each hit lives now: in the context, or under which active summary.
+ * - `describe` tells what an id is: a summary (kind, depth, span, what it condenses, file ids,
+ *   text), a message (role, seq, parts, what covers it) or a file reference.
+ * - `expand` returns the originals a summary stands for (or one message in full, pruned tool
+ *   outputs included), a page at a time.
+ *
+ * Every answer is compact, self-describing text under a token cap, with an opaque cursor for the
+ * next page, so a model can chain grep → describe → expand without flooding its own context. The
+ * same functions serve host programs (`session.grep(…)`), returning structured results too.
+ * Only the session's own history is read (plus, when asked, its parent's and children's).
+ *
+ * @since 0.1.0
+ */
+import { Clock, Effect, Either, Schema } from "effect"
+import { messageTranscript } from "./compaction/Transcript.js"
+import type { Count } from "./context/Render.js"
+import { renderSummary } from "./context/Render.js"
+import type { ContextItem, FileId, Message, MessageId, SessionId, SummaryId, SummaryNode } from "./Domain.js"
+import { InvalidInput } from "./Errors.js"
+import type * as Storage from "./Storage.js"
+import * as Tool from "./Tool.js"
+
+/** What the memory tools may read. */
+export interface MemoryScope {
+  readonly store: Storage.Service
+  /** The session asking. */
+  readonly sessionId: SessionId
+  /** Sessions whose history is readable: the session, and its relatives when opted in. */
+  readonly sessionIds: ReadonlyArray<SessionId>
+  readonly count: Count
+  /** The asking session's active context. */
+  readonly contextItems: Effect.Effect<ReadonlyArray<ContextItem>, Storage.StoreFailure>
+}
+
+type Failure = InvalidInput | Storage.StoreFailure
+
+/** Token caps of the answers. */
+export const GREP_MAX_TOKENS = 2_000
+export const EXPAND_DEFAULT_TOKENS = 4_000
+export const EXPAND_MAX_TOKENS = 16_000
+const REGEX_TIME_BUDGET_MS = 2_000
+const SNIPPET_CHARS = 80
+
+// ---------------------------------------------------------------------------------------------
+// Cursors: opaque to callers, checked against the query they continue
+// ---------------------------------------------------------------------------------------------
+
+const Cursor = Schema.Struct({
+  k: Schema.String,
+  q: Schema.String,
+  p: Schema.Number,
+  c: Schema.optional(Schema.Number)
+})
+type Cursor = typeof Cursor.Type
+const decodeCursor = Schema.decodeUnknownEither(Schema.parseJson(Cursor))
+
+const encodeCursor = (cursor: Cursor): string => Buffer.from(JSON.stringify(cursor)).toString("base64url")
+
+const readCursor = (
+  raw: string | undefined,
+  kind: string,
+  query: string
+): Effect.Effect<Cursor | undefined, InvalidInput> => {
+  if (raw === undefined || raw === "") return Effect.succeed(undefined)
+  const decoded = decodeCursor(Buffer.from(raw, "base64url").toString())
+  if (Either.isLeft(decoded) || decoded.right.k !== kind || decoded.right.q !== query) {
+    return Effect.fail(
+      new InvalidInput({
+        field: "cursor",
+        reason: "does not continue this query; repeat the call without a cursor"
+      })
+    )
+  }
+  return Effect.succeed(decoded.right)
+}
+
+// ---------------------------------------------------------------------------------------------
+// grep
+// ---------------------------------------------------------------------------------------------
+
+export const GrepInput = Schema.Struct({
+  pattern: Schema.String.pipe(Schema.minLength(1), Schema.maxLength(500)),
+  mode: Schema.optional(Schema.Literal("fulltext", "regex")).annotations({
+    description: "fulltext (words, default) or regex (a JavaScript regular expression, case-insensitive)"
+  }),
+  summaryId: Schema.optional(Schema.String).annotations({ description: "only messages this summary covers" }),
+  limit: Schema.optional(Schema.Number.pipe(Schema.int(), Schema.between(1, 100))),
+  cursor: Schema.optional(Schema.String).annotations({
+    description: "from a previous answer, for the next page"
+  })
+})
+export type GrepInput = typeof GrepInput.Type
+
+/** Where a hit lives now. */
+export type Location =
+  | { readonly kind: "in_context" }
+  | { readonly kind: "covered"; readonly summaryId: SummaryId }
+  | { readonly kind: "summary"; readonly summaryId: SummaryId }
+  | { readonly kind: "history" }
+
+export interface GrepHit {
+  readonly sessionId: SessionId
+  readonly messageId: MessageId
+  readonly role: "user" | "assistant"
+  readonly seq: number
+  readonly snippet: string
+  readonly location: Location
+}
+
+export interface GrepResult {
+  readonly hits: ReadonlyArray<GrepHit>
+  readonly nextCursor?: string | undefined
+  /** Set when a regex scan stopped at its time budget before the end. */
+  readonly stoppedEarly?: boolean | undefined
+  /** The answer as the model reads it. */
+  readonly text: string
+}
+
+/** Nested quantifiers (`(a+)+`, `(\w*)*`, `(x|y+)+`) can take exponential time: refused. */
+const CATASTROPHIC = /\((?:[^()\\]|\\.)*[+*}](?:[^()\\]|\\.)*\)\s*[+*{]/
+
+const compileRegex = (pattern: string): Either.Either<RegExp, InvalidInput> => {
+  if (CATASTROPHIC.test(pattern)) {
+    return Either.left(
+      new InvalidInput({
+        field: "pattern",
+        reason:
+          "nests quantifiers (like (a+)+), which can take exponential time; simplify it or use fulltext mode"
+      })
+    )
+  }
+  try {
+    return Either.right(new RegExp(pattern, "iu"))
+  } catch (error) {
+    return Either.left(
+      new InvalidInput({
+        field: "pattern",
+        reason: `is not a valid regular expression (${(error as Error).message})`
+      })
+    )
+  }
+}
+
+const oneLine = (text: string) => text.replace(/\s+/g, " ").trim()
+
+const regexSnippet = (text: string, match: RegExpExecArray): string => {
+  const start = Math.max(0, match.index - SNIPPET_CHARS)
+  const end = Math.min(text.length, match.index + match[0].length + SNIPPET_CHARS)
+  return oneLine(
+    `${start > 0 ? "…" : ""}${text.slice(start, match.index)}[${match[0]}]${
+      text.slice(match.index + match[0].length, end)
+    }${end < text.length ? "…" : ""}`
+  )
+}
+
+const describeLocation = (location: Location): string => {
+  switch (location.kind) {
+    case "in_context":
+      return "in context"
+    case "covered":
+      return `covered by ${location.summaryId}`
+    case "summary":
+      return `in summary ${location.summaryId}`
+    case "history":
+      return "history only"
+  }
+}
+
+/** Finds a summary of a readable session, or fails with a message the model can act on. */
+const findSummary = (scope: MemoryScope, id: string) =>
+  Effect.flatMap(
+    scope.store.summaries([id as SummaryId]),
+    ([node]) =>
+      node === undefined || !scope.sessionIds.includes(node.sessionId)
+        ? Effect.fail(
+          new InvalidInput({
+            field: "summaryId",
+            reason: `no summary ${id} in this session; get ids from grep or the context`
+          })
+        )
+        : Effect.succeed(node)
+  )
+
+export const grep = (scope: MemoryScope, input: GrepInput): Effect.Effect<GrepResult, Failure> =>
+  Effect.gen(function*() {
+    const mode = input.mode ?? "fulltext"
+    const limit = input.limit ?? 20
+    const queryKey = `${mode}\u0000${input.pattern}\u0000${input.summaryId ?? ""}`
+    const cursor = yield* readCursor(input.cursor, "grep", queryKey)
+    const after = cursor?.p ?? 0
+    const seqRange = input.summaryId === undefined ? undefined : yield* Effect.map(
+      findSummary(scope, input.summaryId),
+      (node): readonly [number, number] => [node.spanStartSeq, node.spanEndSeq]
+    )
+
+    // Hits (one more than the page, to know whether another page follows).
+    let raw: Array<
+      {
+        readonly hit: Omit<GrepHit, "location">
+        readonly position: number
+        readonly summaryId?: SummaryId | undefined
+      }
+    > = []
+    let stoppedEarly = false
+    let lastScanned = after
+    if (mode === "fulltext") {
+      const hits = yield* scope.store.search({
+        sessionIds: scope.sessionIds,
+        text: input.pattern,
+        limit: limit + 1,
+        after,
+        seqRange
+      })
+      raw = hits.map((hit) => ({ hit, position: hit.position, summaryId: hit.summaryId }))
+    } else {
+      const regex = yield* compileRegex(input.pattern)
+      const started = yield* Clock.currentTimeMillis
+      for (;;) {
+        const page = yield* scope.store.scan({
+          sessionIds: scope.sessionIds,
+          after: lastScanned,
+          limit: 500,
+          seqRange
+        })
+        for (const row of page) {
+          lastScanned = row.position
+          regex.lastIndex = 0
+          const match = regex.exec(row.text.length > 200_000 ? row.text.slice(0, 200_000) : row.text)
+          if (match !== null) {
+            raw.push({
+              hit: { ...row, snippet: regexSnippet(row.text, match) },
+              position: row.position,
+              summaryId: row.summaryId
+            })
+            if (raw.length > limit) break
+          }
+        }
+        if (raw.length > limit || page.length < 500) break
+        if ((yield* Clock.currentTimeMillis) - started > REGEX_TIME_BUDGET_MS) {
+          stoppedEarly = true
+          break
+        }
+      }
+    }
+
+    // Where each hit lives now.
+    const inContext = new Set<string>((yield* scope.contextItems).map((item) => item.id))
+    const covers = yield* scope.store.activeCovers(
+      raw.filter((r) => r.summaryId === undefined && !inContext.has(r.hit.messageId)).map((r) =>
+        r.hit.messageId
+      )
+    )
+    const located = raw.map((r): { hit: GrepHit; position: number } => ({
+      position: r.position,
+      hit: {
+        ...r.hit,
+        location: r.summaryId !== undefined
+          ? { kind: "summary", summaryId: r.summaryId }
+          : inContext.has(r.hit.messageId)
+          ? { kind: "in_context" }
+          : covers.has(r.hit.messageId)
+          ? { kind: "covered", summaryId: covers.get(r.hit.messageId)! }
+          : { kind: "history" }
+      }
+    }))
+
+    // The answer, within the token cap.
+    const header = `grep ${JSON.stringify(input.pattern)} (${mode}${
+      input.summaryId === undefined ? "" : ` within ${input.summaryId}`
+    })`
+    const lines: Array<string> = []
+    const hits: Array<GrepHit> = []
+    let used = scope.count(header) + 40
+    let next: number | undefined
+    for (const [index, { hit }] of located.entries()) {
+      if (index >= limit) {
+        next = located[index - 1]!.position
+        break
+      }
+      const line = `${hit.messageId} #${hit.seq} ${hit.role} [${
+        describeLocation(hit.location)
+      }]: ${hit.snippet}`
+      const cost = scope.count(line) + 1
+      if (used + cost > GREP_MAX_TOKENS && hits.length > 0) {
+        next = located[index - 1]!.position
+        break
+      }
+      lines.push(line)
+      hits.push(hit)
+      used += cost
+    }
+    if (next === undefined && stoppedEarly) next = lastScanned
+    // The framing was estimated: drop hits until the whole answer is within the cap.
+    while (hits.length > 1 && scope.count([header, ...lines].join("\n")) + 80 > GREP_MAX_TOKENS) {
+      hits.pop()
+      lines.pop()
+      next = located[hits.length - 1]!.position
+    }
+    const nextCursor = next === undefined ? undefined : encodeCursor({ k: "grep", q: queryKey, p: next })
+    const summary = hits.length === 0
+      ? `${header}: no ${cursor === undefined ? "" : "more "}matches${
+        stoppedEarly ? " in the part scanned so far" : ""
+      }.`
+      : `${header}: ${hits.length} hit${hits.length === 1 ? "" : "s"}${
+        cursor === undefined ? "" : " (continued)"
+      }`
+    const footer = nextCursor === undefined
+      ? (hits.length === 0 ? [] : ["(end of results)"])
+      : [
+        `${stoppedEarly ? "(the scan stopped at its time budget) " : ""}more: grep again with cursor ${
+          JSON.stringify(nextCursor)
+        }`
+      ]
+    return {
+      hits,
+      nextCursor,
+      stoppedEarly,
+      text: [summary, ...lines, ...footer].join("\n")
+    } satisfies GrepResult
+  }).pipe(Effect.withSpan("MemoryTools.grep", { captureStackTrace: false }))
+
+// ---------------------------------------------------------------------------------------------
+// describe
+// ---------------------------------------------------------------------------------------------
+
+export const DescribeInput = Schema.Struct({
+  id: Schema.String.annotations({ description: "a sum_…, msg_… or file_… id" })
+})
+export type DescribeInput = typeof DescribeInput.Type
+
+export type Description =
+  | { readonly kind: "summary"; readonly node: SummaryNode; readonly inContext: boolean }
+  | {
+    readonly kind: "message"
+    readonly message: Message
+    readonly tokens: number
+    readonly location: Location
+  }
+  | {
+    readonly kind: "file"
+    readonly id: FileId
+    readonly path: string
+    readonly fileType: string
+    readonly tokens: number
+    readonly summary: string
+  }
+
+export interface DescribeResult {
+  readonly description: Description
+  readonly text: string
+}
+
+const unknownId = (id: string) =>
+  new InvalidInput({
+    field: "id",
+    reason: `nothing with id ${id} in this session; ids come from the context, grep or expand`
+  })
+
+const partsOverview = (message: Message): string =>
+  message.parts.map((part) => {
+    switch (part.type) {
+      case "text":
+      case "reasoning":
+        return `${part.type} (${part.tokenCount} tokens)`
+      case "tool":
+        return `tool ${part.toolName} ${part.status}${
+          part.compactedAt === undefined ? "" : ", output pruned"
+        } (${part.tokenCount} tokens)`
+      case "file_ref":
+        return `file ${part.path} ${part.fileId}`
+      case "compaction":
+        return `compaction marker for ${part.summaryId}`
+    }
+  }).join("; ")
+
+export const describe = (scope: MemoryScope, input: DescribeInput): Effect.Effect<DescribeResult, Failure> =>
+  Effect.gen(function*() {
+    const id = input.id.trim()
+    const inContext = new Set<string>((yield* scope.contextItems).map((item) => item.id))
+    if (id.startsWith("sum_")) {
+      const node = yield* Effect.mapError(findSummary(scope, id), () => unknownId(id))
+      const state = inContext.has(node.id)
+        ? "in the active context"
+        : node.supersededBy === undefined
+        ? "not in the context"
+        : `condensed into ${node.supersededBy}`
+      const text = [
+        `${node.id}: ${node.kind} summary, depth ${node.depth}, level ${node.level}, ${node.tokenCount} tokens, ${state}`,
+        `covers ${node.messageCount} messages: ${node.spanStart} (#${node.spanStartSeq}) .. ${node.spanEnd} (#${node.spanEndSeq})`,
+        node.parents.length === 0
+          ? "condenses: nothing (a leaf: expand it for the messages)"
+          : `condenses: ${node.parents.join(", ")}`,
+        `files: ${node.fileIds.length === 0 ? "none" : node.fileIds.join(", ")}`,
+        "text:",
+        node.content
+      ].join("\n")
+      return { description: { kind: "summary" as const, node, inContext: inContext.has(node.id) }, text }
+    }
+    if (id.startsWith("msg_")) {
+      const [message] = yield* scope.store.messages([id as MessageId])
+      if (message === undefined || !scope.sessionIds.includes(message.sessionId)) return yield* unknownId(id)
+      const covers = yield* scope.store.activeCovers([message.id])
+      const location: Location = inContext.has(message.id)
+        ? { kind: "in_context" }
+        : covers.has(message.id)
+        ? { kind: "covered", summaryId: covers.get(message.id)! }
+        : { kind: "history" }
+      const tokens = message.parts.reduce((sum, part) => sum + part.tokenCount, 0)
+      const text = [
+        `${message.id}: ${
+          message.isSummary ? "summary " : ""
+        }${message.role} message #${message.seq}, ${tokens} tokens, ${describeLocation(location)}` +
+        (message.finishReason === undefined ? "" : `, finished: ${message.finishReason}`),
+        `parts: ${message.parts.length === 0 ? "none" : partsOverview(message)}`
+      ].join("\n")
+      return { description: { kind: "message" as const, message, tokens, location }, text }
+    }
+    if (id.startsWith("file_")) {
+      const ref = yield* scope.store.getFileReference(id as FileId)
+      // File references are shared by the database: only describe those this session mentions.
+      const mentioned = ref === undefined
+        ? []
+        : yield* scope.store.search({ sessionIds: scope.sessionIds, text: id, limit: 1 })
+      if (ref === undefined || mentioned.length === 0) return yield* unknownId(id)
+      const text = [
+        `${ref.id}: file ${ref.path} (${ref.fileType}), ${ref.tokenCount} tokens`,
+        "summary:",
+        ref.summary
+      ].join("\n")
+      return {
+        description: {
+          kind: "file" as const,
+          id: ref.id,
+          path: ref.path,
+          fileType: ref.fileType,
+          tokens: ref.tokenCount,
+          summary: ref.summary
+        },
+        text
+      }
+    }
+    return yield* unknownId(id)
+  }).pipe(Effect.withSpan("MemoryTools.describe", { captureStackTrace: false }))
+
+// ---------------------------------------------------------------------------------------------
+// expand
+// ---------------------------------------------------------------------------------------------
+
+export const ExpandInput = Schema.Struct({
+  id: Schema.String.annotations({
+    description: "a sum_… id (its originals) or a msg_… id (that message in full)"
+  }),
+  cursor: Schema.optional(Schema.String),
+  maxTokens: Schema.optional(Schema.Number.pipe(Schema.int(), Schema.between(200, EXPAND_MAX_TOKENS)))
+})
+export type ExpandInput = typeof ExpandInput.Type
+
+export interface ExpandedItem {
+  readonly kind: "message" | "summary"
+  readonly id: MessageId | SummaryId
+  readonly text: string
+  /** True when this page holds only a piece of the item (the rest follows with the cursor). */
+  readonly partial: boolean
+}
+
+export interface ExpandResult {
+  readonly items: ReadonlyArray<ExpandedItem>
+  readonly total: number
+  readonly nextCursor?: string | undefined
+  readonly text: string
+}
+
+/** The longest prefix of `text` within `tokens` (by bisection on characters). */
+const fitPrefix = (text: string, tokens: number, count: Count): number => {
+  let low = 0
+  let high = text.length
+  while (low < high) {
+    const mid = Math.ceil((low + high) / 2)
+    if (count(text.slice(0, mid)) <= tokens) low = mid
+    else high = mid - 1
+  }
+  return Math.max(1, low)
+}
+
+export const expand = (scope: MemoryScope, input: ExpandInput): Effect.Effect<ExpandResult, Failure> =>
+  Effect.gen(function*() {
+    const id = input.id.trim()
+    const maxTokens = input.maxTokens ?? EXPAND_DEFAULT_TOKENS
+    const cursor = yield* readCursor(input.cursor, "expand", id)
+
+    // What the id stands for, in order, as text.
+    let header: string
+    let sources: ReadonlyArray<{ readonly kind: "message" | "summary"; readonly id: MessageId | SummaryId }>
+    if (id.startsWith("sum_")) {
+      const node = yield* Effect.mapError(findSummary(scope, id), () => unknownId(id))
+      sources = yield* scope.store.summarySources(node.id)
+      header = `expand ${node.id} (${node.kind}, depth ${node.depth}): ${sources.length} ${
+        node.kind === "leaf" ? "messages" : "summaries"
+      }`
+    } else if (id.startsWith("msg_")) {
+      const [message] = yield* scope.store.messages([id as MessageId])
+      if (message === undefined || !scope.sessionIds.includes(message.sessionId)) return yield* unknownId(id)
+      sources = [{ kind: "message", id: message.id }]
+      header = `expand ${id}: the message in full`
+    } else {
+      return yield* unknownId(id)
+    }
+    const start = cursor?.p ?? 0
+    const offset = cursor?.c ?? 0
+
+    const items: Array<ExpandedItem> = []
+    let used = scope.count(header) + 40
+    let next: { p: number; c?: number } | undefined
+    // Read a window of sources at a time, not the whole span.
+    for (let index = start; index < sources.length && next === undefined; index += 50) {
+      const window = sources.slice(index, index + 50)
+      const texts = yield* textsOf(scope, window)
+      for (const [k, text] of texts.entries()) {
+        const at = index + k
+        const source = window[k]!
+        const body = at === start ? text.slice(offset) : text
+        const cost = scope.count(body) + 1
+        if (used + cost <= maxTokens) {
+          items.push({ kind: source.kind, id: source.id, text: body, partial: false })
+          used += cost
+          continue
+        }
+        if (items.length > 0) {
+          next = { p: at }
+          break
+        }
+        // A single item larger than the page: send the part that fits, continue inside it.
+        const fits = fitPrefix(body, Math.max(50, maxTokens - used), scope.count)
+        items.push({ kind: source.kind, id: source.id, text: body.slice(0, fits), partial: true })
+        next = { p: at, c: (at === start ? offset : 0) + fits }
+        break
+      }
+    }
+    const render = () => {
+      const nextCursor = next === undefined ? undefined : encodeCursor({ k: "expand", q: id, ...next })
+      const shown = items.length === 0
+        ? "nothing left"
+        : `items ${start + 1}–${start + items.length} of ${sources.length}`
+      const text = [
+        `${header}; ${shown}${cursor === undefined ? "" : " (continued)"}`,
+        ...items.map((item) => item.partial ? `${item.text}\n[… continues]` : item.text),
+        nextCursor === undefined ? "(end)" : `more: expand again with cursor ${JSON.stringify(nextCursor)}`
+      ].join("\n\n")
+      return { items, total: sources.length, nextCursor, text } satisfies ExpandResult
+    }
+    // The framing (header, cursor) was estimated: trim until the whole answer is within the cap.
+    let result = render()
+    while (scope.count(result.text) > maxTokens && items.length > 0) {
+      const last = items.pop()!
+      const at = start + items.length
+      if (items.length === 0) {
+        // Only a piece of one item fits: keep a smaller piece of it.
+        const piece = last.text.slice(0, Math.floor(last.text.length * 0.8))
+        items.push({ ...last, text: piece, partial: true })
+        next = { p: at, c: (at === start ? offset : 0) + piece.length }
+      } else {
+        next = { p: at }
+      }
+      result = render()
+    }
+    return result
+  }).pipe(Effect.withSpan("MemoryTools.expand", { captureStackTrace: false }))
+
+/** The full text of each source: messages as transcripts (pruned outputs included), summaries rendered. */
+const textsOf = (
+  scope: MemoryScope,
+  sources: ReadonlyArray<{ readonly kind: "message" | "summary"; readonly id: MessageId | SummaryId }>
+) =>
+  Effect.gen(function*() {
+    const messageIds = sources.filter((s) => s.kind === "message").map((s) => s.id as MessageId)
+    const summaryIds = sources.filter((s) => s.kind === "summary").map((s) => s.id as SummaryId)
+    const messages = new Map<string, Message>((yield* scope.store.messages(messageIds)).map((m) => [m.id, m]))
+    const nodes = new Map<string, SummaryNode>(
+      (yield* scope.store.summaries(summaryIds)).map((n) => [n.id, n])
+    )
+    return sources.map((source) => {
+      if (source.kind === "message") {
+        const message = messages.get(source.id)
+        if (
+          message === undefined || !scope.sessionIds.includes(message.sessionId)
+        ) return `[${source.id}: not found]`
+        return messageTranscript(message, { clip: false })
+      }
+      const node = nodes.get(source.id)
+      return node === undefined ? `[${source.id}: not found]` : renderSummary(node)
+    })
+  })
+
+// ---------------------------------------------------------------------------------------------
+// As tools for the model
+// ---------------------------------------------------------------------------------------------
+
+/** The three memory tools, bound to a scope, for `send`'s tool loop or a host's own loop. */
+export const tools = (scope: MemoryScope): ReadonlyArray<Tool.Tool> => [
+  Tool.make({
+    name: "grep",
+    description: "Search this conversation's whole history, including everything summarised away. " +
+      "Returns matching messages with ids, a snippet, and where each lives now (in context, or which summary covers it).",
+    input: GrepInput,
+    handler: (input) => Effect.map(grep(scope, input), (result) => result.text)
+  }),
+  Tool.make({
+    name: "describe",
+    description: "Tell what an id is: a summary (sum_…: span, depth, what it condenses, files), " +
+      "a message (msg_…: role, parts, what covers it) or a file (file_…: path, type, summary).",
+    input: DescribeInput,
+    handler: (input) => Effect.map(describe(scope, input), (result) => result.text)
+  }),
+  Tool.make({
+    name: "expand",
+    description: "Show the original messages a summary (sum_…) stands for, or one message (msg_…) in full " +
+      "with pruned tool outputs restored, a page at a time (pass the cursor to continue).",
+    input: ExpandInput,
+    handler: (input) => Effect.map(expand(scope, input), (result) => result.text)
+  })
+]
