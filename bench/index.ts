@@ -1,8 +1,9 @@
 /** Every benchmark, in the order `npm run bench` runs them. */
 import compaction from "./compaction.js"
+import grep from "./grep.js"
 import type { Benchmark } from "./harness.js"
 import session from "./session.js"
 import storage from "./storage.js"
 import tokenizer from "./tokenizer.js"
 
-export const benchmarks: ReadonlyArray<Benchmark> = [storage, tokenizer, session, compaction]
+export const benchmarks: ReadonlyArray<Benchmark> = [storage, tokenizer, session, compaction, grep]

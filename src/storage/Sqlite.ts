@@ -769,7 +769,11 @@ export const make = (
             FROM parts p
             JOIN messages m ON m.id = p.message_id
             LEFT JOIN summary_nodes n ON n.message_id = m.id
-            WHERE p.session_id IN (SELECT value FROM json_each(${JSON.stringify(q.sessionIds)}))
+            WHERE ${
+            q.sessionIds.length === 1
+              ? sql`p.session_id = ${q.sessionIds[0]!}`
+              : sql`p.session_id IN (SELECT value FROM json_each(${JSON.stringify(q.sessionIds)}))`
+          }
               AND p.rowid > ${q.after ?? 0} AND p.type IN ('text', 'reasoning', 'tool', 'file_ref')
               ${seqFilter(q.seqRange)}
             ORDER BY p.rowid

@@ -112,6 +112,7 @@ const initial = Effect.gen(function*() {
       superseded_by TEXT REFERENCES summary_nodes(id)
     ) STRICT`,
     `CREATE INDEX summary_nodes_session ON summary_nodes(session_id, created_at)`,
+    `CREATE UNIQUE INDEX summary_nodes_message ON summary_nodes(message_id)`,
 
     // Provenance: one row per item a summary stands for (messages of a leaf, parents of a condensed node).
     `CREATE TABLE summary_sources (
