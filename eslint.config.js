@@ -2,8 +2,8 @@
 // Chosen over Biome because it installs as plain JavaScript from the lockfile on every platform
 // (Biome ships per-platform binaries our registry mirror lacks) and because the type-aware rules
 // (floating promises, misused promises) catch mistakes at the Promise/Effect seam.
-import js from "@eslint/js"
 import effect from "@effect/eslint-plugin"
+import js from "@eslint/js"
 import tseslint from "typescript-eslint"
 
 export default tseslint.config(
@@ -12,7 +12,10 @@ export default tseslint.config(
   ...tseslint.configs.recommendedTypeChecked,
   {
     languageOptions: {
-      parserOptions: { projectService: { allowDefaultProject: ["*.js", "scripts/*.mjs"] }, tsconfigRootDir: import.meta.dirname }
+      parserOptions: {
+        projectService: { allowDefaultProject: ["*.js", "*.config.ts", "scripts/*.mjs"] },
+        tsconfigRootDir: import.meta.dirname
+      }
     },
     plugins: { "@effect": effect },
     rules: {

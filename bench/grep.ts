@@ -31,7 +31,9 @@ const benchmark: Benchmark = {
     const messages = quick ? 50_000 : 1_000_000
     const filename = NodePath.join(tmpDir, "grep.db")
     const runtime = ManagedRuntime.make(makeTest({ storage: Storage.layerSqlite({ filename }) }))
-    const session = await runtime.runPromise(Session.create({ model: "mock/bench", config: { compaction: { auto: false } } }))
+    const session = await runtime.runPromise(
+      Session.create({ model: "mock/bench", config: { compaction: { auto: false } } })
+    )
     seedHistory(filename, session.id, messages, 200)
     const indexStart = performance.now()
     await runtime.runPromise(session.grep({ pattern: "warm" }))
@@ -45,10 +47,14 @@ const benchmark: Benchmark = {
         ? "lazy dog"
         : "qui*"
     for (let i = 0; i < 10; i++) await runtime.runPromise(session.grep({ pattern: queries(i) }))
-    const fulltext = await time(quick ? 60 : 150, (i) => runtime.runPromise(session.grep({ pattern: queries(i) })))
+    const fulltext = await time(
+      quick ? 60 : 150,
+      (i) => runtime.runPromise(session.grep({ pattern: queries(i) }))
+    )
     const regex = await time(quick ? 5 : 10, (i) =>
       runtime.runPromise(
-        Effect.map(session.grep({ pattern: `message ${(i * 104_729) % messages}\\b`, mode: "regex" }), (r) => r.hits.length)
+        Effect.map(session.grep({ pattern: `message ${(i * 104_729) % messages}\\b`, mode: "regex" }), (r) =>
+          r.hits.length)
       ))
     await runtime.runPromise(session.close)
     await runtime.dispose()

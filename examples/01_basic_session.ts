@@ -6,7 +6,7 @@
  * Without MNESIS_MOCK_LLM the model below needs ANTHROPIC_API_KEY. Sessions are stored in
  * ~/.mnesis/sessions.db unless MNESIS_DB_PATH says otherwise.
  */
-import { NodeRuntime } from "@effect/platform-node"
+import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
 import { Console, Effect } from "effect"
 import { MnesisLive, Session, TokenUsage } from "../src/index.js"
 
@@ -15,9 +15,11 @@ const program = Effect.scoped(Effect.gen(function*() {
     model: "anthropic/claude-opus-4-6",
     systemPrompt: "You are a helpful assistant."
   })
+  yield* Console.log("== Example 1: a basic session — send, read usage, close ==")
   yield* Console.log(`session ${session.id}`)
 
   const turn = yield* session.send("Explain the GIL in Python.")
+  yield* Console.log("user: Explain the GIL in Python.")
   yield* Console.log(`assistant: ${turn.text}`)
   yield* Console.log(
     `tokens this turn: ${
@@ -26,6 +28,7 @@ const program = Effect.scoped(Effect.gen(function*() {
   )
 
   const second = yield* session.send("And how does it affect threads?")
+  yield* Console.log("user: And how does it affect threads?")
   yield* Console.log(`assistant: ${second.text}`)
 
   const usage = yield* session.tokenUsage

@@ -71,13 +71,16 @@ export interface SessionCompactor {
   /** Waits (running or joining rounds) while the context is at or above the hard threshold. */
   readonly beforeTurn: Effect.Effect<Option.Option<CompactionResult>>
   /**
-   * Forks a round when the context is at or above the soft threshold; true if it did. `size` is
-   * the context's size when the caller already knows it (saves a read).
+   * Forks a round when the context is at or above the soft threshold; true if it did.
+   * `estimate` is the caller's figure for the context after this turn (below the threshold it
+   * saves a read); `pendingTokens` is what the turn will still add (a reply not yet stored).
    */
-  readonly afterTurn: (size?: number) => Effect.Effect<boolean>
+  readonly afterTurn: (estimate?: number, pendingTokens?: number) => Effect.Effect<boolean>
   /** Runs a round now, or joins the one in flight. */
   readonly compact: Effect.Effect<CompactionResult>
   readonly inProgress: Effect.Effect<boolean>
+  /** Joins the round in flight, if any. */
+  readonly awaitIdle: Effect.Effect<Option.Option<CompactionResult>>
   /** Waits for an in-flight round up to `timeout`, then interrupts it (on session close). */
   readonly shutdown: (timeout: Duration.DurationInput) => Effect.Effect<void>
 }
@@ -105,6 +108,7 @@ export const layerDisabled: Layer.Layer<Compactor> = Layer.succeed(Compactor, {
       compact: Effect.map(Effect.orElseSucceed(context.contextSize, () => 0), (tokens) =>
         CompactionResult.none(tokens)),
       inProgress: Effect.succeed(false),
+      awaitIdle: Effect.succeedNone,
       shutdown: () =>
         Effect.void
     })
@@ -137,6 +141,7 @@ export const make: Effect.Effect<Service, never, LlmProvider> = Effect.gen(funct
       )
 
       const contextSize = context.contextSize
+      const sizeOrZero = Effect.orElseSucceed(contextSize, () => 0)
 
       /** Prune, then summary rounds until below the soft threshold, out of rounds, or stuck. */
       const rounds = (trigger: Trigger) =>
@@ -205,7 +210,7 @@ export const make: Effect.Effect<Service, never, LlmProvider> = Effect.gen(funct
               yield* context.publish(
                 new CompactionFailed({ sessionId: context.sessionId, at, error: Cause.pretty(cause) })
               )
-              return CompactionResult.none(yield* Effect.orElseSucceed(contextSize, () => 0))
+              return CompactionResult.none(yield* sizeOrZero)
             })
           ),
           Effect.annotateLogs({ sessionId: context.sessionId, trigger }),
@@ -213,7 +218,7 @@ export const make: Effect.Effect<Service, never, LlmProvider> = Effect.gen(funct
         )
 
       /** Starts a round in the session's scope, or returns the one in flight (never two at once). */
-      const startOrJoin = (trigger: Trigger) =>
+      const startOrJoin = (trigger: Trigger, knownSize?: number) =>
         SynchronizedRef.modifyEffect(running, (current) =>
           Effect.gen(function*() {
             if (Option.isSome(current)) return [current.value, current] as const
@@ -221,7 +226,7 @@ export const make: Effect.Effect<Service, never, LlmProvider> = Effect.gen(funct
               new CompactionTriggered({
                 sessionId: context.sessionId,
                 at: yield* Clock.currentTimeMillis,
-                contextTokens: yield* Effect.orElseSucceed(contextSize, () => 0),
+                contextTokens: knownSize ?? (yield* sizeOrZero),
                 threshold: trigger
               })
             )
@@ -232,14 +237,16 @@ export const make: Effect.Effect<Service, never, LlmProvider> = Effect.gen(funct
             return [fiber, Option.some(fiber)] as const
           }))
 
-      const sizeOrZero = Effect.orElseSucceed(contextSize, () => 0)
-
-      const afterTurn = (size?: number) =>
+      const afterTurn = (estimate?: number, pendingTokens = 0) =>
         Effect.gen(function*() {
           if (!config.auto) return false
           if (Option.isSome(yield* SynchronizedRef.get(running))) return false
-          if ((size ?? (yield* sizeOrZero)) < context.budget.softThreshold) return false
-          yield* startOrJoin("soft")
+          if (estimate !== undefined && estimate < context.budget.softThreshold) return false
+          // Measure again: a round that finished while the model was answering makes the
+          // estimate stale, and a round started on it would find nothing to do.
+          const size = (yield* sizeOrZero) + pendingTokens
+          if (size < context.budget.softThreshold) return false
+          yield* startOrJoin("soft", size)
           return true
         })
 
@@ -275,6 +282,11 @@ export const make: Effect.Effect<Service, never, LlmProvider> = Effect.gen(funct
         afterTurn,
         compact: Effect.flatMap(startOrJoin("manual"), Fiber.join),
         inProgress: Effect.map(SynchronizedRef.get(running), Option.isSome),
+        awaitIdle: Effect.flatMap(SynchronizedRef.get(running), (current) =>
+          Option.match(current, {
+            onNone: () => Effect.succeedNone,
+            onSome: (fiber) => Effect.asSome(Fiber.join(fiber))
+          })),
         shutdown
       } satisfies SessionCompactor
     })

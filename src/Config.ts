@@ -357,7 +357,8 @@ export class Settings extends Context.Tag("mnesis/Settings")<Settings, MnesisCon
           () => ({ dbPath: Option.none<string>(), mockLlm: false })
         )
         const config = yield* makeConfig(overrides)
-        return Option.match(env.dbPath, {
+        // An empty MNESIS_DB_PATH (e.g. `MNESIS_DB_PATH= npm start`) means "not set".
+        return Option.match(Option.filter(env.dbPath, (path) => path.trim() !== ""), {
           onNone: () => config,
           onSome: (dbPath) => ({ ...config, store: { ...config.store, dbPath } })
         })

@@ -15,13 +15,13 @@
  *
  * @since 0.1.0
  */
-import type { Effect, Scope, Stream } from "effect"
+import type { Effect, Option, Scope, Stream } from "effect"
 import type { Compactor } from "./Compactor.js"
 import type { MnesisConfigOverrides, Settings } from "./Config.js"
-import type { BuiltContext } from "./ContextBuilder.js"
-import type { ContextBuilder } from "./ContextBuilder.js"
+import type { BuiltContext, ContextBuilder } from "./ContextBuilder.js"
 import type {
   CompactionResult,
+  ContextBreakdown,
   FinishReason,
   Message,
   MessageId,
@@ -139,6 +139,8 @@ export interface TurnResult {
   readonly parts: ReadonlyArray<Part>
   /** Usage summed over the turn's provider calls. */
   readonly tokens: TokenUsage
+  /** The context the turn's last provider call was sent, by kind (the reply is not in it). */
+  readonly context: ContextBreakdown
   readonly finishReason: FinishReason
   /** USD, from the model registry's list prices. */
   readonly cost: number
@@ -180,6 +182,8 @@ export interface RecordResult {
 export interface Session {
   readonly id: SessionId
   readonly model: string
+  /** The session's system prompt (restored by `load`). */
+  readonly systemPrompt: string
   readonly send: <R = never>(
     message: string | ReadonlyArray<PartInput>,
     options?: SendOptions<R>
@@ -211,6 +215,8 @@ export interface Session {
   readonly expand: (input: MemoryTools.ExpandInput) => Effect.Effect<MemoryTools.ExpandResult, MnesisError>
   readonly tokenUsage: Effect.Effect<TokenUsage>
   readonly compactionInProgress: Effect.Effect<boolean>
+  /** Waits for the background round in flight, if any, and returns its result (never starts one). */
+  readonly awaitCompaction: Effect.Effect<Option.Option<CompactionResult>>
   /** This session's events (its `SessionCreated` first), while consumed. */
   readonly events: Stream.Stream<MnesisEvent>
   /** Runs `handler` for this session's events of `tag` until `close`; returns an unsubscribe effect. */

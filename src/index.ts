@@ -7,11 +7,12 @@ export * as Compactor from "./Compactor.js"
 export * as Config from "./Config.js"
 export { makeConfig, type MnesisConfig, type MnesisConfigOverrides, Settings } from "./Config.js"
 export * as ContextBuilder from "./ContextBuilder.js"
+export type { BuiltContext } from "./ContextBuilder.js"
 export * from "./Domain.js"
 export * from "./Errors.js"
 export * as Events from "./Events.js"
 export { EventBus, type MnesisEvent } from "./Events.js"
-export { makeLive, makeTest, MnesisLive, MnesisTest, type TestOptions } from "./Layers.js"
+export { makeLayer, makeLive, makeTest, MnesisLive, MnesisTest, type TestOptions } from "./Layers.js"
 export * as Anthropic from "./llm/Anthropic.js"
 export * as MockLlm from "./llm/MockLlm.js"
 export { MockLlmControl } from "./llm/MockLlm.js"
@@ -19,8 +20,20 @@ export * as OpenAiCompat from "./llm/OpenAiCompat.js"
 export * as Retry from "./llm/Retry.js"
 export * as Router from "./llm/Router.js"
 export * as LlmProvider from "./LlmProvider.js"
+export * as MemoryTools from "./MemoryTools.js"
 export * as ModelRegistry from "./ModelRegistry.js"
 export * as Session from "./Session.js"
+export type {
+  LoadOptions,
+  MnesisError,
+  MnesisServices,
+  OpenOptions,
+  RecordInput,
+  RecordResult,
+  SendOptions,
+  StreamEvent,
+  TurnResult
+} from "./Session.js"
 export * as Storage from "./Storage.js"
 export * as Tokenizer from "./Tokenizer.js"
 export * as Tool from "./Tool.js"

@@ -4,7 +4,7 @@
  * honest results, pruning, failures, and the summary DAG's invariants.
  */
 import { describe, expect, it } from "@effect/vitest"
-import { type Duration, Effect, Fiber, Ref, TestClock } from "effect"
+import { type Duration, Effect, Fiber, Option, Ref, TestClock } from "effect"
 import type { CompactionResult } from "../src/Domain.js"
 import { LlmServerError, StorageError } from "../src/Errors.js"
 import type { MnesisEvent } from "../src/Events.js"
@@ -95,12 +95,40 @@ describe("triggering", () => {
       }
       yield* settle
       expect(yield* events.count("CompactionTriggered")).toBe(1)
+      const waiting = yield* Effect.fork(session.awaitCompaction)
       yield* TestClock.adjust("5 minutes")
-      yield* settle
+      const awaited = yield* Fiber.join(waiting)
+      expect(awaited._tag === "Some" && awaited.value.compacted).toBe(true)
       expect(yield* session.compactionInProgress).toBe(false)
+      expect(yield* session.awaitCompaction).toEqual(Option.none())
+      yield* settle
       expect(yield* events.count("CompactionCompleted")).toBe(1)
       const completed = (yield* events.all).find((e) => e._tag === "CompactionCompleted")
       expect(completed?._tag === "CompactionCompleted" && completed.result.compacted).toBe(true)
+    }).pipe(Effect.provide(layer())))
+
+  it.effect("a round that finishes while the model answers is not followed by a futile one", () =>
+    Effect.gen(function*() {
+      const control = yield* MockLlm.MockLlmControl
+      yield* control.enqueueSummaries(...Array.from({ length: 10 }, () => slowSummaries("1 second")))
+      const session = yield* openSmall()
+      const events = yield* collectEvents(session)
+      let i = 0
+      let triggered = false
+      while (!triggered) triggered = (yield* session.send(turnText(i++))).compactionTriggered
+      expect(yield* session.compactionInProgress).toBe(true)
+      // The next turn is assembled while the round runs; the round commits while the model answers.
+      yield* control.enqueue(MockLlm.Reply.text("a slow answer", { latency: "2 seconds" }))
+      const next = yield* Effect.fork(session.send("one more question"))
+      yield* settle
+      yield* TestClock.adjust("5 seconds")
+      const result = yield* Fiber.join(next)
+      yield* settle
+      // The size the turn was assembled at is stale: measured again, it is below the threshold.
+      expect(result.compactionTriggered).toBe(false)
+      expect(yield* events.count("CompactionTriggered")).toBe(1)
+      const completed = (yield* events.all).filter((e) => e._tag === "CompactionCompleted")
+      expect(completed.map((e) => e._tag === "CompactionCompleted" && e.result.compacted)).toEqual([true])
     }).pipe(Effect.provide(layer())))
 
   it.effect("at the hard threshold a send waits for compaction and reports what it waited for", () =>
@@ -188,11 +216,13 @@ describe("the sawtooth", () => {
         const session = yield* Session.create({ model: "mock/medium", config: MEDIUM })
         const rounds = yield* Ref.make(0)
         const freed = yield* Ref.make(0)
+        const futile = yield* Ref.make(0)
         yield* session.subscribe("CompactionCompleted", (event) =>
-          Effect.zipRight(
+          Effect.all([
             Ref.update(rounds, (n) => n + event.result.rounds),
-            Ref.update(freed, (n) => n + Math.max(0, event.result.tokensBefore - event.result.tokensAfter))
-          ))
+            Ref.update(freed, (n) => n + Math.max(0, event.result.tokensBefore - event.result.tokensAfter)),
+            Ref.update(futile, (n) => event.result.compacted ? n : n + 1)
+          ]))
         const totals: Array<number> = []
         let added = 0
         for (let i = 0; i < 200; i++) {
@@ -210,6 +240,8 @@ describe("the sawtooth", () => {
         expect(Math.min(...totals.slice(100))).toBeLessThan(10_800)
         expect(n).toBeGreaterThan(0)
         expect(n).toBeLessThan(200 / 3)
+        // no round started on a stale size (one a finished round had already brought down)
+        expect(yield* Ref.get(futile)).toBe(0)
         const perRound = (yield* Ref.get(freed)) / n
         const predicted = (200 * (added / 200)) / perRound
         expect(n).toBeGreaterThan(predicted * 0.3)

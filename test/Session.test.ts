@@ -35,6 +35,10 @@ describe("getting started (the seed, in Effect)", () => {
       expect(result.text).toContain("Explain the GIL in Python.")
       expect(TokenUsage.effectiveTotal(result.tokens)).toBeGreaterThan(0)
       expect(result.finishReason).toBe("stop")
+      // the turn reports the context it sent: the system prompt and the user's message
+      expect(result.context.system).toBeGreaterThan(0)
+      expect(result.context.messages).toBeGreaterThan(0)
+      expect(result.context.total).toBe((yield* session.history()).at(-1)?.context.total)
       expect(session.id).toMatch(/^sess_/)
       const request = yield* lastRequest
       expect(request?.system[0]?.text).toBe("You are a helpful assistant.")
@@ -92,6 +96,7 @@ describe("getting started (the seed, in Effect)", () => {
         const session = yield* Session.load(first.id, { dbPath })
         const restoredUsage = yield* session.tokenUsage
         const restoredHistory = yield* session.history()
+        expect(session.systemPrompt).toBe("Keep secrets.")
         const result = yield* session.send("What was the secret code?")
         const request = yield* lastRequest
         const messages = yield* session.messages()
@@ -387,5 +392,26 @@ describe("record (bring your own LLM)", () => {
         assistant: "ok"
       }))
       expect(toolInUser).toMatchObject({ _tag: "InvalidInput", field: "user[0]" })
+    }).pipe(Effect.provide(MnesisTest)))
+
+  it.effect("refuses a message no context could hold, storing neither side of the exchange", () =>
+    Effect.gen(function*() {
+      const session = yield* Session.create({
+        model: MODEL,
+        config: {
+          compaction: { compactionOutputBudget: 1_000 },
+          modelOverrides: { contextLimit: 4_000, maxOutputTokens: 1_000 }
+        }
+      })
+      const huge = "word ".repeat(5_000)
+      expect(yield* Effect.flip(session.record({ user: huge, assistant: "ok" }))).toMatchObject({
+        _tag: "ContextOverflow"
+      })
+      expect(yield* Effect.flip(session.record({ user: "hi", assistant: huge }))).toMatchObject({
+        _tag: "ContextOverflow"
+      })
+      expect(yield* session.messages()).toEqual([])
+      yield* session.record({ user: "hi", assistant: "hello" })
+      expect((yield* session.messages()).length).toBe(2)
     }).pipe(Effect.provide(MnesisTest)))
 })

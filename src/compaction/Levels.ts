@@ -191,7 +191,7 @@ export const summarize = (
     for (const level of levels) {
       const outcome = yield* modelLevel(context, transcript, inputTokens, level)
       if (Either.isRight(outcome)) return { text: outcome.right, level }
-      yield* Effect.logInfo(`compaction level ${level} not used: ${outcome.left}; escalating`)
+      yield* Effect.logDebug(`compaction level ${level} not used: ${outcome.left}; escalating`)
     }
     return { text: level3(transcript, context.count, context.input), level: 3 as const }
   }).pipe(Effect.withSpan("Compactor.summarize"))

@@ -58,6 +58,8 @@ export const prune = (
         ) continue
         const tombstone = tombstoneCost(part, messageId, context.count)
         const output = Math.max(0, part.tokenCount - tombstone)
+        // An output no larger than its tombstone is cheaper to keep than to replace.
+        if (output <= 0) continue
         seen += output
         if (seen <= config.pruneProtectTokens) continue
         candidates.push({ partId: part.id, tokenCount: tombstone, messageId, freed: output })

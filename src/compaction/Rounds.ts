@@ -166,7 +166,7 @@ export const leafRound = (env: RoundEnv): Effect.Effect<Option.Option<RoundOutco
       fileIds: fileIdsOfMessages(messages)
     }
     if (summaryCost({ ...node, id: SIZING_ID }, session.count) >= tokens) {
-      yield* Effect.logInfo("compaction round skipped: the summary would not be smaller than the span")
+      yield* Effect.logDebug("compaction round skipped: the summary would not be smaller than the span")
       return Option.none<RoundOutcome>()
     }
     const summary = yield* commit(env, run, node)
@@ -257,7 +257,7 @@ export const condenseRound = (
     }
     const replaced = chosen.reduce((sum, entry) => sum + entry.item.tokenCount, 0)
     if (summaryCost({ ...node, id: SIZING_ID }, session.count) >= replaced) {
-      yield* Effect.logInfo("condensation skipped: the merged summary would not be smaller than its parts")
+      yield* Effect.logDebug("condensation skipped: the merged summary would not be smaller than its parts")
       return Option.none<RoundOutcome>()
     }
     const summary = yield* commit(env, chosen.map((entry) => entry.item), node)

@@ -515,9 +515,11 @@ const streamMessages = (
               )
             }
             return Either.match(readEvent(next.value), {
+              // A garbled event is a transport fault (a proxy cut or mixed the body): retryable,
+              // as with the OpenAI-compatible provider.
               onLeft: (reason) =>
                 Effect.fail(
-                  new LlmInvalidRequest({
+                  new LlmConnectionError({
                     provider: PROVIDER,
                     detail: `the response stream carried an event mnesis could not read: ${reason}`
                   })
@@ -578,7 +580,7 @@ const failureMapper = (secret: string, timeoutMs: number): FailureMapper => {
     }
     if (isApiError(cause)) return fromApiError(cause, now, scrub)
     if (phase === "stream" && cause instanceof SyntaxError) {
-      return new LlmInvalidRequest({
+      return new LlmConnectionError({
         provider: PROVIDER,
         detail: "the response stream carried an event that is not JSON"
       })

@@ -277,17 +277,20 @@ const assemble = (init: Init) =>
         yield* Ref.update(snapshots, (all) => [...all, full])
       })
 
+    /** Fails with `ContextOverflow` when a message could never fit in a context on its own. */
+    const checkFits = (parts: ReadonlyArray<{ readonly tokenCount: number }>, systemPrompt: string) => {
+      const needed = parts.reduce((sum, part) =>
+        sum + part.tokenCount, MESSAGE_OVERHEAD_TOKENS)
+      const promptTokens = systemPrompt === row.systemPrompt ? systemTokens : count(systemPrompt)
+      const available = budget.usable - promptTokens - assemblyReserve(count)
+      return needed > available ? Effect.fail(new ContextOverflow({ needed, available })) : Effect.void
+    }
+
     /** The user message of a turn, checked against the budget before anything is stored. */
     const storeUserMessage = (message: Parameters<Session["send"]>[0], systemPrompt: string) =>
       Effect.gen(function*() {
         const parts = yield* prepareParts("message", message, count, { allowTools: false })
-        const needed = parts.reduce((sum, part) =>
-          sum + part.tokenCount, MESSAGE_OVERHEAD_TOKENS)
-        const promptTokens = systemPrompt === row.systemPrompt ? systemTokens : count(systemPrompt)
-        const available = budget.usable - promptTokens - assemblyReserve(count)
-        if (needed > available) {
-          return yield* new ContextOverflow({ needed, available })
-        }
+        yield* checkFits(parts, systemPrompt)
         const stored = yield* store.appendMessage({
           id: yield* Ids.messageId,
           sessionId,
@@ -326,7 +329,7 @@ const assemble = (init: Init) =>
                 turn: (yield* Ref.get(snapshots)).length + 1,
                 messageId,
                 context: context.breakdown,
-                compactionTriggered: yield* handle.afterTurn(size),
+                compactionTriggered: yield* handle.afterTurn(size, messageTokens),
                 ...compactionResult,
                 createdAt: yield* Clock.currentTimeMillis
               }, { disableValidation: true })
@@ -353,6 +356,7 @@ const assemble = (init: Init) =>
         const { context: _context, snapshot: _snapshot, ...result } = outcome
         return {
           ...result,
+          context: outcome.context.breakdown,
           compactionTriggered,
           ...(Option.isSome(waited) ? { compactionResult: waited.value } : {})
         } satisfies TurnResult
@@ -450,6 +454,9 @@ const assemble = (init: Init) =>
         const assistantParts = input.assistant === undefined
           ? undefined
           : yield* prepareParts("assistant", input.assistant, count, { allowTools: true, allowEmpty: true })
+        // Like `send`: a message no context could hold is refused before anything is stored.
+        if (userParts !== undefined) yield* checkFits(userParts, row.systemPrompt)
+        if (assistantParts !== undefined) yield* checkFits(assistantParts, row.systemPrompt)
         if (input.toolResults !== undefined) yield* recordToolResults(input.toolResults)
         const result: {
           userMessageId?: TurnResult["messageId"]
@@ -605,6 +612,7 @@ const assemble = (init: Init) =>
     return {
       id: sessionId,
       model: row.model,
+      systemPrompt: row.systemPrompt,
       send,
       stream,
       record,
@@ -617,6 +625,7 @@ const assemble = (init: Init) =>
       expand: (input) => MemoryTools.expand(memory, input),
       tokenUsage: Ref.get(usage),
       compactionInProgress: handle.inProgress,
+      awaitCompaction: handle.awaitIdle,
       events,
       subscribe,
       close

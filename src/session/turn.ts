@@ -70,7 +70,9 @@ export interface TurnOptions<R> {
 export type TurnFailure = LlmFailure | ContextOverflow | Storage.StoreFailure | SessionNotFound
 
 /** What the loop hands back; the session adds compaction flags and the snapshot. */
-export interface TurnOutcome extends Omit<TurnResult, "compactionTriggered" | "compactionResult"> {
+export interface TurnOutcome
+  extends Omit<TurnResult, "compactionTriggered" | "compactionResult" | "context">
+{
   /** The context sent with the last provider call. */
   readonly context: BuiltContext
   /** The turn's snapshot, when the final step stored it. */

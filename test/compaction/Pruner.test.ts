@@ -102,6 +102,30 @@ describe("tool-output pruning", () => {
       expect(parts.every((p) => p.part.compactedAt === undefined)).toBe(true)
     }).pipe(Effect.provide(makeTest())))
 
+  it.effect("keeps outputs no larger than their tombstone: replacing them would grow the context", () =>
+    Effect.gen(function*() {
+      const session = yield* Session.create({ model: "mock/small", config })
+      for (let i = 0; i < 8; i++) {
+        yield* recordTurn(session, i)
+        yield* session.record({
+          user: `add ${i}`,
+          assistant: [{
+            type: "tool",
+            toolName: "calculator",
+            toolCallId: `calc_${i}`,
+            input: { a: i, b: 1 },
+            output: String(i + 1),
+            status: "completed"
+          }]
+        })
+      }
+      yield* session.compact()
+      const parts = yield* toolParts(session)
+      const tombstoned = parts.filter((p) => p.part.compactedAt !== undefined).map((p) => p.part.toolName)
+      expect(tombstoned.length).toBeGreaterThan(0)
+      expect(tombstoned.every((name) => name === "read_file")).toBe(true)
+    }).pipe(Effect.provide(makeTest())))
+
   it.effect("prune: false turns pruning off", () =>
     Effect.gen(function*() {
       const session = yield* Session.create({

@@ -499,7 +499,7 @@ describe("Anthropic provider", () => {
         expect(Either.isLeft(result) && result.left._tag).toBe("LlmConnectionError")
       }))
 
-    it.scoped("rejects an event it cannot read with LlmInvalidRequest", () =>
+    it.scoped("rejects an event it cannot read with a retryable LlmConnectionError", () =>
       Effect.gen(function*() {
         const { provider, server } = yield* setup()
         const steps = Fake.messageSteps({ blocks: [Fake.Block.text("x")] })
@@ -517,7 +517,8 @@ describe("Anthropic provider", () => {
           ...steps.slice(3)
         ]))
         const error = yield* failureOf(provider.stream(request))
-        expect(error._tag).toBe("LlmInvalidRequest")
+        expect(error._tag).toBe("LlmConnectionError")
+        expect(error.message).toContain("could not read")
       }))
 
     it.scopedLive("times out with LlmTimeout when the server is slow to answer", () =>

@@ -362,6 +362,7 @@ layer(NodeHttpClient.layerUndici, { excludeTestServices: true })("OpenAiCompat",
           [reply.openAiError(422, "Unprocessable"), { _tag: "LlmInvalidRequest", status: 422 }],
           [reply.openAiError(401, "Incorrect API key provided"), { _tag: "LlmAuthenticationError" }],
           [reply.openAiError(403, "Forbidden"), { _tag: "LlmAuthenticationError" }],
+          [reply.openAiError(402, "Insufficient credits"), { _tag: "LlmAuthenticationError" }],
           [reply.error(413, "Request Entity Too Large"), { _tag: "LlmContextTooLong" }],
           [
             reply.openAiError(429, "Rate limit reached", { headers: { "retry-after": "2" } }),

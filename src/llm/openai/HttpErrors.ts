@@ -71,7 +71,10 @@ export const errorForStatus = (
 ): LlmError => {
   const detail = truncate(info.detail)
   if (status === 413) return new LlmContextTooLong({ provider, detail })
-  if (status === 401 || status === 403) return new LlmAuthenticationError({ provider, detail })
+  // 402: the account is out of credit, which only the account holder can fix, like a bad key.
+  if (status === 401 || status === 402 || status === 403) {
+    return new LlmAuthenticationError({ provider, detail })
+  }
   if (status === 429) {
     return Option.match(retryAfterMs, {
       onNone: () => new LlmRateLimited({ provider, detail }),

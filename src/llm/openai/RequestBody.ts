@@ -61,7 +61,7 @@ const toWireMessages = (message: LlmMessage): ReadonlyArray<WireMessage> => {
 
 /**
  * The request body. `stream_options.include_usage` is always on: without it many providers send no
- * usage at all and compaction would never see the context grow.
+ * usage at all, and the session's token and cost accounting would read zero.
  */
 export const toChatBody = (request: LlmRequest, maxTokensParam: MaxTokensParam): ChatCompletionBody => {
   const system = request.system.map((block) => block.text).filter((text) => text !== "")
