@@ -17,6 +17,51 @@ export interface Figure {
   /** The target, stated as text ("ratio ≥ 0.5"), and whether this run met it. */
   readonly target?: string | undefined
   readonly met?: boolean | undefined
+  /** Whether this figure fails a `--quick` run: a gated target missed beyond the slack (see {@link check}). */
+  readonly failsQuickRun?: boolean | undefined
+}
+
+/**
+ * How a target is judged.
+ * - `ratio`: a timing ratio within one run. Gates `--quick` runs, with {@link QUICK_SLACK} of
+ *   room for the noise of small workloads on shared machines; a real regression (work growing
+ *   with history) overshoots by far more.
+ * - `count`: a deterministic figure (rounds, tokens, shares); gates as stated.
+ * - `absolute`: a time or size in absolute units. Machines differ, so it is reported against its
+ *   target but never fails a run.
+ */
+export type TargetKind = "ratio" | "count" | "absolute"
+
+export const QUICK_SLACK = 1.3
+
+/** The `target` / `met` / `gated` fields of a figure whose value must be `op` `limit`. */
+export const check = (
+  options: {
+    readonly value: number
+    readonly op: "≤" | "≥"
+    readonly limit: number
+    readonly kind: TargetKind
+    readonly quick: boolean
+    /** How the target reads, e.g. "ratio" or "p50"; the limit and unit follow. */
+    readonly label?: string | undefined
+    readonly unit?: string | undefined
+  }
+): Pick<Figure, "target" | "met" | "failsQuickRun"> => {
+  const { value, op, limit, kind, quick } = options
+  const within = (bound: number) => op === "≤" ? value <= bound : value >= bound
+  const slack = kind === "ratio" ? QUICK_SLACK : 1
+  const gate = op === "≤" ? limit * slack : limit / slack
+  const stated = [options.label, op, limit.toLocaleString("en"), options.unit].filter(Boolean).join(" ")
+  const note = kind === "absolute"
+    ? " (absolute, never fails a run)"
+    : quick && slack !== 1
+    ? ` (this quick run fails past ${round(gate, 2)})`
+    : ""
+  return {
+    target: `${stated}${note}`,
+    met: within(limit),
+    failsQuickRun: quick && kind !== "absolute" && !within(gate)
+  }
 }
 
 export interface BenchContext {

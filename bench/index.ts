@@ -2,8 +2,18 @@
 import compaction from "./compaction.js"
 import grep from "./grep.js"
 import type { Benchmark } from "./harness.js"
+import memory from "./memory.js"
+import prefix from "./prefix.js"
 import session from "./session.js"
 import storage from "./storage.js"
 import tokenizer from "./tokenizer.js"
 
-export const benchmarks: ReadonlyArray<Benchmark> = [storage, tokenizer, session, compaction, grep]
+export const benchmarks: ReadonlyArray<Benchmark> = [
+  storage,
+  tokenizer,
+  session,
+  compaction,
+  prefix,
+  memory,
+  grep
+]

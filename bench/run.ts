@@ -31,6 +31,7 @@ const fmt = (n: number | undefined): string =>
 
 const rows: Array<{ bench: string } & Figure> = []
 let failedTargets = 0
+let failedGates = 0
 for (const bench of selected) {
   const tmpDir = NodeFs.mkdtempSync(NodePath.join(NodeOs.tmpdir(), `mnesis-bench-${bench.name}-`))
   console.log(`\n▶ ${bench.name}: ${bench.description}${quick ? " (quick)" : ""}`)
@@ -39,9 +40,11 @@ for (const bench of selected) {
     for (const f of figures) {
       rows.push({ bench: bench.name, ...f })
       if (f.met === false) failedTargets++
+      if (f.failsQuickRun === true) failedGates++
       const base = f.baseline ? `  vs ${f.baseline.label} ${fmt(f.baseline.value)} ${f.unit}` : ""
       const ratio = f.ratio === undefined ? "" : `  ratio ${fmt(f.ratio)}`
-      const target = f.target === undefined ? "" : `  target ${f.target} ${f.met === true ? "✓" : "✗"}`
+      const verdict = f.met === true ? "✓" : f.failsQuickRun === true ? "✗ (fails this run)" : "✗"
+      const target = f.target === undefined ? "" : `  target ${f.target} ${verdict}`
       console.log(`  ${f.metric}: ${fmt(f.value)} ${f.unit}${base}${ratio}${target}`)
     }
   } finally {
@@ -64,5 +67,9 @@ const result = {
 if (names.length === 0) {
   NodeFs.writeFileSync(new URL("./results.json", import.meta.url), JSON.stringify(result, null, 2) + "\n")
 }
-console.log(`\n${rows.length} figures, ${failedTargets} target(s) missed`)
-if (quick && failedTargets > 0) process.exitCode = 1
+console.log(
+  `\n${rows.length} figures, ${failedTargets} target(s) missed` +
+    (quick ? `, ${failedGates} beyond the quick-run gate` : "")
+)
+// Only a quick run (CI) fails on a miss, and only on gated targets: see `check` in harness.ts.
+if (quick && failedGates > 0) process.exitCode = 1

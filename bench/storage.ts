@@ -15,7 +15,7 @@ import type { MessageId, SessionId } from "../src/Domain.js"
 import * as Ids from "../src/internal/ids.js"
 import * as Storage from "../src/Storage.js"
 import type { Benchmark, Figure } from "./harness.js"
-import { median, round } from "./harness.js"
+import { check, median, round } from "./harness.js"
 
 const text = (n: number, i: number) => `message ${n} part ${i}: ` + "lorem ipsum dolor sit amet ".repeat(6)
 
@@ -95,7 +95,11 @@ const fillSession = (db: Database.Database, sessionId: string, count: number, in
   })()
 }
 
-const appendThroughput = async (dir: string, messages: number): Promise<ReadonlyArray<Figure>> => {
+const appendThroughput = async (
+  dir: string,
+  messages: number,
+  quick: boolean
+): Promise<ReadonlyArray<Figure>> => {
   const libraryFile = NodePath.join(dir, "library.db")
   const runtime = ManagedRuntime.make(Storage.layerSqlite({ filename: libraryFile }))
   const store = await runtime.runPromise(Storage.Storage)
@@ -142,12 +146,11 @@ const appendThroughput = async (dir: string, messages: number): Promise<Readonly
     unit: "msg/s",
     baseline: { label: "raw better-sqlite3, same statements", value: round(raw, 0) },
     ratio: round(library / raw),
-    target: "ratio ≥ 0.5",
-    met: library / raw >= 0.5
+    ...check({ value: library / raw, op: "≥", limit: 0.5, kind: "ratio", label: "ratio", quick })
   }]
 }
 
-const contextRead = async (dir: string, large: number): Promise<ReadonlyArray<Figure>> => {
+const contextRead = async (dir: string, large: number, quick: boolean): Promise<ReadonlyArray<Figure>> => {
   const filename = NodePath.join(dir, "context.db")
   const runtime = ManagedRuntime.make(Storage.layerSqlite({ filename }))
   const store = await runtime.runPromise(Storage.Storage)
@@ -184,8 +187,7 @@ const contextRead = async (dir: string, large: number): Promise<ReadonlyArray<Fi
     unit: "ms",
     baseline: { label: "1,000-message session", value: round(smallMs) },
     ratio: round(bigMs / smallMs),
-    target: "ratio ≤ 1.3",
-    met: bigMs / smallMs <= 1.3
+    ...check({ value: bigMs / smallMs, op: "≤", limit: 1.3, kind: "ratio", label: "ratio", quick })
   }]
 }
 
@@ -193,8 +195,8 @@ const benchmark: Benchmark = {
   name: "storage",
   description: "append throughput vs raw better-sqlite3; context read time vs history size",
   run: async ({ quick, tmpDir }) => [
-    ...(await appendThroughput(tmpDir, quick ? 500 : 3_000)),
-    ...(await contextRead(tmpDir, quick ? 20_000 : 100_000))
+    ...(await appendThroughput(tmpDir, quick ? 500 : 3_000, quick)),
+    ...(await contextRead(tmpDir, quick ? 20_000 : 100_000, quick))
   ]
 }
 

@@ -16,7 +16,7 @@
  *
  * @since 0.1.0
  */
-import { Clock, Effect, Either, Schema } from "effect"
+import { Clock, Effect, Either, ParseResult, Schema } from "effect"
 import { messageTranscript } from "./compaction/Transcript.js"
 import type { Count } from "./context/Render.js"
 import { renderSummary } from "./context/Render.js"
@@ -186,17 +186,28 @@ const findSummary = (scope: MemoryScope, id: string) =>
         : Effect.succeed(node)
   )
 
-export const grep = (scope: MemoryScope, input: GrepInput): Effect.Effect<GrepResult, Failure> =>
+/** Host calls (`session.grep` …) get the same limits as the model's tool calls. */
+const checkInput = <A, I>(schema: Schema.Schema<A, I>, tool: string, input: unknown) =>
+  Effect.mapError(Schema.decodeUnknown(schema)(input), (error) => {
+    const issue = ParseResult.ArrayFormatter.formatErrorSync(error)[0]
+    return new InvalidInput({
+      field: [tool, ...(issue?.path ?? []).map(String)].join("."),
+      reason: issue?.message ?? "invalid input"
+    })
+  })
+
+export const grep = (scope: MemoryScope, request: GrepInput): Effect.Effect<GrepResult, Failure> =>
   Effect.gen(function*() {
+    const input = yield* checkInput(GrepInput, "grep", request)
     const mode = input.mode ?? "fulltext"
     const limit = input.limit ?? 20
     const queryKey = `${mode}\u0000${input.pattern}\u0000${input.summaryId ?? ""}`
     const cursor = yield* readCursor(input.cursor, "grep", queryKey)
     const after = cursor?.p ?? 0
-    const seqRange = input.summaryId === undefined ? undefined : yield* Effect.map(
-      findSummary(scope, input.summaryId),
-      (node): readonly [number, number] => [node.spanStartSeq, node.spanEndSeq]
-    )
+    // Within a summary: its session only (a relative's messages can share the seq range).
+    const within = input.summaryId === undefined ? undefined : yield* findSummary(scope, input.summaryId)
+    const seqRange = within === undefined ? undefined : [within.spanStartSeq, within.spanEndSeq] as const
+    const sessionIds = within === undefined ? scope.sessionIds : [within.sessionId]
 
     // Hits (one more than the page, to know whether another page follows).
     let raw: Array<
@@ -210,7 +221,7 @@ export const grep = (scope: MemoryScope, input: GrepInput): Effect.Effect<GrepRe
     let lastScanned = after
     if (mode === "fulltext") {
       const hits = yield* scope.store.search({
-        sessionIds: scope.sessionIds,
+        sessionIds,
         text: input.pattern,
         limit: limit + 1,
         after,
@@ -222,7 +233,7 @@ export const grep = (scope: MemoryScope, input: GrepInput): Effect.Effect<GrepRe
       const started = yield* Clock.currentTimeMillis
       for (;;) {
         const page = yield* scope.store.scan({
-          sessionIds: scope.sessionIds,
+          sessionIds,
           after: lastScanned,
           limit: 500,
           seqRange
@@ -378,8 +389,12 @@ const partsOverview = (message: Message): string =>
     }
   }).join("; ")
 
-export const describe = (scope: MemoryScope, input: DescribeInput): Effect.Effect<DescribeResult, Failure> =>
+export const describe = (
+  scope: MemoryScope,
+  request: DescribeInput
+): Effect.Effect<DescribeResult, Failure> =>
   Effect.gen(function*() {
+    const input = yield* checkInput(DescribeInput, "describe", request)
     const id = input.id.trim()
     const inContext = new Set<string>((yield* scope.contextItems).map((item) => item.id))
     if (id.startsWith("sum_")) {
@@ -487,8 +502,9 @@ const fitPrefix = (text: string, tokens: number, count: Count): number => {
   return Math.max(1, low)
 }
 
-export const expand = (scope: MemoryScope, input: ExpandInput): Effect.Effect<ExpandResult, Failure> =>
+export const expand = (scope: MemoryScope, request: ExpandInput): Effect.Effect<ExpandResult, Failure> =>
   Effect.gen(function*() {
+    const input = yield* checkInput(ExpandInput, "expand", request)
     const id = input.id.trim()
     const maxTokens = input.maxTokens ?? EXPAND_DEFAULT_TOKENS
     const cursor = yield* readCursor(input.cursor, "expand", id)
@@ -601,6 +617,9 @@ const textsOf = (
 // ---------------------------------------------------------------------------------------------
 
 /** The three memory tools, bound to a scope, for `send`'s tool loop or a host's own loop. */
+/** The names the memory tools take in a session's tool list. */
+export const names: ReadonlyArray<string> = ["grep", "describe", "expand"]
+
 export const tools = (scope: MemoryScope): ReadonlyArray<Tool.Tool> => [
   Tool.make({
     name: "grep",

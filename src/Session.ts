@@ -202,7 +202,7 @@ export interface Session {
     options?: { readonly includeSummaries?: boolean | undefined }
   ) => Effect.Effect<ReadonlyArray<Message>, MnesisError>
   /** One snapshot per completed turn. */
-  readonly history: () => Effect.Effect<ReadonlyArray<TurnSnapshot>>
+  readonly history: () => Effect.Effect<ReadonlyArray<TurnSnapshot>, MnesisError>
   /** Runs a compaction round now, or joins the one in flight. */
   readonly compact: () => Effect.Effect<CompactionResult, MnesisError>
   /** Searches the whole history (see `MemoryTools.grep`). */

@@ -274,6 +274,8 @@ export interface Service {
   /** Appends the snapshot of a completed turn (its `turn` must be the next number). */
   readonly appendSnapshot: (sessionId: SessionId, snapshot: TurnSnapshot) => Effect.Effect<void, StoreFailure>
   readonly snapshots: (sessionId: SessionId) => Effect.Effect<ReadonlyArray<TurnSnapshot>, StoreFailure>
+  /** The number of the session's last snapshot (0 before the first turn). */
+  readonly lastTurn: (sessionId: SessionId) => Effect.Effect<number, StoreFailure>
 
   readonly putFileReference: (ref: FileReference) => Effect.Effect<void, StoreFailure>
   readonly getFileReference: (id: FileId) => Effect.Effect<FileReference | undefined, StoreFailure>

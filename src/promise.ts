@@ -4,6 +4,8 @@
  * ```ts
  * import { Mnesis } from "mnesis/promise"
  *
+ * // `await using` needs TypeScript ≥ 5.2 (or a runtime with explicit resource management);
+ * // in plain JavaScript on Node 20, call `await session.close()` in a `finally` instead.
  * await using session = await Mnesis.open({ model: "anthropic/claude-opus-4-6" })
  * const turn = await session.send("Explain the GIL in Python.")
  * console.log(turn.text)
@@ -81,9 +83,11 @@ export interface PromiseSession extends AsyncDisposable {
 
 const wrap = (
   runtime: ManagedRuntime.ManagedRuntime<Services, unknown>,
-  session: Session.Session
+  session: Session.Session,
+  onClose: () => void
 ): PromiseSession => {
   const go = <A, E>(effect: Effect.Effect<A, E, Services>) => run(runtime, effect)
+  const close = () => go(session.close).finally(onClose)
   return {
     id: session.id,
     model: session.model,
@@ -114,8 +118,8 @@ const wrap = (
     describe: (input) => go(session.describe(input)),
     expand: (input) => go(session.expand(input)),
     on: (tag, handler) => go(Effect.map(session.subscribe(tag, handler), (off) => () => go(off))),
-    close: () => go(session.close),
-    [Symbol.asyncDispose]: () => go(session.close)
+    close,
+    [Symbol.asyncDispose]: close
   }
 }
 
@@ -127,7 +131,7 @@ const wrap = (
 export interface Client {
   open(options: Session.OpenOptions): Promise<PromiseSession>
   load(id: string, options?: Session.LoadOptions): Promise<PromiseSession>
-  /** Closes the runtime: the store and everything else it opened. */
+  /** Closes the sessions still open (as `close` does), then the runtime and its store. */
   dispose(): Promise<void>
 }
 
@@ -139,10 +143,21 @@ export interface Client {
  */
 export const client = <E>(layer: Layer.Layer<Services, E>): Client => {
   const runtime = ManagedRuntime.make(layer) as ManagedRuntime.ManagedRuntime<Services, unknown>
+  // Sessions still open at `dispose` are closed first, so their background rounds finish (or
+  // time out) before the store goes away.
+  const open = new Set<PromiseSession>()
+  const track = (session: Session.Session) => {
+    const wrapped: PromiseSession = wrap(runtime, session, () => open.delete(wrapped))
+    open.add(wrapped)
+    return wrapped
+  }
   return {
-    open: (options) => run(runtime, Session.create(options)).then((session) => wrap(runtime, session)),
-    load: (id, options) => run(runtime, Session.load(id, options)).then((session) => wrap(runtime, session)),
-    dispose: () => runtime.dispose()
+    open: (options) => run(runtime, Session.create(options)).then(track),
+    load: (id, options) => run(runtime, Session.load(id, options)).then(track),
+    dispose: async () => {
+      await Promise.allSettled([...open].map((session) => session.close()))
+      await runtime.dispose()
+    }
   }
 }
 

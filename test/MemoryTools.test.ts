@@ -15,6 +15,7 @@ import { EXPAND_DEFAULT_TOKENS, type ExpandResult, GREP_MAX_TOKENS } from "../sr
 import * as Session from "../src/Session.js"
 import * as Storage from "../src/Storage.js"
 import { countTokens } from "../src/Tokenizer.js"
+import * as Tool from "../src/Tool.js"
 import { checkDag } from "./support/dag.js"
 
 /** usable 18,000 tokens; condensation at 2 leaves, so several depths appear. */
@@ -259,6 +260,73 @@ describe("memory tools", () => {
       })
       expect((yield* isolated.grep({ pattern: "CODENAME-ORCA" })).hits).toEqual([])
       expect((yield* related.grep({ pattern: "CODENAME-ORCA" })).hits.length).toBe(1)
+    }).pipe(Effect.provide(makeTest())))
+
+  it.effect("grep within a summary stays in that summary's session, even with relatives in reach", () =>
+    Effect.gen(function*() {
+      const parent = yield* Session.create({
+        model: "mock/memory",
+        config: { compaction: { freshTailTurns: 1 } }
+      })
+      for (let i = 0; i < 20; i++) {
+        yield* parent.record({
+          user: `parent note ${i} about WALRUS and ${"more words ".repeat(20)}`,
+          assistant: "ok"
+        })
+      }
+      const child = yield* Session.create({
+        model: "mock/memory",
+        parentId: parent.id,
+        memoryTools: { relatedSessions: true }
+      })
+      for (let i = 0; i < 6; i++) {
+        yield* child.record({ user: `child note ${i} about WALRUS`, assistant: "ok" })
+      }
+      expect((yield* parent.compact()).compacted).toBe(true)
+      const store = yield* Storage.Storage
+      const [summary] = yield* store.sessionSummaries(parent.id)
+      const everywhere = yield* child.grep({ pattern: "WALRUS", limit: 100 })
+      expect(new Set(everywhere.hits.map((h) => h.sessionId))).toEqual(new Set([parent.id, child.id]))
+      const within = yield* child.grep({ pattern: "WALRUS", summaryId: summary!.id, limit: 100 })
+      expect(within.hits.length).toBeGreaterThan(0)
+      expect(within.hits.every((h) => h.sessionId === parent.id)).toBe(true)
+    }).pipe(Effect.provide(makeTest())))
+
+  it.effect("host calls get the same input limits as the model's tool calls", () =>
+    Effect.gen(function*() {
+      const session = yield* Session.create({ model: "mock/memory" })
+      const { userMessageId } = yield* session.record({ user: "hello", assistant: "hi" })
+      expect(yield* Effect.flip(session.expand({ id: userMessageId!, maxTokens: 100_000 }))).toMatchObject({
+        _tag: "InvalidInput",
+        field: "expand.maxTokens"
+      })
+      expect(yield* Effect.flip(session.grep({ pattern: "hello", limit: 0 }))).toMatchObject({
+        _tag: "InvalidInput",
+        field: "grep.limit"
+      })
+      expect(yield* Effect.flip(session.grep({ pattern: "" }))).toMatchObject({
+        _tag: "InvalidInput",
+        field: "grep.pattern"
+      })
+      expect((yield* session.expand({ id: userMessageId!, maxTokens: 200 })).items.length).toBe(1)
+    }).pipe(Effect.provide(makeTest())))
+
+  it.effect("a tool of the caller's named like a memory tool is refused when the session opens", () =>
+    Effect.gen(function*() {
+      const clash = Tool.make({
+        name: "grep",
+        description: "my own grep",
+        input: Schema.Struct({ pattern: Schema.String }),
+        handler: () => Effect.succeed("nothing")
+      })
+      const error = yield* Effect.flip(
+        Session.create({ model: "mock/memory", memoryTools: true, tools: [clash] })
+      )
+      expect(error).toMatchObject({ _tag: "InvalidInput", field: "tools" })
+      expect(error.message).toContain("memory tools")
+      // without the memory tools the name is free
+      const session = yield* Session.create({ model: "mock/memory", tools: [clash] })
+      expect(session.id).toMatch(/^sess_/)
     }).pipe(Effect.provide(makeTest())))
 
   it.effect("bad patterns and cursors are clear errors", () =>

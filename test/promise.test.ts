@@ -78,6 +78,19 @@ describe("mnesis/promise", () => {
     await expect(again.send("closed?")).rejects.toMatchObject({ _tag: "SessionIsClosed" })
   })
 
+  it("dispose closes the sessions still open, then the store", async () => {
+    const own = Mnesis.client(makeTest())
+    const session = await own.open({ model: "mock/promise" })
+    const closed: Array<string> = []
+    await session.on("SessionClosed", (event) => {
+      closed.push(event.sessionId)
+    })
+    await session.send("hello")
+    await own.dispose()
+    expect(closed).toEqual([session.id])
+    await expect(session.send("after dispose")).rejects.toBeDefined()
+  })
+
   it("a stream that fails rejects the iteration with the typed error", async () => {
     const session = await client.open({ model: "mock/promise" })
     const consume = async () => {

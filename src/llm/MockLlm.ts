@@ -11,7 +11,7 @@
  *
  * @since 0.1.0
  */
-import { Context, Duration, Effect, Layer, Option, Ref, Stream } from "effect"
+import { Chunk, Context, Duration, Effect, Layer, Option, Ref, Stream } from "effect"
 import { extract } from "../compaction/Extract.js"
 import type { FinishReason, TokenUsageFields } from "../Domain.js"
 import { TokenUsage } from "../Domain.js"
@@ -85,6 +85,11 @@ export interface MockOptions {
   readonly deltaLatency?: Duration.DurationInput | undefined
   /** How many deltas a reply is split into (default 4). */
   readonly deltas?: number | undefined
+  /**
+   * Keep every request for `MockLlmControl.requests` (default true). Off for the mock behind
+   * `MNESIS_MOCK_LLM=1`, where a long demo would otherwise hold every prompt in memory.
+   */
+  readonly keepRequests?: boolean | undefined
 }
 
 /**
@@ -306,7 +311,9 @@ export const make = (
   Effect.gen(function*() {
     const turns = yield* Ref.make<ReadonlyArray<MockStep>>(options.script ?? [])
     const summaries = yield* Ref.make<ReadonlyArray<MockStep>>(options.summaries ?? [])
-    const received = yield* Ref.make<ReadonlyArray<LlmRequest>>([])
+    const received = yield* Ref.make(Chunk.empty<LlmRequest>())
+    const calls = yield* Ref.make(0)
+    const keep = options.keepRequests ?? true
     const deltaLatency = Duration.decode(options.deltaLatency ?? 0)
     const deltas = Math.max(1, options.deltas ?? 4)
 
@@ -330,7 +337,11 @@ export const make = (
     const provider: Service = {
       stream: (request) =>
         Stream.unwrap(Effect.gen(function*() {
-          const callIndex = (yield* Ref.getAndUpdate(received, (all) => [...all, request])).length
+          const callIndex = yield* Ref.getAndUpdate(calls, (n) =>
+            n + 1)
+          if (keep) {
+            yield* Ref.update(received, Chunk.append(request))
+          }
           const reply = yield* resolve(request)
           return eventsOf(request, reply, { deltas, deltaLatency, callIndex })
         })).pipe(Stream.withSpan("MockLlm.stream", { captureStackTrace: false }))
@@ -338,9 +349,8 @@ export const make = (
     const control: Control = {
       enqueue: (...steps) =>
         Ref.update(turns, (queue) => [...queue, ...steps]),
-      enqueueSummaries: (...steps) =>
-        Ref.update(summaries, (queue) => [...queue, ...steps]),
-      requests: Ref.get(received)
+      enqueueSummaries: (...steps) => Ref.update(summaries, (queue) => [...queue, ...steps]),
+      requests: Effect.map(Ref.get(received), Chunk.toReadonlyArray)
     }
     return { provider, control }
   })

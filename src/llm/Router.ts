@@ -49,7 +49,7 @@ export const make: Effect.Effect<Service, ConfigError, HttpClient.HttpClient> = 
     openrouter: yield* OpenAiCompat.fromEnv("openrouter"),
     ollama: yield* OpenAiCompat.fromEnv("ollama"),
     "openai-compat": yield* OpenAiCompat.fromEnv("openai-compat"),
-    mock: (yield* MockLlm.make()).provider
+    mock: (yield* MockLlm.make({ keepRequests: false })).provider
   }
   return LlmProvider.of({
     stream: (request) => {
@@ -78,6 +78,9 @@ export const layerFromEnv: Layer.Layer<LlmProvider, ConfigError, HttpClient.Http
       MnesisEnv,
       () => new ConfigError({ path: "MNESIS_MOCK_LLM", rule: "could not be read from the environment" })
     ),
-    (env) => env.mockLlm ? Layer.effect(LlmProvider, Effect.map(MockLlm.make(), (m) => m.provider)) : layer
+    (env) =>
+      env.mockLlm
+        ? Layer.effect(LlmProvider, Effect.map(MockLlm.make({ keepRequests: false }), (m) => m.provider))
+        : layer
   )
 )

@@ -60,9 +60,21 @@ import { runTurn, type TurnEnv } from "./turn.js"
 /** How long a turn waits for a slow `onPart` callback to catch up before returning. */
 const CALLBACK_DRAIN_TIMEOUT = "5 seconds"
 
-const validateTools = (tools: ReadonlyArray<Tool<unknown>>): Effect.Effect<void, InvalidInput> => {
+const validateTools = (
+  tools: ReadonlyArray<Tool<unknown>>,
+  memoryTools: OpenOptions["memoryTools"] = false
+): Effect.Effect<void, InvalidInput> => {
   const seen = new Set<string>()
   for (const tool of tools) {
+    if (memoryTools !== undefined && memoryTools !== false && MemoryTools.names.includes(tool.name)) {
+      return Effect.fail(
+        new InvalidInput({
+          field: "tools",
+          reason: `"${tool.name}" is one of the memory tools this session offers (memoryTools); ` +
+            "rename your tool or open the session without memoryTools"
+        })
+      )
+    }
     if (!TOOL_NAME.test(tool.name)) {
       return Effect.fail(
         new InvalidInput({
@@ -114,7 +126,7 @@ export const create = (options: OpenOptions) =>
     Effect.gen(function*() {
       const config = yield* mergeConfig(yield* Settings, options.config ?? {})
       const tools = options.tools ?? []
-      yield* validateTools(tools)
+      yield* validateTools(tools, options.memoryTools)
       const store = yield* storeFor(options.dbPath, config, scope)
       const id = yield* Ids.sessionId
       const row = yield* store.createSession({
@@ -150,7 +162,7 @@ export const load = (id: SessionId | string, options: LoadOptions) =>
     Effect.gen(function*() {
       const config = yield* mergeConfig(yield* Settings, options.config ?? {})
       const tools = options.tools ?? []
-      yield* validateTools(tools)
+      yield* validateTools(tools, options.memoryTools)
       const store = yield* storeFor(options.dbPath, config, scope)
       const row = yield* store.getSession(id as SessionId)
       return yield* assemble({
@@ -232,9 +244,8 @@ const assemble = (init: Init) =>
     const turnLock = yield* Effect.makeSemaphore(1)
     const closed = yield* Ref.make(false)
     const usage = yield* Ref.make(row.tokens)
-    const snapshots = yield* Ref.make<ReadonlyArray<TurnSnapshotType>>(
-      init.created ? [] : yield* store.snapshots(sessionId)
-    )
+    // Only the count lives in memory: a long session's snapshots stay in the store.
+    const lastTurn = yield* Ref.make(init.created ? 0 : yield* store.lastTurn(sessionId))
     const subscriptions = yield* Ref.make<ReadonlyArray<Subscription>>([])
     const env: TurnEnv = {
       sessionId,
@@ -271,10 +282,10 @@ const assemble = (init: Init) =>
 
     const appendSnapshot = (snapshot: Omit<TurnSnapshotType, "turn">) =>
       Effect.gen(function*() {
-        const turn = (yield* Ref.get(snapshots)).length + 1
+        const turn = (yield* Ref.get(lastTurn)) + 1
         const full = new TurnSnapshot({ ...snapshot, turn }, { disableValidation: true })
         yield* store.appendSnapshot(sessionId, full)
-        yield* Ref.update(snapshots, (all) => [...all, full])
+        yield* Ref.set(lastTurn, turn)
       })
 
     /** Fails with `ContextOverflow` when a message could never fit in a context on its own. */
@@ -326,7 +337,7 @@ const assemble = (init: Init) =>
             Effect.gen(function*() {
               const size = systemTokens + context.contextTokens + messageTokens + assemblyReserve(count)
               return new TurnSnapshot({
-                turn: (yield* Ref.get(snapshots)).length + 1,
+                turn: (yield* Ref.get(lastTurn)) + 1,
                 messageId,
                 context: context.breakdown,
                 compactionTriggered: yield* handle.afterTurn(size, messageTokens),
@@ -351,7 +362,7 @@ const assemble = (init: Init) =>
         } else {
           const snapshot = outcome.snapshot
           compactionTriggered = snapshot.compactionTriggered
-          yield* Ref.update(snapshots, (all) => [...all, snapshot])
+          yield* Ref.set(lastTurn, snapshot.turn)
         }
         const { context: _context, snapshot: _snapshot, ...result } = outcome
         return {
@@ -618,7 +629,7 @@ const assemble = (init: Init) =>
       record,
       contextForNextTurn,
       messages,
-      history: () => Ref.get(snapshots),
+      history: () => store.snapshots(sessionId),
       compact,
       grep: (input) => MemoryTools.grep(memory, input),
       describe: (input) => MemoryTools.describe(memory, input),

@@ -647,6 +647,16 @@ export const make = (
         )
       )
 
+    const lastTurn = (sessionId: SessionId) =>
+      query(
+        "lastTurn",
+        Effect.map(
+          sql<{ readonly turn: number }>`SELECT COALESCE(MAX(turn), 0) AS turn FROM turn_snapshots
+            WHERE session_id = ${sessionId}`,
+          (rows) => rows[0]?.turn ?? 0
+        )
+      )
+
     const putFileReference = (ref: FileReference) =>
       query(
         "putFileReference",
@@ -804,6 +814,7 @@ export const make = (
       commitCompaction,
       appendSnapshot,
       snapshots,
+      lastTurn,
       putFileReference,
       getFileReference,
       search,

@@ -37,6 +37,21 @@ describe("MockLlm", () => {
       expect(other.text).not.toEqual(a.text)
     }).pipe(Effect.provide(MockLlm.layer())))
 
+  it.effect("keeps the requests it was sent unless told not to (the env mock keeps none)", () =>
+    Effect.gen(function*() {
+      const kept = yield* MockLlm.make()
+      const dropped = yield* MockLlm.make({ keepRequests: false })
+      for (const mock of [kept, dropped]) {
+        yield* Stream.runDrain(mock.provider.stream(request("one")))
+        yield* Stream.runDrain(mock.provider.stream(request("two")))
+      }
+      expect((yield* kept.control.requests).map((r) => r.messages[0]?.content[0])).toEqual([
+        { type: "text", text: "one" },
+        { type: "text", text: "two" }
+      ])
+      expect(yield* dropped.control.requests).toEqual([])
+    }))
+
   it.effect("counts usage with the real tokenizer", () =>
     Effect.gen(function*() {
       const req = request("count me please")

@@ -1,0 +1,329 @@
+/**
+ * The documentation agrees with the code: every configuration field of the schema is documented
+ * in docs/configuration.md with the default the schema decodes, no documented field is unknown to
+ * the schema, every page the docs index links to exists, every name the examples import from
+ * `mnesis` or `mnesis/promise` is exported there, every `session.…` member the pages mention
+ * exists, and the memory tools' documented inputs and results are the real ones.
+ */
+import { describe, expect, it } from "@effect/vitest"
+import { Duration, Effect, Schema, SchemaAST } from "effect"
+import * as NodeFs from "node:fs"
+import * as NodePath from "node:path"
+import { fileURLToPath } from "node:url"
+import { defaultConfig, MnesisConfig } from "../src/Config.js"
+import * as PackageEntry from "../src/index.js"
+import { MemoryTools, MnesisTest, Session } from "../src/index.js"
+import * as PromiseEntry from "../src/promise.js"
+
+const DOCS = fileURLToPath(new URL("../docs/", import.meta.url))
+
+const read = (name: string): string => NodeFs.readFileSync(NodePath.join(DOCS, name), "utf8")
+
+/** A documented configuration row. */
+interface Row {
+  readonly path: string
+  readonly defaultCell: string
+  readonly cells: ReadonlyArray<string>
+}
+
+/** Splits a Markdown table line into trimmed cells (`\|` stays inside a cell). */
+const cellsOf = (line: string): Array<string> =>
+  line.trim().replace(/^\|/, "").replace(/\|$/, "").split(/(?<!\\)\|/).map((cell) => cell.trim())
+
+/** Every row of every table whose header has `field` and `default` columns. */
+const configRows = (markdown: string): Array<Row> => {
+  const rows: Array<Row> = []
+  const lines = markdown.split(/\r?\n/)
+  for (let i = 0; i < lines.length; i++) {
+    if (!lines[i]!.trim().startsWith("|")) continue
+    const header = cellsOf(lines[i]!).map((cell) => cell.toLowerCase())
+    const fieldAt = header.indexOf("field")
+    const defaultAt = header.indexOf("default")
+    let j = i + 1
+    for (; j < lines.length && lines[j]!.trim().startsWith("|"); j++) {
+      if (fieldAt === -1 || defaultAt === -1 || j === i + 1) continue // the |---| line
+      const cells = cellsOf(lines[j]!)
+      const field = /^`([A-Za-z][A-Za-z0-9]*(?:\.[A-Za-z][A-Za-z0-9]*)+)`$/.exec(cells[fieldAt] ?? "")
+      if (field !== null) rows.push({ path: field[1]!, defaultCell: cells[defaultAt] ?? "", cells })
+    }
+    i = j
+  }
+  return rows
+}
+
+/** The leaf field paths of a schema (nested structs are walked, their fields listed). */
+const fieldPaths = (ast: SchemaAST.AST, prefix = ""): Array<string> => {
+  const node = unwrap(ast)
+  if (node._tag !== "TypeLiteral") return [prefix]
+  return node.propertySignatures.flatMap((signature) =>
+    fieldPaths(signature.type, prefix === "" ? String(signature.name) : `${prefix}.${String(signature.name)}`)
+  )
+}
+
+const unwrap = (ast: SchemaAST.AST): SchemaAST.AST => {
+  switch (ast._tag) {
+    case "Refinement":
+      return unwrap(ast.from)
+    case "Transformation":
+      return unwrap(ast.to)
+    case "Suspend":
+      return unwrap(ast.f())
+    case "Union": {
+      // An optional field's type may carry `undefined`; the struct inside is what counts.
+      const members = ast.types.filter((member) => member._tag !== "UndefinedKeyword")
+      return members.length === 1 ? unwrap(members[0]!) : ast
+    }
+    default:
+      return ast
+  }
+}
+
+/** The leaf paths of a decoded value (durations and arrays are leaves). */
+const valuePaths = (value: unknown, prefix = ""): Array<string> =>
+  value !== null && typeof value === "object" && !Array.isArray(value) && !Duration.isDuration(value)
+    ? Object.entries(value).flatMap(([key, inner]) =>
+      valuePaths(inner, prefix === "" ? key : `${prefix}.${key}`)
+    )
+    : [prefix]
+
+const valueAt = (value: unknown, path: string): unknown =>
+  path.split(".").reduce<unknown>(
+    (current, key) =>
+      current !== null && typeof current === "object" ? (current as Record<string, unknown>)[key] : undefined,
+    value
+  )
+
+const DURATION_UNITS: Record<string, (n: number) => Duration.Duration> = {
+  ms: Duration.millis,
+  s: Duration.seconds,
+  min: Duration.minutes
+}
+
+/** A documented default as a value: "—" (none), `true`, `20_000`, `120 s`, `"warn"`, `["skill"]`. */
+const parseDefault = (
+  cell: string
+): { readonly none: true } | { readonly none: false; readonly value: unknown } => {
+  const text = cell.replace(/`/g, "").trim()
+  if (text === "—") return { none: true }
+  const duration = /^(\d+(?:\.\d+)?)\s*(ms|s|min)$/.exec(text)
+  if (duration !== null) return { none: false, value: DURATION_UNITS[duration[2]!]!(Number(duration[1])) }
+  if (text === "true" || text === "false") return { none: false, value: text === "true" }
+  const number = text.replace(/[_,]/g, "")
+  if (/^-?\d+(?:\.\d+)?$/.test(number)) return { none: false, value: Number(number) }
+  return { none: false, value: JSON.parse(text) as unknown }
+}
+
+describe("docs/configuration.md", () => {
+  const rows = configRows(read("configuration.md"))
+  const documented = new Map(rows.map((row) => [row.path, row]))
+  const schemaFields = fieldPaths(SchemaAST.typeAST(MnesisConfig.ast))
+
+  it("documents each field once", () => {
+    expect(rows.length).toBeGreaterThan(0)
+    expect(rows.length).toBe(documented.size)
+  })
+
+  it("documents every field of the schema, and nothing else", () => {
+    expect([...documented.keys()].sort()).toEqual([...schemaFields].sort())
+  })
+
+  it("walks every field of the decoded defaults", () => {
+    for (const path of valuePaths(defaultConfig)) expect(schemaFields).toContain(path)
+  })
+
+  it.each(schemaFields)("%s: the documented default is the schema's", (path) => {
+    const row = documented.get(path)
+    expect(row, `${path} is not documented`).toBeDefined()
+    const documentedDefault = parseDefault(row!.defaultCell)
+    const actual = valueAt(defaultConfig, path)
+    if (documentedDefault.none) {
+      expect(actual, `${path} is documented without a default but has one`).toBeUndefined()
+      return
+    }
+    expect(actual, `${path} is documented with a default but has none`).toBeDefined()
+    if (Duration.isDuration(actual)) {
+      const expected = documentedDefault.value
+      expect(Duration.isDuration(expected), `${path}: document the default as a duration, e.g. "30 s"`).toBe(
+        true
+      )
+      expect(Duration.equals(actual, expected as Duration.Duration)).toBe(true)
+    } else {
+      expect(documentedDefault.value).toEqual(actual)
+    }
+  })
+
+  it("gives every field a rule and a meaning", () => {
+    for (const row of rows) {
+      expect(row.cells.length, row.path).toBe(4)
+      expect(row.cells[2], `${row.path}: rule`).not.toBe("")
+      expect(row.cells[3], `${row.path}: meaning`).not.toBe("")
+    }
+  })
+
+  it("defaultConfig is what an empty configuration decodes to", () => {
+    expect(Schema.decodeSync(MnesisConfig)({})).toEqual(defaultConfig)
+  })
+})
+
+describe("docs/README.md", () => {
+  const index = read("README.md")
+  const links = [...index.matchAll(/\]\(([^)\s]+)\)/g)]
+    .map((match) => match[1]!.replace(/#.*$/, ""))
+    .filter((target) => target !== "" && !/^[a-z]+:/i.test(target))
+
+  it("links to pages", () => {
+    expect(links.length).toBeGreaterThan(0)
+  })
+
+  it.each(links)("links to %s, which exists", (target) => {
+    expect(NodeFs.existsSync(NodePath.resolve(DOCS, target))).toBe(true)
+  })
+})
+
+// ---------------------------------------------------------------------------------------------
+// Names the pages use
+// ---------------------------------------------------------------------------------------------
+
+const SRC = fileURLToPath(new URL("../src/", import.meta.url))
+
+const pages = NodeFs.readdirSync(DOCS).filter((name) => name.endsWith(".md")).sort()
+
+/** The TypeScript code blocks of a page. */
+const codeBlocks = (markdown: string): Array<string> =>
+  [...markdown.matchAll(/```(?:ts|typescript)\r?\n([\s\S]*?)```/g)].map((match) => match[1]!)
+
+/** Names declared as types by a source file and the files it re-exports with `export *`. */
+const typeExports = (file: string): Set<string> => {
+  const text = NodeFs.readFileSync(NodePath.join(SRC, file), "utf8")
+  const names = new Set<string>()
+  for (
+    const match of text.matchAll(/export\s+(?:declare\s+)?(?:interface|type|class)\s+([A-Za-z_$][\w$]*)/g)
+  ) {
+    names.add(match[1]!)
+  }
+  for (const match of text.matchAll(/export\s+(type\s+)?\{([^}]*)\}/g)) {
+    for (const entry of match[2]!.split(",")) {
+      const name = /^(?:type\s+)?([A-Za-z_$][\w$]*)/.exec(entry.trim())?.[1]
+      if (name !== undefined) names.add(name)
+    }
+  }
+  for (const match of text.matchAll(/export\s+\*\s+from\s+"\.\/([^"]+)\.js"/g)) {
+    for (const name of typeExports(`${match[1]!}.ts`)) names.add(name)
+  }
+  return names
+}
+
+const entries = {
+  mnesis: new Set([...Object.keys(PackageEntry), ...typeExports("index.ts")]),
+  "mnesis/promise": new Set([...Object.keys(PromiseEntry), ...typeExports("promise.ts")])
+} as const
+
+/** `[page, module, name]` for every name a page's code imports from the package. */
+const imported = pages.flatMap((page) =>
+  codeBlocks(read(page)).flatMap((code) =>
+    [...code.matchAll(/import\s+(?:type\s+)?\{([^}]*)\}\s+from\s+"(mnesis(?:\/promise)?)"/g)].flatMap(
+      (match) =>
+        match[1]!.split(",").map((entry) => entry.trim().replace(/^type\s+/, "").split(/\s+as\s+/)[0]!)
+          .filter((name) => name !== "")
+          .map((name) => [page, match[2]! as keyof typeof entries, name] as const)
+    )
+  )
+)
+
+describe("imports in the docs", () => {
+  it("import something from the package", () => {
+    expect(imported.map(([, , name]) => name)).toContain("makeLayer")
+    expect(imported.map(([, , name]) => name)).toContain("Mnesis")
+  })
+
+  it.each(imported)("%s imports from %s the exported name %s", (_page, module, name) => {
+    expect(entries[module].has(name)).toBe(true)
+  })
+})
+
+/** The `session` section of the configuration: `session.maxSteps` is a setting, not a member. */
+const sessionSettings = new Set(
+  fieldPaths(SchemaAST.typeAST(MnesisConfig.ast)).filter((path) => path.startsWith("session.")).map((path) =>
+    path.split(".")[1]!
+  )
+)
+
+/** The `session.member` names a page mentions (prose and code). */
+const sessionMembers = (markdown: string): Array<string> => [
+  ...new Set([...markdown.matchAll(/\bsession\.([A-Za-z_$][\w$]*)/g)].map((match) => match[1]!))
+]
+
+describe("session members in the docs", () => {
+  it.effect("every session.… the Effect pages mention exists", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const session = yield* Session.open({ model: "mock/test" })
+      const members = new Set([...Object.keys(session), ...sessionSettings])
+      for (const page of pages.filter((page) => page !== "promise.md")) {
+        for (const member of sessionMembers(read(page))) {
+          expect(members.has(member), `${page}: session.${member}`).toBe(true)
+        }
+      }
+    })).pipe(Effect.provide(MnesisTest)))
+
+  it("every session.… and Mnesis.… the Promise API page mentions exists", async () => {
+    const client = PromiseEntry.client(MnesisTest)
+    try {
+      const session = await client.open({ model: "mock/test" })
+      const members = new Set([...Object.keys(session), ...sessionSettings])
+      await session.close()
+      const page = read("promise.md")
+      const mentioned = sessionMembers(page)
+      expect(mentioned).toContain("close")
+      for (const member of mentioned) expect(members.has(member), `session.${member}`).toBe(true)
+      const entry = [...page.matchAll(/\bMnesis\.([A-Za-z_$][\w$]*)/g)].map((match) => match[1]!)
+      expect(entry.length).toBeGreaterThan(0)
+      for (const member of entry) {
+        expect(Object.keys(PromiseEntry.Mnesis), `Mnesis.${member}`).toContain(member)
+      }
+    } finally {
+      await client.dispose()
+    }
+  })
+})
+
+describe("memory tools in the docs", () => {
+  const tools = ["grep", "describe", "expand"] as const
+  const inputs = {
+    grep: MemoryTools.GrepInput,
+    describe: MemoryTools.DescribeInput,
+    expand: MemoryTools.ExpandInput
+  }
+  /** Field names of a `{ a, b?, c? }` list, as the docs write inputs and results. */
+  const fieldList = (text: string) =>
+    text.split(",").map((field) => field.trim().replace(/\?$/, "")).filter((f) => f !== "")
+  const concepts = read("concepts.md")
+
+  it.each(tools)("session.%s: the documented input fields are the schema's", (tool) => {
+    const documented = pages.flatMap((page) =>
+      [...read(page).matchAll(new RegExp(`session\\.${tool}\\(\\{([^}]*)\\}\\)`, "g"))].map((match) =>
+        fieldList(match[1]!)
+      )
+    )
+    expect(documented.length, `session.${tool}({ … }) is documented`).toBeGreaterThan(0)
+    const schemaFields = Object.keys(inputs[tool].fields).sort()
+    for (const fields of documented) for (const field of fields) expect(schemaFields).toContain(field)
+    expect([...new Set(documented.flat())].sort()).toEqual(schemaFields)
+  })
+
+  it.effect("the documented results have the real fields", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const session = yield* Session.open({ model: "mock/test" })
+      const turn = yield* session.send("remember the staging key KEY-4471")
+      const results: Record<(typeof tools)[number], object> = {
+        grep: yield* session.grep({ pattern: "KEY-4471" }),
+        describe: yield* session.describe({ id: turn.messageId }),
+        expand: yield* session.expand({ id: turn.messageId })
+      }
+      for (const tool of tools) {
+        const name = `${tool[0]!.toUpperCase()}${tool.slice(1)}Result`
+        const documented = new RegExp(`Effect<${name} \\{([^}]*)\\}>`).exec(concepts)
+        expect(documented, `concepts.md documents ${name}`).not.toBeNull()
+        expect(fieldList(documented![1]!).sort()).toEqual(Object.keys(results[tool]).sort())
+      }
+    })).pipe(Effect.provide(MnesisTest)))
+})
