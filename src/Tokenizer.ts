@@ -34,6 +34,13 @@ export const DEFAULT_ENCODING: Encoding = "o200k_base"
 // library re-reads these options on every call, so reusing it keeps the call cheap.
 const ORDINARY_TEXT = { disallowedSpecial: new Set<string>() }
 
+// gpt-tokenizer memoises the BPE merges of every distinct chunk it sees, up to 100,000 entries by
+// default: in an agent that runs for days that cache alone grew the heap by ~37 MiB (bench
+// `memory`). 10,000 entries keep the common chunks with no measurable loss of speed (measured on
+// this repository's sources and on agent-like turns). The setting is per encoding module.
+const MERGE_CACHE_ENTRIES = 10_000
+O200k.setMergeCacheSize(MERGE_CACHE_ENTRIES)
+
 // cl100k only serves legacy GPT-4 / GPT-3.5 models; loading its ranks costs ~200 ms, so it is
 // required on first use instead of at import (the ESM entry cannot be loaded synchronously).
 let cl100k: typeof Cl100k | undefined
@@ -41,6 +48,7 @@ const loadCl100k = (): typeof Cl100k => {
   if (cl100k === undefined) {
     // `require` returns `any`; the module is the CommonJS build of the entry typed above.
     cl100k = createRequire(import.meta.url)("gpt-tokenizer/encoding/cl100k_base") as typeof Cl100k
+    cl100k.setMergeCacheSize(MERGE_CACHE_ENTRIES)
   }
   return cl100k
 }
