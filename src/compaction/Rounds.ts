@@ -23,7 +23,7 @@ import type { Service as Provider } from "../LlmProvider.js"
 import type { ModelInfo } from "../ModelRegistry.js"
 import type { NewSummary, StoreFailure } from "../Storage.js"
 import { fileIdsOfMessages, fileIdsOfSummaries } from "./FileIds.js"
-import { level1MaxTokens, summarize } from "./Levels.js"
+import { level1MaxTokens, type LevelContext, summarize } from "./Levels.js"
 import { freshTailStart } from "./Tail.js"
 import { messagesTranscript, summariesTranscript } from "./Transcript.js"
 
@@ -59,6 +59,16 @@ export const inputCap = (env: RoundEnv): number =>
         level1MaxTokens({ config: env.session.config.compaction, info: env.compactionInfo })) * 0.75
     )
   )
+
+/** What the summariser needs to know of this session to summarise `input`. */
+const levelContext = (env: RoundEnv, input: LevelContext["input"]): LevelContext => ({
+  provider: env.provider,
+  model: env.compactionModel,
+  info: env.compactionInfo,
+  config: env.session.config.compaction,
+  count: env.session.count,
+  input
+})
 
 /** Writes the summary, its message, provenance and the context swap, atomically. */
 const commit = (
@@ -140,14 +150,7 @@ export const leafRound = (env: RoundEnv): Effect.Effect<Option.Option<RoundOutco
     const messages = yield* session.messages(run.map((item) => item.id as MessageId))
     const transcript = messagesTranscript(messages)
     const outcome = yield* summarize(
-      {
-        provider: env.provider,
-        model: env.compactionModel,
-        info: env.compactionInfo,
-        config: session.config.compaction,
-        count: session.count,
-        input: "messages"
-      },
+      levelContext(env, "messages"),
       transcript,
       tokens
     )
@@ -229,14 +232,7 @@ export const condenseRound = (
     const parents = chosen.map((entry) => entry.node)
     const transcript = summariesTranscript(parents)
     const outcome = yield* summarize(
-      {
-        provider: env.provider,
-        model: env.compactionModel,
-        info: env.compactionInfo,
-        config: session.config.compaction,
-        count: session.count,
-        input: "summaries"
-      },
+      levelContext(env, "summaries"),
       transcript,
       chosen.reduce((sum, entry) => sum + entry.item.tokenCount, 0)
     )

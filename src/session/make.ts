@@ -121,16 +121,31 @@ const withSessionScope = <A, E, R>(effect: (scope: Scope.CloseableScope) => Effe
     (scope) => Effect.onError(effect(scope), (cause) => Scope.close(scope, Exit.failCause(cause)))
   )
 
-export const create = (options: OpenOptions) =>
+/**
+ * What `create` and `load` share: merge the configuration, check the tools, find the store, then
+ * get the session's row (a new one, or the stored one) and assemble the session around it.
+ */
+const start = <E>(
+  options: LoadOptions,
+  sessionRow: (store: Storage.Service) => Effect.Effect<StoredSession, E>,
+  created: boolean
+) =>
   withSessionScope((scope) =>
     Effect.gen(function*() {
       const config = yield* mergeConfig(yield* Settings, options.config ?? {})
       const tools = options.tools ?? []
       yield* validateTools(tools, options.memoryTools)
       const store = yield* storeFor(options.dbPath, config, scope)
-      const id = yield* Ids.sessionId
-      const row = yield* store.createSession({
-        id,
+      const row = yield* sessionRow(store)
+      return yield* assemble({ row, config, store, scope, tools, memoryTools: options.memoryTools, created })
+    })
+  )
+
+export const create = (options: OpenOptions) =>
+  start(options, (store) =>
+    Effect.gen(function*() {
+      return yield* store.createSession({
+        id: yield* Ids.sessionId,
         parentId: options.parentId,
         model: options.model,
         agent: options.agent ?? "default",
@@ -138,17 +153,7 @@ export const create = (options: OpenOptions) =>
         metadata: options.metadata,
         createdAt: yield* Clock.currentTimeMillis
       })
-      return yield* assemble({
-        row,
-        config,
-        store,
-        scope,
-        tools,
-        memoryTools: options.memoryTools,
-        created: true
-      })
-    })
-  )
+    }), true)
 
 export const open = (options: OpenOptions) =>
   Effect.gen(function*() {
@@ -158,24 +163,7 @@ export const open = (options: OpenOptions) =>
   })
 
 export const load = (id: SessionId | string, options: LoadOptions) =>
-  withSessionScope((scope) =>
-    Effect.gen(function*() {
-      const config = yield* mergeConfig(yield* Settings, options.config ?? {})
-      const tools = options.tools ?? []
-      yield* validateTools(tools, options.memoryTools)
-      const store = yield* storeFor(options.dbPath, config, scope)
-      const row = yield* store.getSession(id as SessionId)
-      return yield* assemble({
-        row,
-        config,
-        store,
-        scope,
-        tools,
-        memoryTools: options.memoryTools,
-        created: false
-      })
-    })
-  )
+  start(options, (store) => store.getSession(id as SessionId), false)
 
 export const loadScoped = (id: SessionId | string, options: LoadOptions) =>
   Effect.gen(function*() {

@@ -63,6 +63,23 @@ export const MESSAGE_COLUMNS =
 const optional = <K extends string, V>(key: K, value: V | null | undefined): { [P in K]?: V } =>
   (value === null || value === undefined ? {} : { [key]: value }) as { [P in K]?: V }
 
+/** The token-usage columns that messages and sessions both carry, as a `TokenUsage` object. */
+interface TokenColumns {
+  readonly tokens_input: number
+  readonly tokens_output: number
+  readonly tokens_cache_read: number
+  readonly tokens_cache_write: number
+  readonly tokens_total: number
+}
+
+const tokenUsageObject = (row: TokenColumns) => ({
+  input: row.tokens_input,
+  output: row.tokens_output,
+  cacheRead: row.tokens_cache_read,
+  cacheWrite: row.tokens_cache_write,
+  total: row.tokens_total
+})
+
 export const partObject = (row: PartRow): Record<string, unknown> => {
   const content = JSON.parse(row.content ?? "{}") as Record<string, unknown>
   const base = { id: row.part_id, type: row.type, tokenCount: row.token_count, ...content }
@@ -87,13 +104,7 @@ const messageObject = (row: MessageRow, parts: Array<Record<string, unknown>>): 
   model: row.model,
   isSummary: row.is_summary === 1,
   createdAt: row.created_at,
-  tokens: {
-    input: row.tokens_input,
-    output: row.tokens_output,
-    cacheRead: row.tokens_cache_read,
-    cacheWrite: row.tokens_cache_write,
-    total: row.tokens_total
-  },
+  tokens: tokenUsageObject(row),
   cost: row.cost,
   ...optional("finishReason", row.finish_reason),
   ...optional("error", row.error === null ? null : JSON.parse(row.error)),
@@ -179,13 +190,7 @@ export const sessionObject = (row: SessionRow) => ({
   ...optional("metadata", row.metadata === null ? null : JSON.parse(row.metadata)),
   createdAt: row.created_at,
   updatedAt: row.updated_at,
-  tokens: {
-    input: row.tokens_input,
-    output: row.tokens_output,
-    cacheRead: row.tokens_cache_read,
-    cacheWrite: row.tokens_cache_write,
-    total: row.tokens_total
-  },
+  tokens: tokenUsageObject(row),
   cost: row.cost,
   messageCount: row.next_seq
 })
