@@ -120,6 +120,14 @@ export const layerDisabled: Layer.Layer<Compactor> = Layer.succeed(Compactor, {
 
 type Trigger = "soft" | "hard" | "manual"
 
+type RoundFiber = Fiber.RuntimeFiber<CompactionResult>
+
+/** The round a caller asked for: the fiber to join, and whether the call started it. */
+interface RoundHandle {
+  readonly fiber: RoundFiber
+  readonly started: boolean
+}
+
 /**
  * The compactor of SPEC §5, summarising with the session's provider.
  *
@@ -136,7 +144,7 @@ export const make: Effect.Effect<Service, never, LlmProvider> = Effect.gen(funct
         ? context.model
         : yield* ModelRegistry.lookup(config.compactionModel)
       const env: RoundEnv = { session: context, provider, compactionModel, compactionInfo }
-      const running = yield* SynchronizedRef.make<Option.Option<Fiber.RuntimeFiber<CompactionResult>>>(
+      const running = yield* SynchronizedRef.make<Option.Option<RoundFiber>>(
         Option.none()
       )
 
@@ -217,11 +225,17 @@ export const make: Effect.Effect<Service, never, LlmProvider> = Effect.gen(funct
           Effect.withSpan("Compactor.run", { attributes: { sessionId: context.sessionId, trigger } })
         )
 
-      /** Starts a round in the session's scope, or returns the one in flight (never two at once). */
-      const startOrJoin = (trigger: Trigger, knownSize?: number) =>
+      /**
+       * Starts a round in the session's scope, or returns the one in flight (never two at once);
+       * `started` says which.
+       */
+      const startOrJoin = (trigger: Trigger, knownSize?: number): Effect.Effect<RoundHandle> =>
         SynchronizedRef.modifyEffect(running, (current) =>
           Effect.gen(function*() {
-            if (Option.isSome(current)) return [current.value, current] as const
+            if (Option.isSome(current)) {
+              const joined: RoundHandle = { fiber: current.value, started: false }
+              return [joined, current] as const
+            }
             yield* context.publish(
               new CompactionTriggered({
                 sessionId: context.sessionId,
@@ -234,7 +248,8 @@ export const make: Effect.Effect<Service, never, LlmProvider> = Effect.gen(funct
               Effect.ensuring(SynchronizedRef.set(running, Option.none())),
               Effect.forkIn(scope)
             )
-            return [fiber, Option.some(fiber)] as const
+            const started: RoundHandle = { fiber, started: true }
+            return [started, Option.some(fiber)] as const
           }))
 
       const afterTurn = (estimate?: number, pendingTokens = 0) =>
@@ -246,19 +261,17 @@ export const make: Effect.Effect<Service, never, LlmProvider> = Effect.gen(funct
           // estimate stale, and a round started on it would find nothing to do.
           const size = (yield* sizeOrZero) + pendingTokens
           if (size < context.budget.softThreshold) return false
-          yield* startOrJoin("soft", size)
-          return true
+          // A manual `compact()` may have started meanwhile: then this turn triggered nothing.
+          return (yield* startOrJoin("soft", size)).started
         })
 
       const beforeTurn = Effect.gen(function*() {
         if (!config.auto) return Option.none<CompactionResult>()
         let waited: CompactionResult | undefined
         for (;;) {
-          const size = yield* sizeOrZero
-          const inFlight = yield* SynchronizedRef.get(running)
-          if (size < context.budget.hardThreshold && Option.isNone(inFlight)) break
-          if (size < context.budget.hardThreshold) break
-          const result = yield* Effect.flatMap(startOrJoin("hard"), Fiber.join)
+          if ((yield* sizeOrZero) < context.budget.hardThreshold) break
+          const { fiber } = yield* startOrJoin("hard")
+          const result = yield* Fiber.join(fiber)
           waited = result
           if (!result.compacted) break
         }
@@ -280,7 +293,7 @@ export const make: Effect.Effect<Service, never, LlmProvider> = Effect.gen(funct
       return {
         beforeTurn,
         afterTurn,
-        compact: Effect.flatMap(startOrJoin("manual"), Fiber.join),
+        compact: Effect.flatMap(startOrJoin("manual"), ({ fiber }) => Fiber.join(fiber)),
         inProgress: Effect.map(SynchronizedRef.get(running), Option.isSome),
         awaitIdle: Effect.flatMap(SynchronizedRef.get(running), (current) =>
           Option.match(current, {

@@ -616,10 +616,10 @@ const textsOf = (
 // As tools for the model
 // ---------------------------------------------------------------------------------------------
 
-/** The three memory tools, bound to a scope, for `send`'s tool loop or a host's own loop. */
 /** The names the memory tools take in a session's tool list. */
 export const names: ReadonlyArray<string> = ["grep", "describe", "expand"]
 
+/** The three memory tools, bound to a scope, for `send`'s tool loop or a host's own loop. */
 export const tools = (scope: MemoryScope): ReadonlyArray<Tool.Tool> => [
   Tool.make({
     name: "grep",

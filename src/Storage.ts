@@ -62,6 +62,9 @@ export interface NewSession {
   readonly createdAt: number
 }
 
+/** A turn's snapshot as written: the store numbers the turn. */
+export type NewTurnSnapshot = Omit<TurnSnapshot, "turn">
+
 export interface NewMessage {
   readonly id: MessageId
   readonly sessionId: SessionId
@@ -80,8 +83,8 @@ export interface NewMessage {
    * `false`: they stay in the history but never reach a model.
    */
   readonly inContext?: boolean | undefined
-  /** The snapshot of the turn this message completes, written in the same transaction. */
-  readonly snapshot?: TurnSnapshot | undefined
+  /** The snapshot of the turn this message completes, written in the same statement. */
+  readonly snapshot?: NewTurnSnapshot | undefined
 }
 
 export interface ToolPartUpdate {
@@ -271,11 +274,12 @@ export interface Service {
     commit: CompactionCommit
   ) => Effect.Effect<Message, SessionNotFound | StoreFailure>
 
-  /** Appends the snapshot of a completed turn (its `turn` must be the next number). */
-  readonly appendSnapshot: (sessionId: SessionId, snapshot: TurnSnapshot) => Effect.Effect<void, StoreFailure>
+  /** Appends the snapshot of a completed turn; the store gives it the session's next turn number. */
+  readonly appendSnapshot: (
+    sessionId: SessionId,
+    snapshot: NewTurnSnapshot
+  ) => Effect.Effect<void, StoreFailure>
   readonly snapshots: (sessionId: SessionId) => Effect.Effect<ReadonlyArray<TurnSnapshot>, StoreFailure>
-  /** The number of the session's last snapshot (0 before the first turn). */
-  readonly lastTurn: (sessionId: SessionId) => Effect.Effect<number, StoreFailure>
 
   readonly putFileReference: (ref: FileReference) => Effect.Effect<void, StoreFailure>
   readonly getFileReference: (id: FileId) => Effect.Effect<FileReference | undefined, StoreFailure>

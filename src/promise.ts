@@ -18,7 +18,7 @@
  *
  * @since 0.1.0
  */
-import { Cause, Effect, Exit, type Layer, ManagedRuntime, Option, Runtime, Stream } from "effect"
+import { Cause, Effect, Exit, type Layer, ManagedRuntime, Option, Stream } from "effect"
 import type { BuiltContext } from "./ContextBuilder.js"
 import type { CompactionResult, Message, PartInput, TokenUsage, TurnSnapshot } from "./Domain.js"
 import type { EventOf, EventTag, MnesisEvent } from "./Events.js"
@@ -38,11 +38,12 @@ const run = <A, E>(
     throw squash(exit.cause)
   })
 
+const interrupted = () => new Error("the operation was interrupted")
+
 const squash = (cause: Cause.Cause<unknown>): unknown =>
   Option.match(Cause.failureOption(cause), {
     onSome: (error) => error,
-    onNone: () =>
-      Cause.isInterruptedOnly(cause) ? new Error("the operation was interrupted") : Cause.squash(cause)
+    onNone: () => Cause.isInterruptedOnly(cause) ? interrupted() : Cause.squash(cause)
   })
 
 /**
@@ -102,7 +103,9 @@ const wrap = (
         try {
           for await (const event of events) yield event
         } catch (error) {
-          throw Runtime.isFiberFailure(error) ? squash(error[Runtime.FiberFailureCauseId]) : error
+          // The iterator rejects with the squashed cause: the typed error itself, or Effect's
+          // InterruptedException, which reads here as `run`'s interruption error does.
+          throw Cause.isInterruptedException(error) ? interrupted() : error
         }
       }
     }),

@@ -11,7 +11,12 @@ import * as Ids from "../src/internal/ids.js"
 import { makeTest } from "../src/Layers.js"
 import * as MockLlm from "../src/llm/MockLlm.js"
 import type { ToolResultBlock } from "../src/LlmProvider.js"
-import { EXPAND_DEFAULT_TOKENS, type ExpandResult, GREP_MAX_TOKENS } from "../src/MemoryTools.js"
+import {
+  EXPAND_DEFAULT_TOKENS,
+  type ExpandResult,
+  GREP_MAX_TOKENS,
+  names as memoryToolNames
+} from "../src/MemoryTools.js"
 import * as Session from "../src/Session.js"
 import * as Storage from "../src/Storage.js"
 import { countTokens } from "../src/Tokenizer.js"
@@ -358,6 +363,8 @@ describe("memory tools", () => {
       expect(result.text).toBe("Your locker is 4417.")
       const [first, second] = yield* control.requests
       expect(first!.tools?.map((t) => t.name)).toEqual(["grep", "describe", "expand"])
+      // the names checked for clashes at open are the names of the tools offered
+      expect(memoryToolNames).toEqual(first!.tools?.map((t) => t.name))
       const grepResult = second!.messages.flatMap((m) => m.content).find((b): b is ToolResultBlock =>
         b.type === "tool_result"
       )

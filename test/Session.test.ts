@@ -55,6 +55,28 @@ describe("getting started (the seed, in Effect)", () => {
       expect(error).toMatchObject({ _tag: "SessionIsClosed", sessionId: session.id })
     }).pipe(Effect.provide(MnesisTest)))
 
+  it.scoped("after close every call that reads the store says the session is closed", () =>
+    Effect.gen(function*() {
+      // a session with its own database file: closing it closes that store too
+      const dbPath = yield* tempDbPath
+      const session = yield* Session.create({ model: MODEL, dbPath })
+      yield* session.send("hello")
+      yield* session.close
+      const calls: ReadonlyArray<Effect.Effect<unknown, unknown>> = [
+        session.history(),
+        session.messages(),
+        session.grep({ pattern: "hello" }),
+        session.describe({ id: session.id }),
+        session.expand({ id: "sum_00000000000000000000000000" }),
+        session.compact(),
+        session.contextForNextTurn(),
+        session.record({ user: "u", assistant: "a" })
+      ]
+      for (const call of calls) {
+        expect(yield* Effect.flip(call)).toMatchObject({ _tag: "SessionIsClosed", sessionId: session.id })
+      }
+    }).pipe(Effect.provide(MnesisTest)))
+
   it.scoped("try it without an API key: MnesisLive with MNESIS_MOCK_LLM=1", () =>
     Effect.gen(function*() {
       const dbPath = yield* tempDbPath
@@ -110,6 +132,22 @@ describe("getting started (the seed, in Effect)", () => {
       expect(sentText(resumed.request)).toContain("the secret code is 42")
       expect(resumed.messages.map((m) => m.role)).toEqual(["user", "assistant", "user", "assistant"])
     }))
+
+  it.scoped("two handles on one session both finish their turns, numbered by the store", () =>
+    Effect.gen(function*() {
+      const dbPath = yield* tempDbPath
+      const first = yield* Session.create({ model: MODEL, dbPath })
+      const second = yield* Session.load(first.id, { dbPath })
+      yield* first.send("from the first handle")
+      yield* second.send("from the second handle")
+      yield* second.record({ user: "recorded", assistant: "noted" })
+      yield* first.send("the first again")
+      const history = yield* second.history()
+      expect(history.map((snapshot) => snapshot.turn)).toEqual([1, 2, 3, 4])
+      expect(yield* first.history()).toEqual(history)
+      yield* first.close
+      yield* second.close
+    }).pipe(Effect.provide(MnesisTest)))
 
   it.effect("monitoring: compactionTriggered on the result, and subscribe to events", () =>
     Effect.scoped(Effect.gen(function*() {

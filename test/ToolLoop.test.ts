@@ -193,6 +193,46 @@ describe("the tool loop", () => {
       expect(twice).toMatchObject({ _tag: "InvalidInput", field: "toolResults" })
     }).pipe(Effect.provide(MnesisTest)))
 
+  it.effect("results for host tools are checked together: one bad id stores none, and a retry works", () =>
+    Effect.gen(function*() {
+      const control = yield* MockLlm.MockLlmControl
+      const weather = Tool.make({
+        name: "weather",
+        description: "today's weather",
+        input: Schema.Struct({ city: Schema.String })
+      })
+      yield* control.enqueue(
+        MockLlm.Reply.toolCalls([
+          { name: "weather", input: { city: "Oslo" }, id: "call_a" },
+          { name: "weather", input: { city: "Rome" }, id: "call_b" }
+        ]),
+        MockLlm.Reply.text("Cold in Oslo, warm in Rome.")
+      )
+      const session = yield* Session.create({ model: "mock/calc", tools: [weather] })
+      yield* session.send("Weather in Oslo and Rome?")
+      const pendingParts = Effect.map(
+        session.messages(),
+        (messages) =>
+          messages.flatMap((m) => m.parts).filter((p) => p.type === "tool" && p.status === "pending")
+      )
+      const refused = yield* Effect.flip(session.record({
+        toolResults: [{ toolCallId: "call_a", output: "snow" }, { toolCallId: "call_typo", output: "sun" }]
+      }))
+      expect(refused).toMatchObject({ _tag: "InvalidInput", field: "toolResults" })
+      expect(refused.message).toContain("call_typo")
+      expect(yield* pendingParts).toHaveLength(2)
+      const doubled = yield* Effect.flip(session.record({
+        toolResults: [{ toolCallId: "call_a", output: "snow" }, { toolCallId: "call_a", output: "rain" }]
+      }))
+      expect(doubled.message).toContain("two results")
+      expect(yield* pendingParts).toHaveLength(2)
+      yield* session.record({
+        toolResults: [{ toolCallId: "call_a", output: "snow" }, { toolCallId: "call_b", output: "sun" }]
+      })
+      expect(yield* pendingParts).toHaveLength(0)
+      expect((yield* session.send("So?")).text).toBe("Cold in Oslo, warm in Rome.")
+    }).pipe(Effect.provide(MnesisTest)))
+
   it.effect("stream yields tool calls and results as they happen", () =>
     Effect.gen(function*() {
       const control = yield* MockLlm.MockLlmControl

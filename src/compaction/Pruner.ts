@@ -70,7 +70,6 @@ export const prune = (
     const at = yield* Clock.currentTimeMillis
     const count = yield* context.store.tombstone(context.sessionId, candidates, at)
     yield* context.invalidate([...new Set(candidates.map((c) => c.messageId))])
-    const tokens = candidates.reduce((sum, c) => sum + c.freed, 0)
-    yield* context.publish(new PruneCompleted({ sessionId: context.sessionId, at, count, tokens }))
-    return { count, tokens }
+    yield* context.publish(new PruneCompleted({ sessionId: context.sessionId, at, count, tokens: volume }))
+    return { count, tokens: volume }
   }).pipe(Effect.withSpan("Compactor.prune"))

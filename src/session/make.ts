@@ -24,13 +24,8 @@ import type { MnesisConfig } from "../Config.js"
 import { partCost } from "../context/Render.js"
 import { ContextBuilder } from "../ContextBuilder.js"
 import { assemblyReserve } from "../ContextBuilder.js"
-import type {
-  Message,
-  Session as StoredSession,
-  SessionId,
-  TurnSnapshot as TurnSnapshotType
-} from "../Domain.js"
-import { MESSAGE_OVERHEAD_TOKENS, TokenUsage, TurnSnapshot } from "../Domain.js"
+import type { Message, Session as StoredSession, SessionId } from "../Domain.js"
+import { MESSAGE_OVERHEAD_TOKENS, TokenUsage } from "../Domain.js"
 import { ContextOverflow, InvalidInput, SessionIsClosed } from "../Errors.js"
 import { EventBus, MessageCreated, SessionClosed, SessionCreated } from "../Events.js"
 import type { EventOf, EventTag, Handler, MnesisEvent, Subscription } from "../Events.js"
@@ -54,11 +49,15 @@ import * as Storage from "../Storage.js"
 import { Tokenizer } from "../Tokenizer.js"
 import type { Tool } from "../Tool.js"
 import { TOOL_NAME } from "../Tool.js"
-import { prepareParts } from "./input.js"
+import { prepareParts, type StoredPart } from "./input.js"
 import { runTurn, type TurnEnv } from "./turn.js"
 
 /** How long a turn waits for a slow `onPart` callback to catch up before returning. */
 const CALLBACK_DRAIN_TIMEOUT = "5 seconds"
+
+/** Whether the session offers the memory tools to the model (`true` or an options object). */
+const offersMemoryTools = (memoryTools: OpenOptions["memoryTools"]) =>
+  memoryTools !== undefined && memoryTools !== false
 
 const validateTools = (
   tools: ReadonlyArray<Tool<unknown>>,
@@ -66,7 +65,7 @@ const validateTools = (
 ): Effect.Effect<void, InvalidInput> => {
   const seen = new Set<string>()
   for (const tool of tools) {
-    if (memoryTools !== undefined && memoryTools !== false && MemoryTools.names.includes(tool.name)) {
+    if (offersMemoryTools(memoryTools) && MemoryTools.names.includes(tool.name)) {
       return Effect.fail(
         new InvalidInput({
           field: "tools",
@@ -225,15 +224,13 @@ const assemble = (init: Init) =>
       count,
       contextItems: builder.items({ store, sessionId })
     }
-    const sessionTools: ReadonlyArray<Tool> = init.memoryTools === undefined || init.memoryTools === false
-      ? init.tools
-      : [...init.tools, ...MemoryTools.tools(memory)]
+    const sessionTools: ReadonlyArray<Tool> = offersMemoryTools(init.memoryTools)
+      ? [...init.tools, ...MemoryTools.tools(memory)]
+      : init.tools
 
     const turnLock = yield* Effect.makeSemaphore(1)
     const closed = yield* Ref.make(false)
     const usage = yield* Ref.make(row.tokens)
-    // Only the count lives in memory: a long session's snapshots stay in the store.
-    const lastTurn = yield* Ref.make(init.created ? 0 : yield* store.lastTurn(sessionId))
     const subscriptions = yield* Ref.make<ReadonlyArray<Subscription>>([])
     const env: TurnEnv = {
       sessionId,
@@ -258,23 +255,19 @@ const assemble = (init: Init) =>
     })
     if (init.created) yield* publish(created)
 
-    /** Fails with `SessionIsClosed` once the session is closed; serialises turns. */
-    const guarded = <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E | SessionIsClosed, R> =>
+    /** Runs `effect` unless the session is closed (its store may be closed with it). */
+    const whileOpen = <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E | SessionIsClosed, R> =>
       Effect.flatMap(Ref.get(closed), (isClosed): Effect.Effect<A, E | SessionIsClosed, R> =>
-        isClosed ? Effect.fail(new SessionIsClosed({ sessionId })) : turnLock.withPermits(1)(effect))
+        isClosed ? Effect.fail(new SessionIsClosed({ sessionId })) : effect)
+
+    /** `whileOpen`, one at a time: turns of a session run in call order. */
+    const guarded = <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E | SessionIsClosed, R> =>
+      whileOpen(turnLock.withPermits(1)(effect))
 
     const messageCreated = (messageId: TurnResult["messageId"], role: "user" | "assistant", at: number) =>
       publish(
         new MessageCreated({ sessionId, at, messageId, role, isSummary: false }, { disableValidation: true })
       )
-
-    const appendSnapshot = (snapshot: Omit<TurnSnapshotType, "turn">) =>
-      Effect.gen(function*() {
-        const turn = (yield* Ref.get(lastTurn)) + 1
-        const full = new TurnSnapshot({ ...snapshot, turn }, { disableValidation: true })
-        yield* store.appendSnapshot(sessionId, full)
-        yield* Ref.set(lastTurn, turn)
-      })
 
     /** Fails with `ContextOverflow` when a message could never fit in a context on its own. */
     const checkFits = (parts: ReadonlyArray<{ readonly tokenCount: number }>, systemPrompt: string) => {
@@ -285,11 +278,9 @@ const assemble = (init: Init) =>
       return needed > available ? Effect.fail(new ContextOverflow({ needed, available })) : Effect.void
     }
 
-    /** The user message of a turn, checked against the budget before anything is stored. */
-    const storeUserMessage = (message: Parameters<Session["send"]>[0], systemPrompt: string) =>
+    /** Stores a user message whose parts were checked, and announces it. */
+    const appendUserMessage = (parts: ReadonlyArray<StoredPart>) =>
       Effect.gen(function*() {
-        const parts = yield* prepareParts("message", message, count, { allowTools: false })
-        yield* checkFits(parts, systemPrompt)
         const stored = yield* store.appendMessage({
           id: yield* Ids.messageId,
           sessionId,
@@ -302,6 +293,14 @@ const assemble = (init: Init) =>
         yield* messageCreated(stored.id, "user", stored.createdAt)
         yield* builder.prime({ store, sessionId }, [stored], count)
         return stored
+      })
+
+    /** The user message of a turn, checked against the budget before anything is stored. */
+    const storeUserMessage = (message: Parameters<Session["send"]>[0], systemPrompt: string) =>
+      Effect.gen(function*() {
+        const parts = yield* prepareParts("message", message, count, { allowTools: false })
+        yield* checkFits(parts, systemPrompt)
+        return yield* appendUserMessage(parts)
       })
 
     const turn = <R>(
@@ -324,14 +323,13 @@ const assemble = (init: Init) =>
           snapshotFor: ({ context, messageId, messageTokens }) =>
             Effect.gen(function*() {
               const size = systemTokens + context.contextTokens + messageTokens + assemblyReserve(count)
-              return new TurnSnapshot({
-                turn: (yield* Ref.get(lastTurn)) + 1,
+              return {
                 messageId,
                 context: context.breakdown,
                 compactionTriggered: yield* handle.afterTurn(size, messageTokens),
                 ...compactionResult,
                 createdAt: yield* Clock.currentTimeMillis
-              }, { disableValidation: true })
+              }
             })
         })
         yield* Ref.update(usage, (total) =>
@@ -340,7 +338,7 @@ const assemble = (init: Init) =>
         if (outcome.snapshot === undefined) {
           // The turn ended after tools ran (host tools, max steps, doom loop): snapshot it now.
           compactionTriggered = yield* handle.afterTurn()
-          yield* appendSnapshot({
+          yield* store.appendSnapshot(sessionId, {
             messageId: outcome.messageId,
             context: outcome.context.breakdown,
             compactionTriggered,
@@ -348,9 +346,7 @@ const assemble = (init: Init) =>
             createdAt: yield* Clock.currentTimeMillis
           })
         } else {
-          const snapshot = outcome.snapshot
-          compactionTriggered = snapshot.compactionTriggered
-          yield* Ref.set(lastTurn, snapshot.turn)
+          compactionTriggered = outcome.snapshot.compactionTriggered
         }
         const { context: _context, snapshot: _snapshot, ...result } = outcome
         return {
@@ -404,38 +400,48 @@ const assemble = (init: Init) =>
         return Stream.flattenTake(Stream.fromQueue(queue))
       }))
 
+    /**
+     * Writes the results of tool calls the host ran. Every result is checked before any is
+     * written, so a call refused for one bad id stores nothing and can be retried as a whole.
+     */
     const recordToolResults = (results: NonNullable<RecordInput["toolResults"]>) =>
-      Effect.forEach(results, (result) =>
-        Effect.gen(function*() {
-          const message = yield* store.findToolCall(sessionId, result.toolCallId)
-          const part = message?.parts.find((p) => p.type === "tool" && p.toolCallId === result.toolCallId)
-          if (message === undefined || part === undefined || part.type !== "tool") {
-            return yield* new InvalidInput({
-              field: "toolResults",
-              reason: `no tool call "${result.toolCallId}" in this session`
+      Effect.gen(function*() {
+        const refuse = (reason: string) => new InvalidInput({ field: "toolResults", reason })
+        const seen = new Set<string>()
+        const calls = yield* Effect.forEach(results, (result) =>
+          Effect.gen(function*() {
+            if (seen.has(result.toolCallId)) {
+              return yield* refuse(`tool call "${result.toolCallId}" has two results in this call`)
+            }
+            seen.add(result.toolCallId)
+            const message = yield* store.findToolCall(sessionId, result.toolCallId)
+            const part = message?.parts.find((p) => p.type === "tool" && p.toolCallId === result.toolCallId)
+            if (message === undefined || part === undefined || part.type !== "tool") {
+              return yield* refuse(`no tool call "${result.toolCallId}" in this session`)
+            }
+            if (part.status === "completed" || part.status === "error") {
+              return yield* refuse(`tool call "${result.toolCallId}" already has a result`)
+            }
+            return { result, message, part }
+          }))
+        yield* Effect.forEach(calls, ({ message, part, result }) =>
+          Effect.gen(function*() {
+            const output = result.output?.toWellFormed()
+            const error = output === undefined
+              ? (result.error ?? "the tool returned no result").toWellFormed()
+              : undefined
+            const status = output === undefined ? "error" as const : "completed" as const
+            const done = { ...part, status, output, error }
+            yield* store.updateToolPart(part.id, {
+              status,
+              output,
+              error,
+              completedAt: yield* Clock.currentTimeMillis,
+              tokenCount: partCost(done, count)
             })
-          }
-          if (part.status === "completed" || part.status === "error") {
-            return yield* new InvalidInput({
-              field: "toolResults",
-              reason: `tool call "${result.toolCallId}" already has a result`
-            })
-          }
-          const output = result.output?.toWellFormed()
-          const error = output === undefined
-            ? (result.error ?? "the tool returned no result").toWellFormed()
-            : undefined
-          const status = output === undefined ? "error" as const : "completed" as const
-          const done = { ...part, status, output, error }
-          yield* store.updateToolPart(part.id, {
-            status,
-            output,
-            error,
-            completedAt: yield* Clock.currentTimeMillis,
-            tokenCount: partCost(done, count)
-          })
-          yield* builder.invalidate({ store, sessionId }, [message.id])
-        }), { discard: true })
+            yield* builder.invalidate({ store, sessionId }, [message.id])
+          }), { discard: true })
+      })
 
     const record: Session["record"] = (input) =>
       guarded(Effect.gen(function*() {
@@ -461,19 +467,7 @@ const assemble = (init: Init) =>
           userMessageId?: TurnResult["messageId"]
           assistantMessageId?: TurnResult["messageId"]
         } = {}
-        if (userParts !== undefined) {
-          const user = yield* store.appendMessage({
-            id: yield* Ids.messageId,
-            sessionId,
-            role: "user",
-            agent: row.agent,
-            model: row.model,
-            createdAt: yield* Clock.currentTimeMillis,
-            parts: userParts
-          })
-          yield* messageCreated(user.id, "user", user.createdAt)
-          result.userMessageId = user.id
-        }
+        if (userParts !== undefined) result.userMessageId = (yield* appendUserMessage(userParts)).id
         let tokens = TokenUsage.zero
         if (assistantParts !== undefined) {
           // Counted usage mirrors what a provider reports: the whole prompt in, the reply out.
@@ -518,7 +512,7 @@ const assemble = (init: Init) =>
                 total: overflow.needed
               }))
           )
-          yield* appendSnapshot({
+          yield* store.appendSnapshot(sessionId, {
             messageId: result.assistantMessageId,
             context: breakdown,
             compactionTriggered,
@@ -541,7 +535,7 @@ const assemble = (init: Init) =>
       }))
 
     const messages: Session["messages"] = (options = {}) =>
-      Effect.gen(function*() {
+      whileOpen(Effect.gen(function*() {
         const all: Array<Message> = []
         let after = 0
         for (;;) {
@@ -554,7 +548,7 @@ const assemble = (init: Init) =>
           if (page.length < 1_000) return all
           after = page[page.length - 1]!.seq
         }
-      })
+      }))
 
     const subscribe: Session["subscribe"] = <T extends EventTag | "*">(
       tag: T,
@@ -585,11 +579,7 @@ const assemble = (init: Init) =>
     )
 
     // Not serialised with turns: a manual round runs beside a turn, or joins the one in flight.
-    const compact: Session["compact"] = () =>
-      Effect.flatMap(
-        Ref.get(closed),
-        (isClosed) => isClosed ? Effect.fail(new SessionIsClosed({ sessionId })) : handle.compact
-      )
+    const compact: Session["compact"] = () => whileOpen(handle.compact)
 
     const close: Session["close"] = Effect.gen(function*() {
       if (yield* Ref.getAndSet(closed, true)) return
@@ -617,11 +607,11 @@ const assemble = (init: Init) =>
       record,
       contextForNextTurn,
       messages,
-      history: () => store.snapshots(sessionId),
+      history: () => whileOpen(store.snapshots(sessionId)),
       compact,
-      grep: (input) => MemoryTools.grep(memory, input),
-      describe: (input) => MemoryTools.describe(memory, input),
-      expand: (input) => MemoryTools.expand(memory, input),
+      grep: (input) => whileOpen(MemoryTools.grep(memory, input)),
+      describe: (input) => whileOpen(MemoryTools.describe(memory, input)),
+      expand: (input) => whileOpen(MemoryTools.expand(memory, input)),
       tokenUsage: Ref.get(usage),
       compactionInProgress: handle.inProgress,
       awaitCompaction: handle.awaitIdle,

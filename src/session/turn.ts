@@ -15,7 +15,7 @@ import type { Budget, MnesisConfig } from "../Config.js"
 import type { Count } from "../context/Render.js"
 import { partCost } from "../context/Render.js"
 import type { BuiltContext, Service as ContextBuilderService } from "../ContextBuilder.js"
-import type { FinishReason, Message, Part, PartBody, SessionId, ToolPart, TurnSnapshot } from "../Domain.js"
+import type { FinishReason, Message, Part, PartBody, SessionId, ToolPart } from "../Domain.js"
 import { MESSAGE_OVERHEAD_TOKENS, TokenUsage } from "../Domain.js"
 import type { ContextOverflow, SessionNotFound } from "../Errors.js"
 import { LlmConnectionError } from "../Errors.js"
@@ -64,7 +64,7 @@ export interface TurnOptions<R> {
       readonly messageId: Message["id"]
       readonly messageTokens: number
     }
-  ) => Effect.Effect<TurnSnapshot>
+  ) => Effect.Effect<Storage.NewTurnSnapshot>
 }
 
 export type TurnFailure = LlmFailure | ContextOverflow | Storage.StoreFailure | SessionNotFound
@@ -76,7 +76,7 @@ export interface TurnOutcome
   /** The context sent with the last provider call. */
   readonly context: BuiltContext
   /** The turn's snapshot, when the final step stored it. */
-  readonly snapshot?: TurnSnapshot | undefined
+  readonly snapshot?: Storage.NewTurnSnapshot | undefined
 }
 
 /** The model's complete answer to one provider call. */

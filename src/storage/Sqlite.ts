@@ -13,7 +13,7 @@ import * as Reactivity from "@effect/experimental/Reactivity"
 import { SqliteClient } from "@effect/sql-sqlite-node"
 import type { SqlError } from "@effect/sql/SqlError"
 import { Effect, Option, type Scope } from "effect"
-import type { FileId, MessageId, PartId, SessionId, SummaryId, TurnSnapshot } from "../Domain.js"
+import type { FileId, MessageId, PartId, SessionId, SummaryId } from "../Domain.js"
 import { type FileReference, Message, MESSAGE_OVERHEAD_TOKENS, type Session, TokenUsage } from "../Domain.js"
 import { type DatabaseCorrupt, type SchemaTooNew, SessionNotFound, StorageError } from "../Errors.js"
 import type {
@@ -23,6 +23,7 @@ import type {
   HistoryQuery,
   NewMessage,
   NewSession,
+  NewTurnSnapshot,
   ScannedText,
   SearchHit,
   SearchQuery,
@@ -623,17 +624,21 @@ export const make = (
         })
       )
 
-    const insertSnapshot = (sessionId: SessionId, snapshot: TurnSnapshot) =>
+    // The turn number is taken in the statement (see migration 2): the next after the session's last.
+    const insertSnapshot = (sessionId: SessionId, snapshot: NewTurnSnapshot) =>
       sql`INSERT INTO turn_snapshots (session_id, turn, message_id, context, compaction_triggered,
           compaction_result, created_at)
-        VALUES (${sessionId}, ${snapshot.turn}, ${snapshot.messageId}, ${JSON.stringify(snapshot.context)},
+        SELECT ${sessionId}, COALESCE(MAX(turn), 0) + 1, ${snapshot.messageId}, ${
+        JSON.stringify(snapshot.context)
+      },
           ${snapshot.compactionTriggered ? 1 : 0},
           ${
         snapshot.compactionResult === undefined
           ? null
           : JSON.stringify(encodeCompactionResult(snapshot.compactionResult))
       },
-          ${snapshot.createdAt})`.pipe(Effect.asVoid)
+          ${snapshot.createdAt}
+        FROM turn_snapshots WHERE session_id = ${sessionId}`.pipe(Effect.asVoid)
 
     const appendSnapshot: Service["appendSnapshot"] = (sessionId, snapshot) =>
       query("appendSnapshot", insertSnapshot(sessionId, snapshot))
@@ -644,16 +649,6 @@ export const make = (
         Effect.flatMap(
           sql<SnapshotRow>`SELECT * FROM turn_snapshots WHERE session_id = ${sessionId} ORDER BY turn`,
           (rows) => decodeAll(rows, snapshotObject, decodeSnapshot, "snapshots")
-        )
-      )
-
-    const lastTurn = (sessionId: SessionId) =>
-      query(
-        "lastTurn",
-        Effect.map(
-          sql<{ readonly turn: number }>`SELECT COALESCE(MAX(turn), 0) AS turn FROM turn_snapshots
-            WHERE session_id = ${sessionId}`,
-          (rows) => rows[0]?.turn ?? 0
         )
       )
 
@@ -814,7 +809,6 @@ export const make = (
       commitCompaction,
       appendSnapshot,
       snapshots,
-      lastTurn,
       putFileReference,
       getFileReference,
       search,

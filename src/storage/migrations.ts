@@ -20,6 +20,10 @@ export const searchBody = (row: string) =>
     ELSE coalesce(json_extract(${row}.content, '$.text'), '')
   END`
 
+/** The next turn number of a session: one more than its last snapshot's (a primary-key lookup). */
+export const nextTurn = (sessionId: string) =>
+  `(SELECT COALESCE(MAX(turn), 0) + 1 FROM turn_snapshots WHERE session_id = ${sessionId})`
+
 const initial = Effect.gen(function*() {
   const sql = yield* SqlClient.SqlClient
   const statements = [
@@ -267,7 +271,48 @@ const initial = Effect.gen(function*() {
   for (const statement of statements) yield* sql.unsafe(statement)
 })
 
-/** Every migration, by id. The highest id is the schema version this code writes. */
-export const migrations = [[1, "initial", initial]] as const
+/**
+ * The store numbers a session's turns: a snapshot's number is one more than the session's highest
+ * so far, taken inside the statement that writes it. (Numbers kept by a session handle collide
+ * as soon as a second handle — another process, or a `load` of an open session — ends a turn.)
+ */
+const turnNumbersFromStore = Effect.gen(function*() {
+  const sql = yield* SqlClient.SqlClient
+  const statements = [
+    `DROP TRIGGER message_appends_insert`,
+    `CREATE TRIGGER message_appends_insert INSTEAD OF INSERT ON message_appends
+      BEGIN
+        SELECT RAISE(ABORT, 'mnesis: session not found')
+          WHERE NOT EXISTS (SELECT 1 FROM sessions WHERE id = NEW.session_id);
+        INSERT INTO messages (id, session_id, seq, role, agent, model, is_summary, created_at, tokens_input,
+          tokens_output, tokens_cache_read, tokens_cache_write, tokens_total, cost, finish_reason, error,
+          in_context, context_tokens)
+        SELECT NEW.id, s.id, s.next_seq + 1, NEW.role, NEW.agent, NEW.model, 0, NEW.created_at, NEW.tokens_input,
+          NEW.tokens_output, NEW.tokens_cache_read, NEW.tokens_cache_write, NEW.tokens_total, NEW.cost,
+          NEW.finish_reason, NEW.error, NEW.in_context, NEW.context_tokens
+        FROM sessions s WHERE s.id = NEW.session_id;
+        INSERT INTO parts (id, message_id, session_id, idx, type, content, token_count, tool_call_id, tool_name,
+          tool_status, tool_output, tool_error, started_at, completed_at)
+        SELECT p.value ->> '$.id', NEW.id, NEW.session_id, p.key, p.value ->> '$.type', p.value -> '$.content',
+          p.value ->> '$.tokenCount', p.value ->> '$.toolCallId', p.value ->> '$.toolName',
+          p.value ->> '$.status', p.value ->> '$.output', p.value ->> '$.error', p.value ->> '$.startedAt',
+          p.value ->> '$.completedAt'
+        FROM json_each(NEW.parts) p;
+        INSERT INTO turn_snapshots (session_id, turn, message_id, context, compaction_triggered, compaction_result,
+          created_at)
+        SELECT NEW.session_id, ${nextTurn("NEW.session_id")}, NEW.id, NEW.snapshot -> '$.context',
+          NEW.snapshot ->> '$.compactionTriggered', NEW.snapshot -> '$.compactionResult', NEW.snapshot ->> '$.createdAt'
+        WHERE NEW.snapshot IS NOT NULL;
+      END`
+  ]
+  for (const statement of statements) yield* sql.unsafe(statement)
+})
 
-export const LATEST_SCHEMA_VERSION = 1
+/** Every migration, by id. The highest id is the schema version this code writes. */
+export const migrations = [[1, "initial", initial], [
+  2,
+  "turn_numbers_from_store",
+  turnNumbersFromStore
+]] as const
+
+export const LATEST_SCHEMA_VERSION = 2

@@ -10,7 +10,7 @@ import * as NodeFs from "node:fs"
 import * as NodePath from "node:path"
 import type { SessionId } from "../../src/Domain.js"
 import * as Storage from "../../src/Storage.js"
-import { LATEST_SCHEMA_VERSION } from "../../src/storage/migrations.js"
+import { LATEST_SCHEMA_VERSION, migrations } from "../../src/storage/migrations.js"
 import { append, createSession, tempDbPath, tempDir } from "../support/storage.js"
 
 const open = <A, E>(filename: string, effect: Effect.Effect<A, E, Storage.Storage>) =>
@@ -94,7 +94,9 @@ describe("SQLite file store", () => {
       const rows = db.prepare("SELECT migration_id FROM effect_sql_migrations").pluck().all()
       const sessions = db.prepare("SELECT count(*) FROM sessions").pluck().get()
       db.close()
-      expect(rows).toEqual([LATEST_SCHEMA_VERSION])
+      // each migration recorded once, the last one being the version this code writes
+      expect(rows).toEqual(migrations.map(([id]) => id))
+      expect(rows.at(-1)).toBe(LATEST_SCHEMA_VERSION)
       expect(sessions).toBe(2)
     }))
 
