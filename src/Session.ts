@@ -92,6 +92,16 @@ export interface OpenOptions {
   readonly metadata?: Readonly<Record<string, unknown>> | undefined
 }
 
+/**
+ * A page of `history`: the turns after `afterTurn` (default 0: from the first), at most `limit`.
+ *
+ * @since 0.1.0
+ */
+export interface HistoryOptions {
+  readonly afterTurn?: number | undefined
+  readonly limit?: number | undefined
+}
+
 export interface LoadOptions {
   readonly config?: MnesisConfigOverrides | undefined
   readonly dbPath?: string | undefined
@@ -201,8 +211,11 @@ export interface Session {
   readonly messages: (
     options?: { readonly includeSummaries?: boolean | undefined }
   ) => Effect.Effect<ReadonlyArray<Message>, MnesisError>
-  /** One snapshot per completed turn. */
-  readonly history: () => Effect.Effect<ReadonlyArray<TurnSnapshot>, MnesisError>
+  /**
+   * One snapshot per completed turn, in order: all of them, or a page — the turns after
+   * `afterTurn`, at most `limit` (a positive integer) of them.
+   */
+  readonly history: (options?: HistoryOptions) => Effect.Effect<ReadonlyArray<TurnSnapshot>, MnesisError>
   /** Runs a compaction round now, or joins the one in flight. */
   readonly compact: () => Effect.Effect<CompactionResult, MnesisError>
   /** Searches the whole history (see `MemoryTools.grep`). */

@@ -112,6 +112,12 @@ export interface ContextItemsQuery {
   readonly newestFirst?: boolean | undefined
 }
 
+export interface SnapshotQuery {
+  /** Only turns with a larger number (keyset paging). */
+  readonly afterTurn?: number | undefined
+  readonly limit?: number | undefined
+}
+
 export interface HistoryQuery {
   /** Only messages with a larger `seq` (keyset paging). */
   readonly afterSeq?: number | undefined
@@ -220,6 +226,10 @@ export interface Service {
     update: { readonly tokens: TokenUsage; readonly cost: number; readonly finishReason: FinishReason }
   ) => Effect.Effect<void, StoreFailure>
   readonly updateToolPart: (id: PartId, update: ToolPartUpdate) => Effect.Effect<void, StoreFailure>
+  /** Several tool parts' updates in one transaction: all are written, or none. */
+  readonly updateToolParts: (
+    updates: ReadonlyArray<{ readonly id: PartId; readonly update: ToolPartUpdate }>
+  ) => Effect.Effect<void, StoreFailure>
   /** The tool parts of these messages (with their message ids), in message then part order. */
   readonly toolParts: (
     ids: ReadonlyArray<MessageId>
@@ -279,7 +289,11 @@ export interface Service {
     sessionId: SessionId,
     snapshot: NewTurnSnapshot
   ) => Effect.Effect<void, StoreFailure>
-  readonly snapshots: (sessionId: SessionId) => Effect.Effect<ReadonlyArray<TurnSnapshot>, StoreFailure>
+  /** The session's turn snapshots in turn order; `afterTurn` and `limit` page through them. */
+  readonly snapshots: (
+    sessionId: SessionId,
+    query?: SnapshotQuery
+  ) => Effect.Effect<ReadonlyArray<TurnSnapshot>, StoreFailure>
 
   readonly putFileReference: (ref: FileReference) => Effect.Effect<void, StoreFailure>
   readonly getFileReference: (id: FileId) => Effect.Effect<FileReference | undefined, StoreFailure>

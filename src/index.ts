@@ -24,6 +24,7 @@ export * as MemoryTools from "./MemoryTools.js"
 export * as ModelRegistry from "./ModelRegistry.js"
 export * as Session from "./Session.js"
 export type {
+  HistoryOptions,
   LoadOptions,
   MnesisError,
   MnesisServices,

@@ -65,7 +65,8 @@ export interface PromiseSession extends AsyncDisposable {
   contextForNextTurn(options?: { readonly systemPrompt?: string }): Promise<BuiltContext>
   compact(): Promise<CompactionResult>
   messages(options?: { readonly includeSummaries?: boolean }): Promise<ReadonlyArray<Message>>
-  history(): Promise<ReadonlyArray<TurnSnapshot>>
+  /** The turn snapshots: all, or a page (`{ afterTurn, limit }`). */
+  history(options?: Session.HistoryOptions): Promise<ReadonlyArray<TurnSnapshot>>
   tokenUsage(): Promise<TokenUsage>
   compactionInProgress(): Promise<boolean>
   /** Waits for the background round in flight, if any; its result, or `undefined` when none ran. */
@@ -113,7 +114,7 @@ const wrap = (
     contextForNextTurn: (options) => go(session.contextForNextTurn(options)),
     compact: () => go(session.compact()),
     messages: (options) => go(session.messages(options)),
-    history: () => go(session.history()),
+    history: (options) => go(session.history(options)),
     tokenUsage: () => go(session.tokenUsage),
     compactionInProgress: () => go(session.compactionInProgress),
     awaitCompaction: () => go(Effect.map(session.awaitCompaction, Option.getOrUndefined)),

@@ -360,6 +360,30 @@ describe("Session", () => {
       expect(last.system).toBeGreaterThan(0)
       expect(history[1]!.context.messages).toBeGreaterThan(history[0]!.context.messages)
     }).pipe(Effect.provide(MnesisTest)))
+
+  it.effect("history pages by turn: afterTurn and limit cover every turn exactly once", () =>
+    Effect.gen(function*() {
+      const session = yield* Session.create({ model: MODEL })
+      for (let i = 0; i < 7; i++) yield* session.record({ user: `question ${i}`, assistant: `answer ${i}` })
+      const pages: Array<ReadonlyArray<number>> = []
+      let after = 0
+      for (;;) {
+        const page = yield* session.history({ afterTurn: after, limit: 3 })
+        if (page.length === 0) break
+        pages.push(page.map((s) => s.turn))
+        after = page[page.length - 1]!.turn
+      }
+      expect(pages).toEqual([[1, 2, 3], [4, 5, 6], [7]])
+      expect(yield* session.history()).toHaveLength(7)
+      expect(yield* Effect.flip(session.history({ limit: 0 }))).toMatchObject({
+        _tag: "InvalidInput",
+        field: "limit"
+      })
+      expect(yield* Effect.flip(session.history({ afterTurn: -1 }))).toMatchObject({
+        _tag: "InvalidInput",
+        field: "afterTurn"
+      })
+    }).pipe(Effect.provide(MnesisTest)))
 })
 
 describe("record (bring your own LLM)", () => {

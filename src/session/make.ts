@@ -35,6 +35,7 @@ import { LlmProvider } from "../LlmProvider.js"
 import * as MemoryTools from "../MemoryTools.js"
 import * as ModelRegistry from "../ModelRegistry.js"
 import type {
+  HistoryOptions,
   LoadOptions,
   MnesisError,
   OpenOptions,
@@ -54,6 +55,18 @@ import { runTurn, type TurnEnv } from "./turn.js"
 
 /** How long a turn waits for a slow `onPart` callback to catch up before returning. */
 const CALLBACK_DRAIN_TIMEOUT = "5 seconds"
+
+/** `history` pages by turn number: a count from 0, and a positive page size. */
+const checkHistoryPage = (options: HistoryOptions): Effect.Effect<void, InvalidInput> => {
+  const { afterTurn, limit } = options
+  if (afterTurn !== undefined && !(Number.isSafeInteger(afterTurn) && afterTurn >= 0)) {
+    return Effect.fail(new InvalidInput({ field: "afterTurn", reason: "must be a whole number ≥ 0" }))
+  }
+  if (limit !== undefined && !(Number.isSafeInteger(limit) && limit > 0)) {
+    return Effect.fail(new InvalidInput({ field: "limit", reason: "must be a whole number ≥ 1" }))
+  }
+  return Effect.void
+}
 
 /** Whether the session offers the memory tools to the model (`true` or an options object). */
 const offersMemoryTools = (memoryTools: OpenOptions["memoryTools"]) =>
@@ -401,8 +414,8 @@ const assemble = (init: Init) =>
       }))
 
     /**
-     * Writes the results of tool calls the host ran. Every result is checked before any is
-     * written, so a call refused for one bad id stores nothing and can be retried as a whole.
+     * Writes the results of tool calls the host ran, all in one transaction. Every result is
+     * checked first, so a call refused for one bad id stores nothing and can be retried as a whole.
      */
     const recordToolResults = (results: NonNullable<RecordInput["toolResults"]>) =>
       Effect.gen(function*() {
@@ -424,23 +437,17 @@ const assemble = (init: Init) =>
             }
             return { result, message, part }
           }))
-        yield* Effect.forEach(calls, ({ message, part, result }) =>
-          Effect.gen(function*() {
-            const output = result.output?.toWellFormed()
-            const error = output === undefined
-              ? (result.error ?? "the tool returned no result").toWellFormed()
-              : undefined
-            const status = output === undefined ? "error" as const : "completed" as const
-            const done = { ...part, status, output, error }
-            yield* store.updateToolPart(part.id, {
-              status,
-              output,
-              error,
-              completedAt: yield* Clock.currentTimeMillis,
-              tokenCount: partCost(done, count)
-            })
-            yield* builder.invalidate({ store, sessionId }, [message.id])
-          }), { discard: true })
+        const at = yield* Clock.currentTimeMillis
+        yield* store.updateToolParts(calls.map(({ part, result }) => {
+          const output = result.output?.toWellFormed()
+          const error = output === undefined
+            ? (result.error ?? "the tool returned no result").toWellFormed()
+            : undefined
+          const status = output === undefined ? "error" as const : "completed" as const
+          const tokenCount = partCost({ ...part, status, output, error }, count)
+          return { id: part.id, update: { status, output, error, completedAt: at, tokenCount } }
+        }))
+        yield* builder.invalidate({ store, sessionId }, [...new Set(calls.map(({ message }) => message.id))])
       })
 
     const record: Session["record"] = (input) =>
@@ -607,7 +614,8 @@ const assemble = (init: Init) =>
       record,
       contextForNextTurn,
       messages,
-      history: () => whileOpen(store.snapshots(sessionId)),
+      history: (options = {}) =>
+        whileOpen(Effect.flatMap(checkHistoryPage(options), () => store.snapshots(sessionId, options))),
       compact,
       grep: (input) => whileOpen(MemoryTools.grep(memory, input)),
       describe: (input) => whileOpen(MemoryTools.describe(memory, input)),

@@ -295,17 +295,16 @@ export const make = (
         })
       )
 
-    const updateToolPart = (id: PartId, update: ToolPartUpdate) =>
-      transaction(
-        "updateToolPart",
-        Effect.gen(function*() {
-          // Adjust the context item first: it is a write, and it needs the part's previous cost.
-          yield* sql`UPDATE sessions SET context_version = context_version + 1
+    /** Writes one tool part's state; the caller is inside a transaction. */
+    const writeToolPart = (id: PartId, update: ToolPartUpdate) =>
+      Effect.gen(function*() {
+        // Adjust the context item first: it is a write, and it needs the part's previous cost.
+        yield* sql`UPDATE sessions SET context_version = context_version + 1
             WHERE id = (SELECT session_id FROM parts WHERE id = ${id})`
-          yield* sql`UPDATE context_items SET token_count = token_count + ${update.tokenCount}
+        yield* sql`UPDATE context_items SET token_count = token_count + ${update.tokenCount}
               - (SELECT token_count FROM parts WHERE id = ${id})
             WHERE item_id = (SELECT message_id FROM parts WHERE id = ${id} AND compacted_at IS NULL)`
-          const rows = yield* sql<{ id: string }>`
+        const rows = yield* sql<{ id: string }>`
             UPDATE parts SET
               tool_status = ${update.status},
               tool_output = coalesce(${update.output ?? null}, tool_output),
@@ -315,11 +314,19 @@ export const make = (
               token_count = ${update.tokenCount}
             WHERE id = ${id} AND type = 'tool'
             RETURNING id`
-          const row = rows[0]
-          if (row === undefined) {
-            return yield* new StorageError({ operation: "updateToolPart", reason: `no tool part ${id}` })
-          }
-        })
+        const row = rows[0]
+        if (row === undefined) {
+          return yield* new StorageError({ operation: "updateToolPart", reason: `no tool part ${id}` })
+        }
+      })
+
+    const updateToolPart = (id: PartId, update: ToolPartUpdate) =>
+      transaction("updateToolPart", writeToolPart(id, update))
+
+    const updateToolParts: Service["updateToolParts"] = (updates) =>
+      updates.length === 0 ? Effect.void : transaction(
+        "updateToolParts",
+        Effect.forEach(updates, ({ id, update }) => writeToolPart(id, update), { discard: true })
       )
 
     const toolParts: Service["toolParts"] = (ids) =>
@@ -643,11 +650,14 @@ export const make = (
     const appendSnapshot: Service["appendSnapshot"] = (sessionId, snapshot) =>
       query("appendSnapshot", insertSnapshot(sessionId, snapshot))
 
-    const snapshots = (sessionId: SessionId) =>
+    const snapshots: Service["snapshots"] = (sessionId, q = {}) =>
       query(
         "snapshots",
         Effect.flatMap(
-          sql<SnapshotRow>`SELECT * FROM turn_snapshots WHERE session_id = ${sessionId} ORDER BY turn`,
+          // LIMIT -1: no limit, in SQLite's terms
+          sql<SnapshotRow>`SELECT * FROM turn_snapshots
+            WHERE session_id = ${sessionId} AND turn > ${q.afterTurn ?? 0}
+            ORDER BY turn LIMIT ${q.limit ?? -1}`,
           (rows) => decodeAll(rows, snapshotObject, decodeSnapshot, "snapshots")
         )
       )
@@ -794,6 +804,7 @@ export const make = (
       appendMessage,
       updateMessageUsage,
       updateToolPart,
+      updateToolParts,
       toolParts,
       findToolCall,
       tombstone,

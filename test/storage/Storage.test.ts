@@ -5,7 +5,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import type { Layer } from "effect"
 import { Effect, Either, FastCheck } from "effect"
-import type { MessageId, SessionId, SummaryId } from "../../src/Domain.js"
+import type { MessageId, PartId, SessionId, SummaryId } from "../../src/Domain.js"
 import { FileReference, TokenUsage } from "../../src/Domain.js"
 import { StorageError } from "../../src/Errors.js"
 import * as Ids from "../../src/internal/ids.js"
@@ -156,6 +156,39 @@ describe.each(backends)("Storage (%s)", (_name, backend) => {
       expect(rewrite._tag).toBe("StorageError")
       const hits = yield* store.search({ sessionIds: [session.id], text: "file-b", limit: 5 })
       expect(hits.map((h) => h.partId)).toEqual([part.id])
+    })))
+
+  it.effect("several tool results are written together or not at all", () =>
+    run(Effect.gen(function*() {
+      const store = yield* Storage.Storage
+      const session = yield* createSession()
+      yield* append(session.id, "user", "run both")
+      const message = yield* append(session.id, "assistant", [
+        { type: "tool", toolName: "shell", toolCallId: "call_a", input: { cmd: "ls" }, status: "pending" },
+        { type: "tool", toolName: "shell", toolCallId: "call_b", input: { cmd: "pwd" }, status: "pending" }
+      ])
+      const [a, b] = message.parts
+      const before = (yield* store.contextItems(session.id)).find((i) => i.id === message.id)!.tokenCount
+      const done = (id: PartId, output: string) => ({
+        id,
+        update: { status: "completed" as const, output, completedAt: 7, tokenCount: 30 }
+      })
+      // the second update names a part that does not exist: the first must not be written either
+      const failed = yield* Effect.flip(
+        store.updateToolParts([done(a!.id, "file-a"), done("part_missing" as PartId, "x")])
+      )
+      expect(failed._tag).toBe("StorageError")
+      const [untouched] = yield* store.messages([message.id])
+      expect(untouched!.parts.map((p) => p.type === "tool" && p.status)).toEqual(["pending", "pending"])
+      expect((yield* store.contextItems(session.id)).find((i) => i.id === message.id)!.tokenCount).toBe(
+        before
+      )
+      yield* store.updateToolParts([done(a!.id, "file-a"), done(b!.id, "/home")])
+      const [written] = yield* store.messages([message.id])
+      expect(written!.parts).toMatchObject([
+        { status: "completed", output: "file-a" },
+        { status: "completed", output: "/home" }
+      ])
     })))
 
   it.effect("a tool result set after its call was indexed becomes searchable too", () =>
