@@ -16,6 +16,12 @@ import { tempDbPath } from "./support/storage.js"
 
 const MODEL = "anthropic/claude-opus-4-6"
 
+/** A 4K window: room for ~2K tokens of context once output and compaction budgets are set aside. */
+const SMALL_WINDOW = {
+  compaction: { compactionOutputBudget: 1_000 },
+  modelOverrides: { contextLimit: 4_000, maxOutputTokens: 1_000 }
+} as const
+
 /** All text sent to the model in a request. */
 const sentText = (request: LlmRequest | undefined): string =>
   (request?.messages ?? []).flatMap((m) =>
@@ -321,13 +327,7 @@ describe("Session", () => {
 
   it.effect("bad input is refused before anything is stored", () =>
     Effect.gen(function*() {
-      const session = yield* Session.create({
-        model: MODEL,
-        config: {
-          compaction: { compactionOutputBudget: 1_000 },
-          modelOverrides: { contextLimit: 4_000, maxOutputTokens: 1_000 }
-        }
-      })
+      const session = yield* Session.create({ model: MODEL, config: SMALL_WINDOW })
       expect(yield* Effect.flip(session.send("   "))).toMatchObject({
         _tag: "InvalidInput",
         field: "message"
@@ -458,13 +458,7 @@ describe("record (bring your own LLM)", () => {
 
   it.effect("refuses a message no context could hold, storing neither side of the exchange", () =>
     Effect.gen(function*() {
-      const session = yield* Session.create({
-        model: MODEL,
-        config: {
-          compaction: { compactionOutputBudget: 1_000 },
-          modelOverrides: { contextLimit: 4_000, maxOutputTokens: 1_000 }
-        }
-      })
+      const session = yield* Session.create({ model: MODEL, config: SMALL_WINDOW })
       const huge = "word ".repeat(5_000)
       expect(yield* Effect.flip(session.record({ user: huge, assistant: "ok" }))).toMatchObject({
         _tag: "ContextOverflow"

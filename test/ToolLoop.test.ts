@@ -42,6 +42,13 @@ const toolResults = (request: LlmRequest | undefined): Array<ToolResultBlock> =>
 
 const requests = Effect.flatMap(MockLlm.MockLlmControl, (control) => control.requests)
 
+/** A tool without a handler: the host runs it and records the result. */
+const weatherTool = Tool.make({
+  name: "weather",
+  description: "today's weather",
+  input: Schema.Struct({ city: Schema.String })
+})
+
 describe("the tool loop", () => {
   it.effect("a two-step calculation through two tools", () =>
     Effect.gen(function*() {
@@ -158,16 +165,11 @@ describe("the tool loop", () => {
   it.effect("a tool without a handler ends the turn with the call pending; recording its result continues", () =>
     Effect.gen(function*() {
       const control = yield* MockLlm.MockLlmControl
-      const weather = Tool.make({
-        name: "weather",
-        description: "today's weather",
-        input: Schema.Struct({ city: Schema.String })
-      })
       yield* control.enqueue(
         MockLlm.Reply.toolCalls([{ name: "weather", input: { city: "Oslo" }, id: "call_w1" }]),
         MockLlm.Reply.text("It is snowing in Oslo.")
       )
-      const session = yield* Session.create({ model: "mock/calc", tools: [weather] })
+      const session = yield* Session.create({ model: "mock/calc", tools: [weatherTool] })
       const first = yield* session.send("Weather in Oslo?")
       expect(first.finishReason).toBe("tool_calls")
       expect(first.pendingToolCalls).toMatchObject([{
@@ -196,11 +198,6 @@ describe("the tool loop", () => {
   it.effect("results for host tools are checked together: one bad id stores none, and a retry works", () =>
     Effect.gen(function*() {
       const control = yield* MockLlm.MockLlmControl
-      const weather = Tool.make({
-        name: "weather",
-        description: "today's weather",
-        input: Schema.Struct({ city: Schema.String })
-      })
       yield* control.enqueue(
         MockLlm.Reply.toolCalls([
           { name: "weather", input: { city: "Oslo" }, id: "call_a" },
@@ -208,7 +205,7 @@ describe("the tool loop", () => {
         ]),
         MockLlm.Reply.text("Cold in Oslo, warm in Rome.")
       )
-      const session = yield* Session.create({ model: "mock/calc", tools: [weather] })
+      const session = yield* Session.create({ model: "mock/calc", tools: [weatherTool] })
       yield* session.send("Weather in Oslo and Rome?")
       const pendingParts = Effect.map(
         session.messages(),
