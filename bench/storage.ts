@@ -2,20 +2,21 @@
  * Storage benchmarks.
  *
  * 1. Append throughput: the library's `appendMessage` (3 parts, one transaction per message,
- *    with its seq bump, search rows and context item) against a raw better-sqlite3 loop that
+ *    with its seq bump, search rows and context item) against a raw node:sqlite loop that
  *    writes the same rows with the same statements in the same transactions. Target ratio ≥ 0.5.
  * 2. Context read: reading a 200-item active context (items + messages with parts) from a session
  *    with 100K stored messages against one with 1K. Target ratio ≤ 1.3 (reads must not scan the
  *    history).
  */
-import Database from "better-sqlite3"
 import { Effect, ManagedRuntime } from "effect"
 import * as NodePath from "node:path"
+import { DatabaseSync } from "node:sqlite"
 import type { MessageId, SessionId } from "../src/Domain.js"
 import * as Ids from "../src/internal/ids.js"
 import * as Storage from "../src/Storage.js"
 import type { Benchmark, Figure } from "./harness.js"
 import { check, median, round } from "./harness.js"
+import { inTransaction } from "./support.js"
 
 const text = (n: number, i: number) => `message ${n} part ${i}: ` + "lorem ipsum dolor sit amet ".repeat(6)
 
@@ -44,14 +45,13 @@ const libraryMessage = (sessionId: SessionId, n: number) =>
   })
 
 /** The same statements as `appendMessage` (one insert through the view, one read of the seq), raw. */
-const rawAppender = (db: Database.Database) => {
+const rawAppender = (db: DatabaseSync) => {
   const append = db.prepare(`INSERT INTO message_appends (id, session_id, role, agent, model, created_at,
     tokens_input, tokens_output, tokens_cache_read, tokens_cache_write, tokens_total, cost, finish_reason, error,
     in_context, context_tokens, parts, snapshot)
     VALUES (?, ?, ?, 'bench', 'mock/bench', ?, 0, 0, 0, 0, 0, 0, NULL, NULL, 1, 124, ?, NULL)`)
   const seq = db.prepare("SELECT seq FROM messages WHERE id = ?")
-  return (sessionId: string, n: number, ids: ReadonlyArray<string>) => {
-    const [messageId, ...partIds] = ids
+  return (sessionId: string, n: number, [messageId, ...partIds]: readonly [string, ...Array<string>]) => {
     const parts = partIds.map((id, i) => ({
       id,
       type: "text",
@@ -64,14 +64,14 @@ const rawAppender = (db: Database.Database) => {
 }
 
 /** Fills a session with `count` messages in bulk; only the newest `inContext` are context items. */
-const fillSession = (db: Database.Database, sessionId: string, count: number, inContext: number) => {
+const fillSession = (db: DatabaseSync, sessionId: string, count: number, inContext: number) => {
   const insertMessage = db.prepare(`INSERT INTO messages (id, session_id, seq, role, agent, model, created_at,
     in_context, context_tokens) VALUES (?, ?, ?, ?, 'bench', 'mock/bench', ?, ?, 124)`)
   const insertPart = db.prepare(
     `INSERT INTO parts (id, message_id, session_id, idx, type, content, token_count)
     VALUES (?, ?, ?, ?, 'text', ?, 40)`
   )
-  db.transaction(() => {
+  inTransaction(db, () => {
     for (let n = 1; n <= count; n++) {
       const messageId = Effect.runSync(Ids.messageId)
       insertMessage.run(
@@ -92,7 +92,7 @@ const fillSession = (db: Database.Database, sessionId: string, count: number, in
         )
       }
     }
-  })()
+  })
 }
 
 const appendThroughput = async (
@@ -109,10 +109,8 @@ const appendThroughput = async (
   const rawStore = await schemaRuntime.runPromise(Storage.Storage)
   const rawSession = await schemaRuntime.runPromise(newSession(rawStore))
   await schemaRuntime.dispose()
-  const db = new Database(rawFile)
-  db.pragma("journal_mode = WAL")
-  db.pragma("synchronous = NORMAL")
-  db.pragma("foreign_keys = ON")
+  const db = new DatabaseSync(rawFile)
+  db.exec("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON")
   const rawAppend = rawAppender(db)
 
   const libraryRates: Array<number> = []
@@ -130,7 +128,7 @@ const appendThroughput = async (
     )
     libraryRates.push(messages / ((performance.now() - libStart) / 1000))
 
-    const ids = Array.from({ length: messages }, () => [
+    const ids = Array.from({ length: messages }, (): readonly [string, ...Array<string>] => [
       Effect.runSync(Ids.messageId),
       ...Array.from({ length: 3 }, () => Effect.runSync(Ids.partId))
     ])
@@ -146,7 +144,7 @@ const appendThroughput = async (
     metric: "append throughput (3 parts, 1 tx/message)",
     value: round(library, 0),
     unit: "msg/s",
-    baseline: { label: "raw better-sqlite3, same statements", value: round(raw, 0) },
+    baseline: { label: "raw node:sqlite, same statements", value: round(raw, 0) },
     ratio: round(library / raw),
     ...check({ value: library / raw, op: "≥", limit: 0.5, kind: "ratio", label: "ratio", quick })
   }]
@@ -158,7 +156,7 @@ const contextRead = async (dir: string, large: number, quick: boolean): Promise<
   const store = await runtime.runPromise(Storage.Storage)
   const small = await runtime.runPromise(newSession(store))
   const big = await runtime.runPromise(newSession(store))
-  const db = new Database(filename)
+  const db = new DatabaseSync(filename)
   fillSession(db, small, 1_000, 200)
   fillSession(db, big, large, 200)
   db.close()
@@ -195,7 +193,7 @@ const contextRead = async (dir: string, large: number, quick: boolean): Promise<
 
 const benchmark: Benchmark = {
   name: "storage",
-  description: "append throughput vs raw better-sqlite3; context read time vs history size",
+  description: "append throughput vs raw node:sqlite; context read time vs history size",
   run: async ({ quick, tmpDir }) => [
     ...(await appendThroughput(tmpDir, quick ? 1_000 : 3_000, quick)),
     ...(await contextRead(tmpDir, quick ? 20_000 : 100_000, quick))

@@ -2,8 +2,8 @@
  * Shared bench plumbing: a provider wrapper that measures time spent inside the model (so engine
  * overhead can be reported without it), and bulk seeding of long sessions through raw SQL.
  */
-import Database from "better-sqlite3"
 import { Effect, Layer, Stream } from "effect"
+import { DatabaseSync } from "node:sqlite"
 import type { MnesisConfigOverrides } from "../src/Config.js"
 import { Settings } from "../src/Config.js"
 import * as Ids from "../src/internal/ids.js"
@@ -47,9 +47,21 @@ const filler = (n: number) => `message ${n}: ` + "the quick brown fox jumps over
  * Appends `count` user/assistant messages (one text part each) to a session in one transaction;
  * only the newest `inContext` become context items, as if older ones had been compacted away.
  */
+/** Runs `body` in one transaction on a raw connection (bulk seeding for benchmarks). */
+export const inTransaction = (db: DatabaseSync, body: () => void) => {
+  db.exec("BEGIN")
+  try {
+    body()
+    db.exec("COMMIT")
+  } catch (error) {
+    db.exec("ROLLBACK")
+    throw error
+  }
+}
+
 export const seedHistory = (file: string, sessionId: string, count: number, inContext: number) => {
-  const db = new Database(file)
-  db.pragma("journal_mode = WAL")
+  const db = new DatabaseSync(file)
+  db.exec("PRAGMA journal_mode = WAL")
   // The messages trigger keeps the session's counters and adds the context items.
   const insertMessage = db.prepare(`INSERT INTO messages (id, session_id, seq, role, agent, model, created_at,
     in_context, context_tokens) VALUES (?, ?, ?, ?, 'bench', 'mock/bench', ?, ?, ?)`)
@@ -57,7 +69,7 @@ export const seedHistory = (file: string, sessionId: string, count: number, inCo
     `INSERT INTO parts (id, message_id, session_id, idx, type, content, token_count)
     VALUES (?, ?, ?, 0, 'text', ?, ?)`
   )
-  db.transaction(() => {
+  inTransaction(db, () => {
     for (let n = 1; n <= count; n++) {
       const id = Effect.runSync(Ids.messageId)
       const role = n % 2 === 1 ? "user" : "assistant"
@@ -66,6 +78,6 @@ export const seedHistory = (file: string, sessionId: string, count: number, inCo
       insertMessage.run(id, sessionId, n, role, n, n > count - inContext ? 1 : 0, tokens + 4)
       insertPart.run(Effect.runSync(Ids.partId), id, sessionId, JSON.stringify({ text }), tokens)
     }
-  })()
+  })
   db.close()
 }

@@ -1,5 +1,5 @@
 /**
- * The SQLite store on `@effect/sql-sqlite-node` (better-sqlite3): one serialised connection per
+ * The SQLite store on Node's built-in `node:sqlite` (see sqlite/NodeSqliteClient.ts): one serialised connection per
  * store, WAL, foreign keys, a busy timeout so concurrent processes wait instead of failing, and
  * versioned migrations. SQLite specifics (FTS5 syntax, pragmas, json_each) live only here.
  *
@@ -9,8 +9,6 @@
  *
  * @internal
  */
-import * as Reactivity from "@effect/experimental/Reactivity"
-import { SqliteClient } from "@effect/sql-sqlite-node"
 import type { SqlError } from "@effect/sql/SqlError"
 import { Effect, Option, type Scope } from "effect"
 import type { FileId, MessageId, PartId, SessionId, SummaryId } from "../Domain.js"
@@ -57,6 +55,7 @@ import {
   unreadable
 } from "./rows.js"
 import { buildMatchQuery } from "./searchQuery.js"
+import * as NodeSqliteClient from "./sqlite/NodeSqliteClient.js"
 
 export interface Options {
   readonly filename: string
@@ -79,15 +78,18 @@ export const make = (
     const path = options.filename
     yield* preflight(path)
 
-    const sql = yield* SqliteClient.make({ filename: path, disableWAL: options.walMode === false }).pipe(
-      Effect.provide(Reactivity.layer),
+    const sql = yield* NodeSqliteClient.make({
+      filename: path,
+      walMode: options.walMode,
+      busyTimeoutMs: options.busyTimeoutMs
+    }).pipe(
+      Effect.catchTag("SqlError", (error) => Effect.fail(fromCause(path, "open", error.cause))),
       Effect.catchAllDefect((defect) => Effect.fail(fromCause(path, "open", defect)))
     )
     const fail = (operation: string) => (error: SqlError) =>
       Effect.fail(fromCause(path, operation, error.cause))
 
     yield* Effect.all([
-      sql.unsafe(`PRAGMA busy_timeout = ${Math.max(0, Math.round(options.busyTimeoutMs ?? 30_000))}`),
       sql.unsafe("PRAGMA foreign_keys = ON"),
       sql.unsafe("PRAGMA synchronous = NORMAL")
     ]).pipe(Effect.catchTag("SqlError", fail("open")))

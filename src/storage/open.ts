@@ -12,15 +12,11 @@ import * as NodeFs from "node:fs"
 import * as NodePath from "node:path"
 import { DatabaseCorrupt, SchemaTooNew, StorageError } from "../Errors.js"
 import { LATEST_SCHEMA_VERSION, migrations } from "./migrations.js"
+import { sqliteErrorCode } from "./sqlite/NodeSqliteClient.js"
 
 const SQLITE_HEADER = "SQLite format 3\u0000"
 
 // ---------------------------------------------------------------------------------------------
-
-const sqliteCode = (cause: unknown): string | undefined => {
-  const code = typeof cause === "object" && cause !== null && "code" in cause ? cause.code : undefined
-  return typeof code === "string" ? code : undefined
-}
 
 export const causeMessage = (cause: unknown): string => cause instanceof Error ? cause.message : String(cause)
 
@@ -47,7 +43,7 @@ export const fromCause = (
   operation: string,
   cause: unknown
 ): StorageError | DatabaseCorrupt => {
-  const code = sqliteCode(cause)
+  const code = sqliteErrorCode(cause)
   if (code === "SQLITE_NOTADB" || code?.startsWith("SQLITE_CORRUPT")) {
     return new DatabaseCorrupt({ path, reason: causeMessage(cause) })
   }
@@ -114,7 +110,7 @@ export const preflight = (filename: string): Effect.Effect<void, StorageError | 
 
 const isBusy = (error: unknown): boolean => {
   const cause = typeof error === "object" && error !== null && "cause" in error ? error.cause : error
-  const code = sqliteCode(cause)
+  const code = sqliteErrorCode(cause)
   return code !== undefined && code.startsWith("SQLITE_BUSY")
 }
 

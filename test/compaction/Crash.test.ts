@@ -4,9 +4,9 @@
  * `integrity_check` and the DAG invariants, and the session carries on after reopening.
  */
 import { describe, expect, it } from "@effect/vitest"
-import Database from "better-sqlite3"
 import { Effect } from "effect"
 import { spawn } from "node:child_process"
+import { DatabaseSync } from "node:sqlite"
 import type { SessionId } from "../../src/Domain.js"
 import { StorageError } from "../../src/Errors.js"
 import { makeTest } from "../../src/Layers.js"
@@ -65,9 +65,9 @@ const runWorker = (db: string, session: string, turns: number, kill: boolean) =>
   })
 
 const integrity = (db: string) => {
-  const handle = new Database(db, { readonly: true })
+  const handle = new DatabaseSync(db, { readOnly: true })
   try {
-    return handle.pragma("integrity_check", { simple: true })
+    return handle.prepare("PRAGMA integrity_check").get()?.["integrity_check"]
   } finally {
     handle.close()
   }

@@ -3,15 +3,15 @@
  * checks, permissions, database-level append-only guarantees and several processes at once.
  */
 import { describe, expect, it } from "@effect/vitest"
-import Database from "better-sqlite3"
 import { Effect } from "effect"
 import { spawn } from "node:child_process"
 import * as NodeFs from "node:fs"
 import * as NodePath from "node:path"
+import { DatabaseSync } from "node:sqlite"
 import type { SessionId } from "../../src/Domain.js"
 import * as Storage from "../../src/Storage.js"
 import { LATEST_SCHEMA_VERSION, migrations } from "../../src/storage/migrations.js"
-import { append, createSession, tempDbPath, tempDir } from "../support/storage.js"
+import { append, createSession, firstColumn, tempDbPath, tempDir } from "../support/storage.js"
 
 const open = <A, E>(filename: string, effect: Effect.Effect<A, E, Storage.Storage>) =>
   Effect.scoped(Effect.provide(effect, Storage.layerSqlite({ filename })))
@@ -40,17 +40,20 @@ const runWorker = (args: ReadonlyArray<string>) =>
 
 /** Checks every session has `expected` messages with seq 1..expected and one context item each. */
 const checkSessions = (filename: string, sessions: ReadonlyArray<SessionId>, expected: number) => {
-  const db = new Database(filename, { readonly: true })
+  const db = new DatabaseSync(filename, { readOnly: true })
   try {
     for (const id of sessions) {
-      const seqs = db.prepare("SELECT seq FROM messages WHERE session_id = ? ORDER BY seq").pluck().all(id)
+      const seqs = firstColumn(
+        db.prepare("SELECT seq FROM messages WHERE session_id = ? ORDER BY seq").all(id)
+      )
       expect(seqs).toEqual(Array.from({ length: expected }, (_, i) => i + 1))
-      const items = db.prepare("SELECT count(*) FROM context_items WHERE session_id = ?").pluck().get(id)
+      const items =
+        firstColumn(db.prepare("SELECT count(*) FROM context_items WHERE session_id = ?").all(id))[0]
       expect(items).toBe(expected)
-      const parts = db.prepare("SELECT count(*) FROM parts WHERE session_id = ?").pluck().get(id)
+      const parts = firstColumn(db.prepare("SELECT count(*) FROM parts WHERE session_id = ?").all(id))[0]
       expect(parts).toBe(expected * 2)
     }
-    expect(db.pragma("integrity_check", { simple: true })).toBe("ok")
+    expect(firstColumn(db.prepare("PRAGMA integrity_check").all())).toEqual(["ok"])
   } finally {
     db.close()
   }
@@ -90,9 +93,9 @@ describe("SQLite file store", () => {
       const filename = yield* tempDbPath
       yield* open(filename, createSession())
       yield* open(filename, createSession())
-      const db = new Database(filename, { readonly: true })
-      const rows = db.prepare("SELECT migration_id FROM effect_sql_migrations").pluck().all()
-      const sessions = db.prepare("SELECT count(*) FROM sessions").pluck().get()
+      const db = new DatabaseSync(filename, { readOnly: true })
+      const rows = firstColumn(db.prepare("SELECT migration_id FROM effect_sql_migrations").all())
+      const sessions = firstColumn(db.prepare("SELECT count(*) FROM sessions").all())[0]
       db.close()
       // each migration recorded once, the last one being the version this code writes
       expect(rows).toEqual(migrations.map(([id]) => id))
@@ -104,7 +107,7 @@ describe("SQLite file store", () => {
     Effect.gen(function*() {
       const filename = yield* tempDbPath
       yield* open(filename, createSession())
-      const db = new Database(filename)
+      const db = new DatabaseSync(filename)
       db.prepare("INSERT INTO effect_sql_migrations (migration_id, name) VALUES (?, ?)").run(999, "future")
       db.close()
       const error = yield* openError(filename)
@@ -125,8 +128,8 @@ describe("SQLite file store", () => {
     Effect.gen(function*() {
       const filename = yield* tempDbPath
       yield* open(filename, createSession())
-      const db = new Database(filename)
-      db.pragma("journal_mode = DELETE")
+      const db = new DatabaseSync(filename)
+      db.exec("PRAGMA journal_mode = DELETE")
       db.close()
       const bytes = NodeFs.readFileSync(filename)
       // keep the 100-byte header, scribble over the schema page and everything after it
@@ -177,7 +180,7 @@ describe("SQLite file store", () => {
           ])
         })
       )
-      const db = new Database(filename)
+      const db = new DatabaseSync(filename)
       const attempts = [
         () =>
           db.prepare("UPDATE parts SET content = '{\"text\":\"forged\"}' WHERE message_id = ?").run(

@@ -135,3 +135,7 @@ export const summaryCommit = (
       }
     }
   })
+
+/** The first column of each row a raw `node:sqlite` query returned (what `SELECT x …` reads). */
+export const firstColumn = (rows: ReadonlyArray<Record<string, unknown>>): ReadonlyArray<unknown> =>
+  rows.map((row) => Object.values(row)[0])
