@@ -45,13 +45,18 @@ export const delayFor = (
     return Duration.millis(Math.min(base * 2 ** (attempt - 1) + jitter, cap))
   })
 
-/** The schedule: recurs while the error is transient, up to `maxRetries` times. */
+/**
+ * The schedule: recurs while the error is transient, up to `maxRetries` times. The delay and the
+ * `onRetry` report are made in `modifyDelayEffect`, which runs only on steps that go on: the
+ * step that ends the schedule (retries exhausted, or an error not worth retrying) reports
+ * nothing, so there is exactly one report per retry made.
+ */
 export const schedule = (options: RetryOptions): Schedule.Schedule<unknown, LlmFailure> =>
   Schedule.identity<LlmFailure>().pipe(
     Schedule.intersect(Schedule.count),
     Schedule.whileInput((error: LlmFailure) => isTransient(error)),
     Schedule.whileOutput(([, count]) => count < options.config.maxRetries),
-    Schedule.mapEffect(([error, count]) =>
+    Schedule.modifyDelayEffect(([error, count]) =>
       Effect.gen(function*() {
         const attempt = count + 1
         const delay = yield* delayFor(options.config, error, attempt)
@@ -60,8 +65,7 @@ export const schedule = (options: RetryOptions): Schedule.Schedule<unknown, LlmF
         }
         return delay
       })
-    ),
-    Schedule.addDelay((delay) => delay)
+    )
   )
 
 /** Retries an effect on transient provider errors. */
