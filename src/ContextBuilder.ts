@@ -100,6 +100,11 @@ interface Rendered {
  * A session's context items as last read, caught up incrementally while its version holds, and
  * the renderings of those items. Renderings of items that leave the context are dropped when the
  * view is reloaded, so the cache never holds more than the active contexts.
+ *
+ * Reads of one session may run concurrently (a turn beside a background round), so a read is
+ * applied only if it is at least as new as the view: `items` only grows (appends) or is replaced
+ * by a newer read, never rewritten in place, which lets a caller keep a {@link Snapshot} of it
+ * without copying.
  */
 interface View {
   version: number
@@ -108,6 +113,19 @@ interface View {
   total: number
   readonly rendered: Map<string, Rendered>
 }
+
+/** One consistent read of a session's context: the first `length` entries of `items`. */
+interface Snapshot {
+  readonly items: ReadonlyArray<ContextItem>
+  readonly length: number
+  readonly total: number
+}
+
+const snapshotOf = (view: View): Snapshot => ({
+  items: view.items,
+  length: view.items.length,
+  total: view.total
+})
 
 const BRIDGE_TEXT = "[Earlier messages omitted to fit the context; grep searches them.]"
 const CONTINUES_TEXT = "[The conversation continues.]"
@@ -200,43 +218,61 @@ export const make: Effect.Effect<Service> = Effect.sync(() => {
     return view
   }
 
-  /** The session's items, reading only what was appended since the last call when possible. */
-  const refresh = (session: SessionRef) =>
+  /**
+   * The session's items, reading only what was appended since the last read when possible.
+   * Versions only grow, and a version changes only when an existing item changes, so two reads
+   * of one version differ only by appended items; that decides whether a read is newer than the
+   * view, and what of a catch-up read the view still lacks (another read may have caught it up
+   * while this one waited for the store).
+   */
+  const refresh = (session: SessionRef): Effect.Effect<Snapshot, Storage.StoreFailure> =>
     Effect.gen(function*() {
-      const view = viewOf(session)
-      if (view.version >= 0) {
-        const delta = yield* session.store.contextSince(session.sessionId, view.lastPosition)
-        if (delta.version === view.version) {
+      const known = viewOf(session)
+      if (known.version >= 0) {
+        const after = known.lastPosition
+        const delta = yield* session.store.contextSince(session.sessionId, after)
+        // The view may have moved (or been evicted and recreated) while the store answered.
+        const view = viewOf(session)
+        if (delta.version === view.version && view.lastPosition >= after) {
           for (const item of delta.items) {
+            if (item.position <= view.lastPosition) continue
             view.items.push(item)
             view.total += item.tokenCount
             view.lastPosition = item.position
           }
           touch(session.sessionId, view)
-          return view
+          return snapshotOf(view)
         }
+        // A concurrent read already saw a newer version than this one: it is the fresher answer.
+        if (delta.version < view.version) return snapshotOf(view)
       }
       const full = yield* session.store.contextSince(session.sessionId)
-      view.version = full.version
-      view.items = [...full.items]
-      view.lastPosition = full.items[full.items.length - 1]?.position ?? -1
-      view.total = full.items.reduce((sum, item) => sum + item.tokenCount, 0)
-      // Keep the renderings of items still in the context; the rest left it.
-      const present = new Set<string>(full.items.map((item) => item.id))
-      for (const id of view.rendered.keys()) if (!present.has(id)) view.rendered.delete(id)
+      const view = viewOf(session)
+      const lastPosition = full.items[full.items.length - 1]?.position ?? -1
+      if (
+        full.version > view.version || (full.version === view.version && lastPosition > view.lastPosition)
+      ) {
+        view.version = full.version
+        view.items = [...full.items]
+        view.lastPosition = lastPosition
+        view.total = full.items.reduce((sum, item) => sum + item.tokenCount, 0)
+        // Keep the renderings of items still in the context; the rest left it.
+        const present = new Set<string>(full.items.map((item) => item.id))
+        for (const id of view.rendered.keys()) if (!present.has(id)) view.rendered.delete(id)
+      }
       touch(session.sessionId, view)
-      return view
+      return snapshotOf(view)
     })
 
   /** Picks items newest first until the budget is spent; the newest user turn must fit. */
-  const select = (items: ReadonlyArray<ContextItem>, available: number) => {
+  const select = ({ items, length }: Snapshot, available: number) => {
     let used = 0
     let newestTurnDone = false
-    let first = items.length
-    for (let i = items.length - 1; i >= 0; i--) {
+    let first = length
+    for (let i = length - 1; i >= 0; i--) {
       const item = items[i]!
       if (newestTurnDone && used + item.tokenCount > available) {
-        return Either.right({ chosen: items.slice(first), truncated: true })
+        return Either.right({ chosen: items.slice(first, length), truncated: true })
       }
       used += item.tokenCount
       first = i
@@ -249,7 +285,7 @@ export const make: Effect.Effect<Service> = Effect.sync(() => {
     if (!newestTurnDone && used > available) {
       return Either.left(new ContextOverflow({ needed: used, available }))
     }
-    return Either.right({ chosen: items.slice(first), truncated: false })
+    return Either.right({ chosen: items.slice(first, length), truncated: false })
   }
 
   const renderedMessage = (message: Message, tokenCount: number, count: Count): Rendered => ({
@@ -259,34 +295,50 @@ export const make: Effect.Effect<Service> = Effect.sync(() => {
     message
   })
 
-  /** The cached rendering of each item, reading and rendering the ones not cached (or stale). */
-  const resolve = (session: SessionRef, view: View, items: ReadonlyArray<ContextItem>, count: Count) =>
+  /**
+   * The cached rendering of each item, reading and rendering the ones not cached (or stale).
+   * Cached renderings are taken before the store is read: a concurrent reload may drop them from
+   * the cache meanwhile (their items left the context), but this build still sends them.
+   */
+  const resolve = (session: SessionRef, items: ReadonlyArray<ContextItem>, count: Count) =>
     Effect.gen(function*() {
+      const rendered = viewOf(session).rendered
+      const out: Array<Rendered | undefined> = items.map((item) => {
+        const cached = rendered.get(item.id)
+        return cached?.tokenCount === item.tokenCount ? cached : undefined
+      })
       const missingMessages: Array<MessageId> = []
       const missingSummaries: Array<SummaryId> = []
-      const tokenOf = new Map<string, number>()
-      for (const item of items) {
-        if (view.rendered.get(item.id)?.tokenCount === item.tokenCount) continue
-        tokenOf.set(item.id, item.tokenCount)
+      const indexOf = new Map<string, number>()
+      items.forEach((item, index) => {
+        if (out[index] !== undefined) return
+        indexOf.set(item.id, index)
         if (item.kind === "message") missingMessages.push(item.id as MessageId)
         else missingSummaries.push(item.id as SummaryId)
+      })
+      const fill = (id: string, make: (tokenCount: number) => Rendered) => {
+        const index = indexOf.get(id)
+        if (index === undefined) return
+        const fresh = make(items[index]!.tokenCount)
+        out[index] = fresh
+        viewOf(session).rendered.set(id, fresh)
       }
       if (missingMessages.length > 0) {
         for (const message of yield* session.store.messages(missingMessages)) {
-          view.rendered.set(message.id, renderedMessage(message, tokenOf.get(message.id) ?? 0, count))
+          fill(message.id, (tokenCount) => renderedMessage(message, tokenCount, count))
         }
       }
       if (missingSummaries.length > 0) {
         for (const node of yield* session.store.summaries(missingSummaries)) {
-          view.rendered.set(node.id, {
-            tokenCount: tokenOf.get(node.id) ?? 0,
+          fill(node.id, (tokenCount) => ({
+            tokenCount,
             messages: [{ role: "user", content: [{ type: "text", text: renderSummary(node) }] }],
             toolTokens: 0
-          })
+          }))
         }
       }
-      return items.map((item): Rendered =>
-        view.rendered.get(item.id) ?? { tokenCount: item.tokenCount, messages: [], toolTokens: 0 }
+      return items.map((item, index): Rendered =>
+        out[index] ?? { tokenCount: item.tokenCount, messages: [], toolTokens: 0 }
       )
     })
 
@@ -295,9 +347,9 @@ export const make: Effect.Effect<Service> = Effect.sync(() => {
       const systemTokens = countSystem(request.systemPrompt, request.count)
       const reserve = assemblyReserve(request.count)
       const available = request.budget.usable - systemTokens - reserve
-      const view = yield* refresh(request)
-      const { chosen: items, truncated } = yield* select(view.items, available)
-      const resolved = yield* resolve(request, view, items, request.count)
+      const snapshot = yield* refresh(request)
+      const { chosen: items, truncated } = yield* select(snapshot, available)
+      const resolved = yield* resolve(request, items, request.count)
 
       // The stable prefix ends where the newest user turn begins: the cache breakpoint goes there.
       let newestUser = items.length
@@ -339,36 +391,44 @@ export const make: Effect.Effect<Service> = Effect.sync(() => {
         },
         items,
         truncated,
-        contextTokens: view.total
+        contextTokens: snapshot.total
       } satisfies BuiltContext
     }).pipe(Effect.withSpan("ContextBuilder.build", { captureStackTrace: false }))
 
   const messages: Service["messages"] = (session, ids, count) =>
     Effect.gen(function*() {
-      const view = yield* refresh(session)
-      const tokenOf = new Map<string, number>(view.items.map((item) => [item.id, item.tokenCount]))
-      const missing = ids.filter((id) => {
-        const cached = view.rendered.get(id)
-        return cached?.message === undefined || cached.tokenCount !== tokenOf.get(id)
-      })
-      const fetched = missing.length === 0 ? [] : yield* session.store.messages(missing)
-      for (const message of fetched) {
-        const tokenCount = tokenOf.get(message.id)
-        if (tokenCount !== undefined) {
-          view.rendered.set(message.id, renderedMessage(message, tokenCount, count))
+      const { items, length } = yield* refresh(session)
+      const tokenOf = new Map<string, number>()
+      for (let i = 0; i < length; i++) tokenOf.set(items[i]!.id, items[i]!.tokenCount)
+      // Taken before the store is read: a concurrent reload may drop them from the cache.
+      const rendered = viewOf(session).rendered
+      const byId = new Map<string, Message>()
+      const missing: Array<MessageId> = []
+      for (const id of ids) {
+        const cached = rendered.get(id)
+        if (cached?.message !== undefined && cached.tokenCount === tokenOf.get(id)) {
+          byId.set(id, cached.message)
+        } else missing.push(id)
+      }
+      if (missing.length > 0) {
+        for (const message of yield* session.store.messages(missing)) {
+          byId.set(message.id, message)
+          const tokenCount = tokenOf.get(message.id)
+          if (tokenCount !== undefined) {
+            viewOf(session).rendered.set(message.id, renderedMessage(message, tokenCount, count))
+          }
         }
       }
-      const byId = new Map<string, Message>(fetched.map((message) => [message.id, message]))
       return ids.flatMap((id) => {
-        const message = byId.get(id) ?? view.rendered.get(id)?.message
+        const message = byId.get(id)
         return message === undefined ? [] : [message]
       })
     })
 
   return {
     build,
-    items: (session) => Effect.map(refresh(session), (view) => view.items.slice()),
-    size: (session) => Effect.map(refresh(session), (view) => view.total),
+    items: (session) => Effect.map(refresh(session), ({ items, length }) => items.slice(0, length)),
+    size: (session) => Effect.map(refresh(session), (snapshot) => snapshot.total),
     messages,
     prime: (session, written, count) =>
       Effect.sync(() => {
