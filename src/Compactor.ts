@@ -8,7 +8,12 @@
  *   session's scope (the turn does not wait);
  * - on demand (`compact()`): run a round, or join the one in flight instead of starting another.
  *
- * Rounds never fail a session: a failure is a `CompactionFailed` event.
+ * Rounds never fail a session: a failure is a `CompactionFailed` event (and a warning in the log).
+ * Measuring the context is different before a turn: if the store cannot say how big the context
+ * is, `beforeTurn` fails the turn with the store's error rather than guess. The turn is about to
+ * read the same store to assemble its context, so guessing "small" would only hide the cause
+ * behind a later failure (or an over-budget request), and guessing "big" would start a round
+ * that pays for summaries it most likely cannot commit.
  *
  * @since 0.1.0
  */
@@ -18,6 +23,7 @@ import {
   Context,
   type Duration,
   Effect,
+  Either,
   Fiber,
   Layer,
   Option,
@@ -68,8 +74,11 @@ export interface SessionContext {
  * @since 0.1.0
  */
 export interface SessionCompactor {
-  /** Waits (running or joining rounds) while the context is at or above the hard threshold. */
-  readonly beforeTurn: Effect.Effect<Option.Option<CompactionResult>>
+  /**
+   * Waits (running or joining rounds) while the context is at or above the hard threshold; fails
+   * with the store's error when the context cannot be measured.
+   */
+  readonly beforeTurn: Effect.Effect<Option.Option<CompactionResult>, Storage.StoreFailure>
   /**
    * Forks a round when the context is at or above the soft threshold; true if it did.
    * `estimate` is the caller's figure for the context after this turn (below the threshold it
@@ -105,14 +114,30 @@ export const layerDisabled: Layer.Layer<Compactor> = Layer.succeed(Compactor, {
     Effect.succeed({
       beforeTurn: Effect.succeedNone,
       afterTurn: () => Effect.succeed(false),
-      compact: Effect.map(Effect.orElseSucceed(context.contextSize, () => 0), (tokens) =>
-        CompactionResult.none(tokens)),
+      compact: Effect.catchAllCause(
+        Effect.map(context.contextSize, (tokens) => CompactionResult.none(tokens)),
+        (cause) =>
+          Effect.as(reportFailure(context, "measuring the context failed", cause), CompactionResult.none(0))
+      ),
       inProgress: Effect.succeed(false),
       awaitIdle: Effect.succeedNone,
-      shutdown: () =>
-        Effect.void
+      shutdown: () => Effect.void
     })
 })
+
+/** Says that compaction failed, in the log and as a `CompactionFailed` event. */
+const reportFailure = (
+  context: Pick<SessionContext, "sessionId" | "publish">,
+  what: string,
+  cause: Cause.Cause<unknown>
+): Effect.Effect<void> =>
+  Effect.gen(function*() {
+    const at = yield* Clock.currentTimeMillis
+    yield* Effect.logWarning(`${what}; the session goes on`, cause)
+    yield* context.publish(
+      new CompactionFailed({ sessionId: context.sessionId, at, error: `${what}: ${Cause.pretty(cause)}` })
+    )
+  }).pipe(Effect.annotateLogs({ sessionId: context.sessionId }))
 
 // ---------------------------------------------------------------------------------------------
 // The compactor
@@ -149,7 +174,6 @@ export const make: Effect.Effect<Service, never, LlmProvider> = Effect.gen(funct
       )
 
       const contextSize = context.contextSize
-      const sizeOrZero = Effect.orElseSucceed(contextSize, () => 0)
 
       /** Prune, then summary rounds until below the soft threshold, out of rounds, or stuck. */
       const rounds = (trigger: Trigger) =>
@@ -213,12 +237,15 @@ export const make: Effect.Effect<Service, never, LlmProvider> = Effect.gen(funct
           ),
           Effect.catchAllCause((cause) =>
             Effect.gen(function*() {
-              const at = yield* Clock.currentTimeMillis
-              yield* Effect.logWarning("compaction failed; the session goes on", cause)
-              yield* context.publish(
-                new CompactionFailed({ sessionId: context.sessionId, at, error: Cause.pretty(cause) })
+              // The result reports the context as it is now; if even that cannot be read, the
+              // event says so and the result carries 0.
+              const size = yield* Effect.either(contextSize)
+              yield* reportFailure(
+                context,
+                "compaction failed",
+                Either.isRight(size) ? cause : Cause.sequential(cause, Cause.fail(size.left))
               )
-              return CompactionResult.none(yield* sizeOrZero)
+              return CompactionResult.none(Either.isRight(size) ? size.right : 0)
             })
           ),
           Effect.annotateLogs({ sessionId: context.sessionId, trigger }),
@@ -227,7 +254,8 @@ export const make: Effect.Effect<Service, never, LlmProvider> = Effect.gen(funct
 
       /**
        * Starts a round in the session's scope, or returns the one in flight (never two at once);
-       * `started` says which.
+       * `started` says which. A context that cannot be measured starts no round: the call gets a
+       * round that only reports the failure (no `CompactionTriggered` with a made-up size).
        */
       const startOrJoin = (trigger: Trigger, knownSize?: number): Effect.Effect<RoundHandle> =>
         SynchronizedRef.modifyEffect(running, (current) =>
@@ -236,11 +264,21 @@ export const make: Effect.Effect<Service, never, LlmProvider> = Effect.gen(funct
               const joined: RoundHandle = { fiber: current.value, started: false }
               return [joined, current] as const
             }
+            const size = knownSize === undefined ? yield* Effect.either(contextSize) : Either.right(knownSize)
+            if (Either.isLeft(size)) {
+              const fiber = yield* Effect.fork(
+                Effect.as(
+                  reportFailure(context, "measuring the context failed", Cause.fail(size.left)),
+                  CompactionResult.none(0)
+                )
+              )
+              return [{ fiber, started: false }, current] as const
+            }
             yield* context.publish(
               new CompactionTriggered({
                 sessionId: context.sessionId,
                 at: yield* Clock.currentTimeMillis,
-                contextTokens: knownSize ?? (yield* sizeOrZero),
+                contextTokens: size.right,
                 threshold: trigger
               })
             )
@@ -258,8 +296,18 @@ export const make: Effect.Effect<Service, never, LlmProvider> = Effect.gen(funct
           if (Option.isSome(yield* SynchronizedRef.get(running))) return false
           if (estimate !== undefined && estimate < context.budget.softThreshold) return false
           // Measure again: a round that finished while the model was answering makes the
-          // estimate stale, and a round started on it would find nothing to do.
-          const size = (yield* sizeOrZero) + pendingTokens
+          // estimate stale, and a round started on it would find nothing to do. The turn is
+          // done by now, so a failed measurement is reported, not thrown at it.
+          const measured = yield* Effect.either(contextSize)
+          if (Either.isLeft(measured)) {
+            yield* reportFailure(
+              context,
+              "measuring the context after a turn failed",
+              Cause.fail(measured.left)
+            )
+            return false
+          }
+          const size = measured.right + pendingTokens
           if (size < context.budget.softThreshold) return false
           // A manual `compact()` may have started meanwhile: then this turn triggered nothing.
           return (yield* startOrJoin("soft", size)).started
@@ -269,8 +317,9 @@ export const make: Effect.Effect<Service, never, LlmProvider> = Effect.gen(funct
         if (!config.auto) return Option.none<CompactionResult>()
         let waited: CompactionResult | undefined
         for (;;) {
-          if ((yield* sizeOrZero) < context.budget.hardThreshold) break
-          const { fiber } = yield* startOrJoin("hard")
+          const size = yield* contextSize
+          if (size < context.budget.hardThreshold) break
+          const { fiber } = yield* startOrJoin("hard", size)
           const result = yield* Fiber.join(fiber)
           waited = result
           if (!result.compacted) break
@@ -285,7 +334,14 @@ export const make: Effect.Effect<Service, never, LlmProvider> = Effect.gen(funct
             onSome: (fiber) =>
               Fiber.await(fiber).pipe(
                 Effect.timeout(timeout),
-                Effect.catchAll(() => Fiber.interrupt(fiber)),
+                Effect.catchTag("TimeoutException", () =>
+                  Effect.zipRight(
+                    Effect.logWarning(
+                      "background compaction did not finish before the session closed and was interrupted; " +
+                        "what it had not committed is redone by the next round"
+                    ),
+                    Fiber.interrupt(fiber)
+                  )),
                 Effect.asVoid
               )
           }))

@@ -4,7 +4,10 @@
  * honest results, pruning, failures, and the summary DAG's invariants.
  */
 import { describe, expect, it } from "@effect/vitest"
-import { type Duration, Effect, Fiber, Option, Ref, TestClock } from "effect"
+import { type Duration, Effect, Either, Fiber, Layer, Logger, Option, Ref, TestClock } from "effect"
+import * as Compactor from "../src/Compactor.js"
+import { makeBudget, makeConfig } from "../src/Config.js"
+import * as ContextBuilder from "../src/ContextBuilder.js"
 import type { CompactionResult } from "../src/Domain.js"
 import { LlmServerError, StorageError } from "../src/Errors.js"
 import type { MnesisEvent } from "../src/Events.js"
@@ -12,10 +15,12 @@ import type { TestOptions } from "../src/Layers.js"
 import { makeTest } from "../src/Layers.js"
 import * as MockLlm from "../src/llm/MockLlm.js"
 import type { LlmRequest } from "../src/LlmProvider.js"
+import * as ModelRegistry from "../src/ModelRegistry.js"
 import * as Session from "../src/Session.js"
 import * as Storage from "../src/Storage.js"
 import { countTokens } from "../src/Tokenizer.js"
 import { checkDag } from "./support/dag.js"
+import { append, createSession } from "./support/storage.js"
 
 /** usable 4,000 tokens: soft threshold 2,400, hard 4,000. */
 const SMALL = {
@@ -405,4 +410,105 @@ describe("failures", () => {
             : Effect.void
       })
     }))))
+})
+
+/**
+ * A compactor handle on a fresh stored session, with the events it publishes collected; the
+ * context is measured by `contextSize` when given (e.g. a failing one), else by the builder.
+ */
+const directHandle = (
+  options: {
+    readonly contextSize?: Effect.Effect<number, Storage.StoreFailure>
+    readonly compactor?: Compactor.Service
+  } = {}
+) =>
+  Effect.gen(function*() {
+    const store = yield* Storage.Storage
+    const config = yield* makeConfig(SMALL)
+    const model = yield* ModelRegistry.lookup("mock/small", config.modelOverrides)
+    const budget = yield* makeBudget(model, config)
+    const session = yield* createSession({ model: "mock/small" })
+    const builder = yield* ContextBuilder.make
+    const ref = { store, sessionId: session.id }
+    const events: Array<MnesisEvent> = []
+    const compactor = options.compactor ?? (yield* Compactor.make)
+    const handle = yield* compactor.forSession({
+      sessionId: session.id,
+      agent: "default",
+      model,
+      config,
+      budget,
+      contextSize: options.contextSize ?? builder.size(ref),
+      contextItems: builder.items(ref),
+      store,
+      count: countTokens,
+      publish: (event) => Effect.sync(() => events.push(event)),
+      invalidate: (ids) => builder.invalidate(ref, ids),
+      messages: (ids) => builder.messages(ref, ids, countTokens)
+    })
+    const tags = () => events.map((event) => event._tag)
+    return { handle, events, tags, sessionId: session.id }
+  })
+
+const unreadable = Effect.fail(new StorageError({ operation: "contextSince", reason: "disk gone" }))
+const directLayer = Storage.layerMemory.pipe(Layer.merge(MockLlm.layer()))
+
+describe("a context that cannot be measured", () => {
+  it.scoped("beforeTurn fails the turn with the store's error instead of skipping the hard-threshold wait", () =>
+    Effect.gen(function*() {
+      const { handle, tags } = yield* directHandle({ contextSize: unreadable })
+      const outcome = yield* Effect.either(handle.beforeTurn)
+      expect(Either.isLeft(outcome) && outcome.left._tag).toBe("StorageError")
+      expect(Either.isLeft(outcome) && outcome.left.message).toContain("disk gone")
+      expect(tags()).toEqual([])
+    }).pipe(Effect.provide(directLayer)))
+
+  it.scoped("afterTurn reports the failure as CompactionFailed and starts no round", () =>
+    Effect.gen(function*() {
+      const { events, handle, tags } = yield* directHandle({ contextSize: unreadable })
+      expect(yield* handle.afterTurn()).toBe(false)
+      expect(tags()).toEqual(["CompactionFailed"])
+      const failed = events[0]
+      expect(failed?._tag === "CompactionFailed" && failed.error).toContain("measuring the context")
+      expect(failed?._tag === "CompactionFailed" && failed.error).toContain("disk gone")
+      expect(yield* handle.inProgress).toBe(false)
+    }).pipe(Effect.provide(directLayer)))
+
+  it.scoped("compact() reports CompactionFailed, never a CompactionTriggered of a made-up 0 tokens", () =>
+    Effect.gen(function*() {
+      const { handle, tags } = yield* directHandle({ contextSize: unreadable })
+      const result = yield* handle.compact
+      expect(result.compacted).toBe(false)
+      expect(tags()).toEqual(["CompactionFailed"])
+    }).pipe(Effect.provide(directLayer)))
+
+  it.scoped("the disabled compactor's compact() reports the failure too", () =>
+    Effect.gen(function*() {
+      const disabled = yield* Effect.provide(Compactor.Compactor, Compactor.layerDisabled)
+      const { events, handle } = yield* directHandle({ contextSize: unreadable, compactor: disabled })
+      expect((yield* handle.compact).compacted).toBe(false)
+      const failed = events[0]
+      expect(failed?._tag === "CompactionFailed" && failed.error).toContain("disk gone")
+    }).pipe(Effect.provide(directLayer)))
+
+  it.scoped("a round interrupted by shutdown says so in the log", () =>
+    Effect.gen(function*() {
+      const logs: Array<string> = []
+      const capture = Logger.replace(
+        Logger.defaultLogger,
+        Logger.make(({ logLevel, message }) => logs.push(`${logLevel.label} ${String(message)}`))
+      )
+      const control = yield* MockLlm.MockLlmControl
+      yield* control.enqueueSummaries(slowSummaries("1 hour"))
+      const { handle, sessionId } = yield* directHandle()
+      for (let i = 0; i < 12; i++) yield* append(sessionId, i % 2 === 0 ? "user" : "assistant", turnText(i))
+      const compacting = yield* Effect.fork(handle.compact)
+      yield* settle
+      expect(yield* handle.inProgress).toBe(true)
+      const closing = yield* Effect.fork(Effect.provide(handle.shutdown("1 second"), capture))
+      yield* TestClock.adjust("2 seconds")
+      yield* Fiber.join(closing)
+      yield* Fiber.await(compacting)
+      expect(logs.some((line) => line.startsWith("WARN") && line.includes("interrupted"))).toBe(true)
+    }).pipe(Effect.provide(directLayer)))
 })
