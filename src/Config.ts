@@ -7,7 +7,18 @@
  *
  * @since 0.1.0
  */
-import { Config, Context, Duration, Effect, Either, Layer, Option, ParseResult, Schema } from "effect"
+import {
+  Config,
+  ConfigError as EffectConfigError,
+  Context,
+  Duration,
+  Effect,
+  Either,
+  Layer,
+  Option,
+  ParseResult,
+  Schema
+} from "effect"
 import * as NodeOs from "node:os"
 import * as NodePath from "node:path"
 import { ConfigError } from "./Errors.js"
@@ -305,10 +316,24 @@ export const makeBudget = (
 // Environment
 // ---------------------------------------------------------------------------------------------
 
+const FLAG_ON = ["1", "true", "yes", "on"]
+const FLAG_OFF = ["", "0", "false", "no", "off"]
+
+/** A yes/no variable; unset is no, and a value that is neither is an error, never a silent no. */
 const flag = (name: string) =>
   Config.string(name).pipe(
     Config.withDefault(""),
-    Config.map((value) => ["1", "true", "yes", "on"].includes(value.trim().toLowerCase()))
+    Config.mapOrFail((raw) => {
+      const value = raw.trim().toLowerCase()
+      if (FLAG_ON.includes(value)) return Either.right(true)
+      if (FLAG_OFF.includes(value)) return Either.right(false)
+      return Either.left(
+        EffectConfigError.InvalidData(
+          [name],
+          `must be one of ${[...FLAG_ON, ...FLAG_OFF.slice(1)].join(", ")} (got "${raw}")`
+        )
+      )
+    })
   )
 
 /**
@@ -321,6 +346,30 @@ export const MnesisEnv = Config.all({
   mockLlm: flag("MNESIS_MOCK_LLM")
 })
 export type MnesisEnv = Config.Config.Success<typeof MnesisEnv>
+
+/** The variables an Effect `ConfigError` is about, in the order it names them. */
+const variablesOf = (error: EffectConfigError.ConfigError): Array<string> =>
+  EffectConfigError.reduceWithContext<undefined, Array<string>>(error, undefined, {
+    andCase: (_, left, right) => [...left, ...right],
+    orCase: (_, left, right) => [...left, ...right],
+    invalidDataCase: (_, path) => [path.join(".")],
+    missingDataCase: (_, path) => [path.join(".")],
+    sourceUnavailableCase: (_, path) => [path.join(".")],
+    unsupportedCase: (_, path) => [path.join(".")]
+  })
+
+/** An environment that could not be read, as a `ConfigError` naming the variables and the reason. */
+export const envError = (error: EffectConfigError.ConfigError): ConfigError =>
+  new ConfigError({
+    path: [...new Set(variablesOf(error).filter((name) => name !== ""))].join(", "),
+    rule: `could not be read from the environment: ${error.message}; fix or unset it`
+  })
+
+/**
+ * Reads {@link MnesisEnv}. A variable that cannot be read (a failing config source, a flag that
+ * is neither yes nor no) is a `ConfigError` naming it: never a silent default.
+ */
+export const readEnv: Effect.Effect<MnesisEnv, ConfigError> = Effect.mapError(MnesisEnv, envError)
 
 /** Provider API keys, each optional; a provider that needs a missing key fails naming it. */
 export const ProviderKeys = Config.all({
@@ -345,17 +394,17 @@ export class Settings extends Context.Tag("mnesis/Settings")<Settings, MnesisCon
   static readonly layer = (overrides: MnesisConfigOverrides = {}): Layer.Layer<Settings, ConfigError> =>
     Layer.effect(Settings, makeConfig(overrides))
 
-  /** The defaults merged with `overrides`, then `MNESIS_DB_PATH` over `store.dbPath`. */
+  /**
+   * The defaults merged with `overrides`, then `MNESIS_DB_PATH` over `store.dbPath`. An
+   * environment that cannot be read fails the layer with a `ConfigError` naming the variable.
+   */
   static readonly layerFromEnv = (
     overrides: MnesisConfigOverrides = {}
   ): Layer.Layer<Settings, ConfigError> =>
     Layer.effect(
       Settings,
       Effect.gen(function*() {
-        const env = yield* Effect.orElseSucceed(
-          MnesisEnv,
-          () => ({ dbPath: Option.none<string>(), mockLlm: false })
-        )
+        const env = yield* readEnv
         const config = yield* makeConfig(overrides)
         // An empty MNESIS_DB_PATH (e.g. `MNESIS_DB_PATH= npm start`) means "not set".
         return Option.match(Option.filter(env.dbPath, (path) => path.trim() !== ""), {

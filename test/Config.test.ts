@@ -1,5 +1,17 @@
 import { describe, expect, it } from "@effect/vitest"
-import { ConfigProvider, Duration, Effect, Option, Redacted } from "effect"
+import {
+  Cause,
+  ConfigError as EffectConfigError,
+  ConfigProvider,
+  Duration,
+  Effect,
+  Either,
+  HashSet,
+  Layer,
+  Option,
+  Redacted
+} from "effect"
+import * as PathPatch from "effect/ConfigProviderPathPatch"
 import * as NodeOs from "node:os"
 import * as NodePath from "node:path"
 import { inspect } from "node:util"
@@ -11,7 +23,9 @@ import {
   type MnesisConfigOverrides,
   MnesisEnv,
   ProviderKeys,
-  resolveDbPath
+  readEnv,
+  resolveDbPath,
+  Settings
 } from "../src/Config.js"
 
 /** Reads a dotted path out of a decoded config, turning durations into milliseconds. */
@@ -211,6 +225,42 @@ describe("environment", () => {
       expect(set.mockLlm).toBe(true)
       for (const off of ["", "0", "false", "no"]) {
         expect((yield* MnesisEnv.pipe(withEnv({ MNESIS_MOCK_LLM: off }))).mockLlm).toBe(false)
+      }
+    }))
+
+  /** A config source that cannot be reached (a secrets service that is down, say). */
+  const unreachable = Effect.withConfigProvider(
+    ConfigProvider.fromFlat(ConfigProvider.makeFlat({
+      load: (path) =>
+        Effect.fail(EffectConfigError.SourceUnavailable([...path], "vault unreachable", Cause.empty)),
+      enumerateChildren: () => Effect.succeed(HashSet.empty()),
+      patch: PathPatch.empty
+    }))
+  )
+
+  it.effect("Settings.layerFromEnv fails with a ConfigError naming the variable when the environment cannot be read", () =>
+    Effect.gen(function*() {
+      const outcome = yield* Effect.either(
+        Layer.build(Settings.layerFromEnv({ store: { dbPath: "/tmp/x.db" } }))
+      )
+        .pipe(Effect.scoped, unreachable)
+      expect(Either.isLeft(outcome) && outcome.left._tag).toBe("ConfigError")
+      const error = Either.isLeft(outcome) ? outcome.left : undefined
+      expect(error?.path).toContain("MNESIS_DB_PATH")
+      expect(error?.rule).toContain("vault unreachable")
+    }))
+
+  it.effect("a MNESIS_MOCK_LLM that is neither yes nor no is a ConfigError naming it, not a silent no", () =>
+    Effect.gen(function*() {
+      const raw = yield* Effect.either(MnesisEnv.pipe(withEnv({ MNESIS_MOCK_LLM: "maybe" })))
+      expect(Either.isLeft(raw)).toBe(true)
+      const outcome = yield* Effect.either(readEnv.pipe(withEnv({ MNESIS_MOCK_LLM: "maybe" })))
+      expect(Either.isLeft(outcome) && outcome.left.path).toBe("MNESIS_MOCK_LLM")
+      expect(Either.isLeft(outcome) && outcome.left.rule).toContain("\"maybe\"")
+      for (
+        const [value, expected] of [["ON", true], [" yes ", true], ["off", false], ["0", false]] as const
+      ) {
+        expect((yield* readEnv.pipe(withEnv({ MNESIS_MOCK_LLM: value }))).mockLlm).toBe(expected)
       }
     }))
 
