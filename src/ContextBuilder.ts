@@ -337,6 +337,17 @@ export const make: Effect.Effect<Service> = Effect.sync(() => {
           }))
         }
       }
+      // The store is append-only, so an item without its content means a damaged database: the
+      // turn goes on without that content, and the log says what is missing.
+      const lost = items.filter((_, index) => out[index] === undefined).map((item) => item.id)
+      if (lost.length > 0) {
+        yield* Effect.logWarning(
+          `context items without stored content were left out of the assembled context: ${
+            lost.join(", ")
+          }; ` +
+            "the database may be damaged (run an integrity check)"
+        ).pipe(Effect.annotateLogs({ sessionId: session.sessionId }))
+      }
       return items.map((item, index): Rendered =>
         out[index] ?? { tokenCount: item.tokenCount, messages: [], toolTokens: 0 }
       )

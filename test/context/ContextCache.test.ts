@@ -5,7 +5,7 @@
  * store and must each see one consistent context.
  */
 import { describe, expect, it } from "@effect/vitest"
-import { Deferred, Effect, FastCheck, Fiber, Ref } from "effect"
+import { Deferred, Effect, FastCheck, Fiber, Logger, Ref } from "effect"
 import type { Budget } from "../../src/Config.js"
 import type { Count } from "../../src/context/Render.js"
 import * as ContextBuilder from "../../src/ContextBuilder.js"
@@ -219,5 +219,37 @@ describe("context cache under concurrent reads", () => {
       const messages = yield* Fiber.join(reading)
 
       expect(messages.map((message) => message.id)).toEqual([first.id, second.id, third.id])
+    }).pipe(Effect.provide(Storage.layerMemory)))
+})
+
+describe("context items whose content is missing", () => {
+  it.effect("are left out with a warning naming them, not silently", () =>
+    Effect.gen(function*() {
+      const store = yield* Storage.Storage
+      const session = yield* createSession()
+      const kept = yield* append(session.id, "user", "kept question")
+      const lost = yield* append(session.id, "assistant", "lost answer")
+      // A damaged store: the context lists the message, but its content cannot be found.
+      const damaged: Storage.Service = {
+        ...store,
+        messages: (ids) => store.messages(ids.filter((id) => id !== lost.id))
+      }
+      const logs: Array<string> = []
+      const capture = Logger.replace(
+        Logger.defaultLogger,
+        Logger.make(({ logLevel, message }) => logs.push(`${logLevel.label} ${String(message)}`))
+      )
+      const builder = yield* ContextBuilder.make
+      const built = yield* builder.build({
+        store: damaged,
+        sessionId: session.id,
+        systemPrompt: "",
+        budget,
+        count
+      })
+        .pipe(Effect.provide(capture))
+      expect(sentText(built)).toContain("kept question")
+      expect(built.items.map((item) => item.id)).toEqual([kept.id, lost.id])
+      expect(logs.filter((line) => line.startsWith("WARN") && line.includes(lost.id))).toHaveLength(1)
     }).pipe(Effect.provide(Storage.layerMemory)))
 })
