@@ -2,8 +2,9 @@
  * The model's memory: three tools that reach everything compaction took out of the context.
  *
  * - `grep` searches the session's whole immutable history (messages, tool inputs and outputs,
- *   summaries) — full text through SQLite FTS5 by default, or a regular expression over a bounded
- *   scan — and says where each hit lives now: in the context, or under which active summary.
+ *   summaries) — full text through SQLite FTS5 by default, or a regular expression (RE2 syntax,
+ *   matched in linear time) over a time-bounded scan — and says where each hit lives now: in the
+ *   context, or under which active summary.
  * - `describe` tells what an id is: a summary (kind, depth, span, what it condenses, file ids,
  *   text), a message (role, seq, parts, what covers it) or a file reference.
  * - `expand` returns the originals a summary stands for (or one message in full, pruned tool
@@ -16,12 +17,16 @@
  *
  * @since 0.1.0
  */
-import { Clock, Effect, Either, ParseResult, Schema } from "effect"
+import { Clock, Effect, ParseResult, Schema } from "effect"
 import { messageTranscript } from "./compaction/Transcript.js"
 import type { Count } from "./context/Render.js"
 import { renderSummary } from "./context/Render.js"
 import type { ContextItem, FileId, Message, MessageId, SessionId, SummaryId, SummaryNode } from "./Domain.js"
 import { InvalidInput } from "./Errors.js"
+import { coverage } from "./memory/coverage.js"
+import * as Cursor from "./memory/cursor.js"
+import * as Regex from "./memory/regex.js"
+import { ceilBoundary, clipChars, firstCharLength, floorBoundary, sliceChars } from "./memory/text.js"
 import type * as Storage from "./Storage.js"
 import * as Tool from "./Tool.js"
 
@@ -44,40 +49,14 @@ export const GREP_MAX_TOKENS = 2_000
 export const EXPAND_DEFAULT_TOKENS = 4_000
 export const EXPAND_MAX_TOKENS = 16_000
 const REGEX_TIME_BUDGET_MS = 2_000
+/** Rows read per store page of a regex scan. */
+const SCAN_PAGE = 500
+/** Characters shown either side of a regex match, and of the match itself. */
 const SNIPPET_CHARS = 80
-
-// ---------------------------------------------------------------------------------------------
-// Cursors: opaque to callers, checked against the query they continue
-// ---------------------------------------------------------------------------------------------
-
-const Cursor = Schema.Struct({
-  k: Schema.String,
-  q: Schema.String,
-  p: Schema.Number,
-  c: Schema.optional(Schema.Number)
-})
-type Cursor = typeof Cursor.Type
-const decodeCursor = Schema.decodeUnknownEither(Schema.parseJson(Cursor))
-
-const encodeCursor = (cursor: Cursor): string => Buffer.from(JSON.stringify(cursor)).toString("base64url")
-
-const readCursor = (
-  raw: string | undefined,
-  kind: string,
-  query: string
-): Effect.Effect<Cursor | undefined, InvalidInput> => {
-  if (raw === undefined || raw === "") return Effect.succeed(undefined)
-  const decoded = decodeCursor(Buffer.from(raw, "base64url").toString())
-  if (Either.isLeft(decoded) || decoded.right.k !== kind || decoded.right.q !== query) {
-    return Effect.fail(
-      new InvalidInput({
-        field: "cursor",
-        reason: "does not continue this query; repeat the call without a cursor"
-      })
-    )
-  }
-  return Effect.succeed(decoded.right)
-}
+const MATCH_CHARS = 120
+/** Longest hit line, and longest echo of the pattern in a page's first line. */
+const LINE_CHARS = 400
+const PATTERN_SHOWN = 100
 
 // ---------------------------------------------------------------------------------------------
 // grep
@@ -86,9 +65,10 @@ const readCursor = (
 export const GrepInput = Schema.Struct({
   pattern: Schema.String.pipe(Schema.minLength(1), Schema.maxLength(500)),
   mode: Schema.optional(Schema.Literal("fulltext", "regex")).annotations({
-    description: "fulltext (words, default) or regex (a JavaScript regular expression, case-insensitive)"
+    description: "fulltext (words, default) or regex (RE2 syntax, case-insensitive; " +
+      "no backreferences or lookaround)"
   }),
-  summaryId: Schema.optional(Schema.String).annotations({ description: "only messages this summary covers" }),
+  summaryId: Schema.optional(Schema.String).annotations({ description: "only what this summary covers" }),
   limit: Schema.optional(Schema.Number.pipe(Schema.int(), Schema.between(1, 100))),
   cursor: Schema.optional(Schema.String).annotations({
     description: "from a previous answer, for the next page"
@@ -121,40 +101,20 @@ export interface GrepResult {
   readonly text: string
 }
 
-/** Nested quantifiers (`(a+)+`, `(\w*)*`, `(x|y+)+`) can take exponential time: refused. */
-const CATASTROPHIC = /\((?:[^()\\]|\\.)*[+*}](?:[^()\\]|\\.)*\)\s*[+*{]/
-
-const compileRegex = (pattern: string): Either.Either<RegExp, InvalidInput> => {
-  if (CATASTROPHIC.test(pattern)) {
-    return Either.left(
-      new InvalidInput({
-        field: "pattern",
-        reason:
-          "nests quantifiers (like (a+)+), which can take exponential time; simplify it or use fulltext mode"
-      })
-    )
-  }
-  try {
-    return Either.right(new RegExp(pattern, "iu"))
-  } catch (error) {
-    return Either.left(
-      new InvalidInput({
-        field: "pattern",
-        reason: `is not a valid regular expression (${(error as Error).message})`
-      })
-    )
-  }
-}
-
 const oneLine = (text: string) => text.replace(/\s+/g, " ").trim()
 
-const regexSnippet = (text: string, match: RegExpExecArray): string => {
-  const start = Math.max(0, match.index - SNIPPET_CHARS)
-  const end = Math.min(text.length, match.index + match[0].length + SNIPPET_CHARS)
+/** The match marked `[…]` with some text either side; a long match shows its two ends. */
+const regexSnippet = (text: string, start: number, end: number): string => {
+  const from = floorBoundary(text, start - SNIPPET_CHARS)
+  const to = ceilBoundary(text, end + SNIPPET_CHARS)
+  const matched = text.slice(start, end)
+  const shown = matched.length <= MATCH_CHARS
+    ? matched
+    : `${sliceChars(matched, 0, MATCH_CHARS - 30)}…${sliceChars(matched, matched.length - 30)}`
   return oneLine(
-    `${start > 0 ? "…" : ""}${text.slice(start, match.index)}[${match[0]}]${
-      text.slice(match.index + match[0].length, end)
-    }${end < text.length ? "…" : ""}`
+    `${from > 0 ? "…" : ""}${text.slice(from, start)}[${shown}]${text.slice(end, to)}${
+      to < text.length ? "…" : ""
+    }`
   )
 }
 
@@ -196,77 +156,93 @@ const checkInput = <A, I>(schema: Schema.Schema<A, I>, tool: string, input: unkn
     })
   })
 
+/** A hit before its location is known. */
+interface Found {
+  readonly hit: Omit<GrepHit, "location">
+  readonly position: number
+  readonly summaryId?: SummaryId | undefined
+}
+
 export const grep = (scope: MemoryScope, request: GrepInput): Effect.Effect<GrepResult, Failure> =>
   Effect.gen(function*() {
     const input = yield* checkInput(GrepInput, "grep", request)
     const mode = input.mode ?? "fulltext"
     const limit = input.limit ?? 20
     const queryKey = `${mode}\u0000${input.pattern}\u0000${input.summaryId ?? ""}`
-    const cursor = yield* readCursor(input.cursor, "grep", queryKey)
+    const cursor = yield* Cursor.read(input.cursor, "grep", queryKey)
     const after = cursor?.p ?? 0
-    // Within a summary: its session only (a relative's messages can share the seq range).
+    // Within a summary: what it covers, in its session only (a relative's messages can share seqs).
     const within = input.summaryId === undefined ? undefined : yield* findSummary(scope, input.summaryId)
-    const seqRange = within === undefined ? undefined : [within.spanStartSeq, within.spanEndSeq] as const
+    const covered = within === undefined ? undefined : yield* coverage(scope.store, within)
     const sessionIds = within === undefined ? scope.sessionIds : [within.sessionId]
+    const seqRange = covered?.seqRange
+    const isCovered = (messageId: MessageId) => covered === undefined || covered.messageIds.has(messageId)
 
     // Hits (one more than the page, to know whether another page follows).
-    let raw: Array<
-      {
-        readonly hit: Omit<GrepHit, "location">
-        readonly position: number
-        readonly summaryId?: SummaryId | undefined
-      }
-    > = []
+    const found: Array<Found> = []
     let stoppedEarly = false
     let lastScanned = after
+    /** Texts longer than the pattern's window, searched only in their first part. */
+    let clipped = 0
+    let window = 0
+    let examined = 0
     if (mode === "fulltext") {
-      const hits = yield* scope.store.search({
-        sessionIds,
-        text: input.pattern,
-        limit: limit + 1,
-        after,
-        seqRange
-      })
-      raw = hits.map((hit) => ({ hit, position: hit.position, summaryId: hit.summaryId }))
-    } else {
-      const regex = yield* compileRegex(input.pattern)
-      const started = yield* Clock.currentTimeMillis
       for (;;) {
-        const page = yield* scope.store.scan({
+        const page = yield* scope.store.search({
           sessionIds,
+          text: input.pattern,
+          limit: limit + 1,
           after: lastScanned,
-          limit: 500,
           seqRange
         })
+        for (const hit of page) {
+          lastScanned = hit.position
+          if (!isCovered(hit.messageId)) continue
+          found.push({ hit, position: hit.position, summaryId: hit.summaryId })
+          if (found.length > limit) break
+        }
+        if (found.length > limit || page.length <= limit) break
+      }
+    } else {
+      const pattern = yield* Regex.compile(input.pattern)
+      window = pattern.window
+      const started = yield* Clock.currentTimeMillis
+      scan: for (;;) {
+        const page = yield* scope.store.scan({ sessionIds, after: lastScanned, limit: SCAN_PAGE, seqRange })
         for (const row of page) {
-          lastScanned = row.position
-          regex.lastIndex = 0
-          const match = regex.exec(row.text.length > 200_000 ? row.text.slice(0, 200_000) : row.text)
-          if (match !== null) {
-            raw.push({
-              hit: { ...row, snippet: regexSnippet(row.text, match) },
-              position: row.position,
-              summaryId: row.summaryId
-            })
-            if (raw.length > limit) break
+          // The budget is checked per text: each search is bounded (see Regex), the sum is not.
+          // (after one text at least, so that a page always moves the cursor forward)
+          if (examined > 0 && (yield* Clock.currentTimeMillis) - started > REGEX_TIME_BUDGET_MS) {
+            stoppedEarly = true
+            break scan
           }
+          examined++
+          lastScanned = row.position
+          if (!isCovered(row.messageId)) continue
+          if (row.text.length > window) clipped++
+          const match = pattern.find(row.text)
+          if (match === undefined) continue
+          found.push({
+            hit: { ...row, snippet: regexSnippet(row.text, match.start, match.end) },
+            position: row.position,
+            summaryId: row.summaryId
+          })
+          if (found.length > limit) break scan
         }
-        if (raw.length > limit || page.length < 500) break
-        if ((yield* Clock.currentTimeMillis) - started > REGEX_TIME_BUDGET_MS) {
-          stoppedEarly = true
-          break
-        }
+        if (page.length < SCAN_PAGE) break
+        // let other fibers run between pages of a long scan
+        yield* Effect.yieldNow()
       }
     }
 
     // Where each hit lives now.
     const inContext = new Set<string>((yield* scope.contextItems).map((item) => item.id))
     const covers = yield* scope.store.activeCovers(
-      raw.filter((r) => r.summaryId === undefined && !inContext.has(r.hit.messageId)).map((r) =>
+      found.filter((r) => r.summaryId === undefined && !inContext.has(r.hit.messageId)).map((r) =>
         r.hit.messageId
       )
     )
-    const located = raw.map((r): { hit: GrepHit; position: number } => ({
+    const located = found.map((r): { hit: GrepHit; position: number } => ({
       position: r.position,
       hit: {
         ...r.hit,
@@ -280,59 +256,69 @@ export const grep = (scope: MemoryScope, request: GrepInput): Effect.Effect<Grep
       }
     }))
 
-    // The answer, within the token cap.
-    const header = `grep ${JSON.stringify(input.pattern)} (${mode}${
+    // The answer, within the token cap: measured as rendered, framing and cursor included.
+    const header = `grep ${JSON.stringify(clipChars(input.pattern, PATTERN_SHOWN))} (${mode}${
       input.summaryId === undefined ? "" : ` within ${input.summaryId}`
     })`
-    const lines: Array<string> = []
-    const hits: Array<GrepHit> = []
-    let used = scope.count(header) + 40
-    let next: number | undefined
-    for (const [index, { hit }] of located.entries()) {
-      if (index >= limit) {
-        next = located[index - 1]!.position
-        break
-      }
-      const line = `${hit.messageId} #${hit.seq} ${hit.role} [${
-        describeLocation(hit.location)
-      }]: ${hit.snippet}`
-      const cost = scope.count(line) + 1
-      if (used + cost > GREP_MAX_TOKENS && hits.length > 0) {
-        next = located[index - 1]!.position
-        break
-      }
-      lines.push(line)
-      hits.push(hit)
-      used += cost
+    const lines = located.slice(0, limit).map(({ hit }) =>
+      clipChars(
+        `${hit.messageId} #${hit.seq} ${hit.role} [${describeLocation(hit.location)}]: ${hit.snippet}`,
+        LINE_CHARS
+      )
+    )
+    const note = clipped === 0 ? [] : [
+      `(${clipped} long text${
+        clipped === 1 ? " was" : "s were"
+      } searched in their first ${window} characters ` +
+      "only; a shorter pattern searches further)"
+    ]
+    const render = (shown: number) => {
+      const next = shown < located.length
+        ? located[shown - 1]?.position ?? after
+        : stoppedEarly
+        ? lastScanned
+        : undefined
+      const nextCursor = next === undefined ? undefined : Cursor.encode("grep", queryKey, { p: next })
+      const summary = shown === 0
+        ? `${header}: no ${cursor === undefined ? "" : "more "}matches${
+          stoppedEarly ? " in the part scanned so far" : ""
+        }.`
+        : `${header}: ${shown} hit${shown === 1 ? "" : "s"}${cursor === undefined ? "" : " (continued)"}`
+      const footer = nextCursor === undefined
+        ? (shown === 0 ? [] : ["(end of results)"])
+        : [
+          `${stoppedEarly ? "(the scan stopped at its time budget) " : ""}more: grep again with cursor ${
+            JSON.stringify(nextCursor)
+          }`
+        ]
+      return {
+        hits: located.slice(0, shown).map((l) => l.hit),
+        nextCursor,
+        stoppedEarly,
+        text: [summary, ...lines.slice(0, shown), ...note, ...footer].join("\n")
+      } satisfies GrepResult
     }
-    if (next === undefined && stoppedEarly) next = lastScanned
-    // The framing was estimated: drop hits until the whole answer is within the cap.
-    while (hits.length > 1 && scope.count([header, ...lines].join("\n")) + 80 > GREP_MAX_TOKENS) {
-      hits.pop()
-      lines.pop()
-      next = located[hits.length - 1]!.position
+    // As many lines as the estimate allows, then fewer until the whole page is within the cap.
+    let shown = 0
+    // (the empty page carries the framing: first line, note, and a cursor when hits exist)
+    let used = scope.count(render(0).text) + 8
+    for (const line of lines) {
+      used += scope.count(line) + 1
+      if (used > GREP_MAX_TOKENS) break
+      shown++
     }
-    const nextCursor = next === undefined ? undefined : encodeCursor({ k: "grep", q: queryKey, p: next })
-    const summary = hits.length === 0
-      ? `${header}: no ${cursor === undefined ? "" : "more "}matches${
-        stoppedEarly ? " in the part scanned so far" : ""
-      }.`
-      : `${header}: ${hits.length} hit${hits.length === 1 ? "" : "s"}${
-        cursor === undefined ? "" : " (continued)"
-      }`
-    const footer = nextCursor === undefined
-      ? (hits.length === 0 ? [] : ["(end of results)"])
-      : [
-        `${stoppedEarly ? "(the scan stopped at its time budget) " : ""}more: grep again with cursor ${
-          JSON.stringify(nextCursor)
-        }`
-      ]
-    return {
-      hits,
-      nextCursor,
-      stoppedEarly,
-      text: [summary, ...lines, ...footer].join("\n")
-    } satisfies GrepResult
+    shown = Math.max(shown, Math.min(1, lines.length))
+    let result = render(shown)
+    while (shown > 1 && scope.count(result.text) > GREP_MAX_TOKENS) result = render(--shown)
+    // One line alone over the cap (a snippet of rare characters): keep the part that fits.
+    const alone = lines[0] ?? ""
+    let room = GREP_MAX_TOKENS - scope.count(render(0).text)
+    while (shown === 1 && scope.count(result.text) > GREP_MAX_TOKENS && room > 1) {
+      room = Math.floor(room * 0.9)
+      lines[0] = `${alone.slice(0, fitPrefix(alone, room, scope.count))}…`
+      result = render(1)
+    }
+    return result
   }).pipe(Effect.withSpan("MemoryTools.grep", { captureStackTrace: false }))
 
 // ---------------------------------------------------------------------------------------------
@@ -490,16 +476,19 @@ export interface ExpandResult {
   readonly text: string
 }
 
-/** The longest prefix of `text` within `tokens` (by bisection on characters). */
+/**
+ * The length of the longest prefix of `text` within `tokens` (by bisection on code units), cut
+ * on a character boundary; at least one character, so a page always moves forward.
+ */
 const fitPrefix = (text: string, tokens: number, count: Count): number => {
   let low = 0
   let high = text.length
   while (low < high) {
     const mid = Math.ceil((low + high) / 2)
-    if (count(text.slice(0, mid)) <= tokens) low = mid
+    if (count(text.slice(0, floorBoundary(text, mid))) <= tokens) low = mid
     else high = mid - 1
   }
-  return Math.max(1, low)
+  return Math.max(firstCharLength(text), floorBoundary(text, low))
 }
 
 export const expand = (scope: MemoryScope, request: ExpandInput): Effect.Effect<ExpandResult, Failure> =>
@@ -507,7 +496,7 @@ export const expand = (scope: MemoryScope, request: ExpandInput): Effect.Effect<
     const input = yield* checkInput(ExpandInput, "expand", request)
     const id = input.id.trim()
     const maxTokens = input.maxTokens ?? EXPAND_DEFAULT_TOKENS
-    const cursor = yield* readCursor(input.cursor, "expand", id)
+    const cursor = yield* Cursor.read(input.cursor, "expand", id)
 
     // What the id stands for, in order, as text.
     let header: string
@@ -527,7 +516,8 @@ export const expand = (scope: MemoryScope, request: ExpandInput): Effect.Effect<
       return yield* unknownId(id)
     }
     const start = cursor?.p ?? 0
-    const offset = cursor?.c ?? 0
+    // Where the first item resumes (a cursor's offset always falls on a character; kept so).
+    let offset = cursor?.c ?? 0
 
     const items: Array<ExpandedItem> = []
     let used = scope.count(header) + 40
@@ -539,6 +529,7 @@ export const expand = (scope: MemoryScope, request: ExpandInput): Effect.Effect<
       for (const [k, text] of texts.entries()) {
         const at = index + k
         const source = window[k]!
+        if (at === start) offset = floorBoundary(text, offset)
         const body = at === start ? text.slice(offset) : text
         const cost = scope.count(body) + 1
         if (used + cost <= maxTokens) {
@@ -558,7 +549,7 @@ export const expand = (scope: MemoryScope, request: ExpandInput): Effect.Effect<
       }
     }
     const render = () => {
-      const nextCursor = next === undefined ? undefined : encodeCursor({ k: "expand", q: id, ...next })
+      const nextCursor = next === undefined ? undefined : Cursor.encode("expand", id, next)
       const shown = items.length === 0
         ? "nothing left"
         : `items ${start + 1}–${start + items.length} of ${sources.length}`
@@ -575,13 +566,19 @@ export const expand = (scope: MemoryScope, request: ExpandInput): Effect.Effect<
       const last = items.pop()!
       const at = start + items.length
       if (items.length === 0) {
-        // Only a piece of one item fits: keep a smaller piece of it.
-        const piece = last.text.slice(0, Math.floor(last.text.length * 0.8))
-        items.push({ ...last, text: piece, partial: true })
-        next = { p: at, c: (at === start ? offset : 0) + piece.length }
-      } else {
-        next = { p: at }
+        // Only a piece of one item fits: keep a smaller piece of it (at least one character).
+        const cut = Math.max(
+          firstCharLength(last.text),
+          floorBoundary(last.text, Math.floor(last.text.length * 0.8))
+        )
+        items.push({ ...last, text: last.text.slice(0, cut), partial: true })
+        next = { p: at, c: (at === start ? offset : 0) + cut }
+        result = render()
+        // (one character is the least a page carries; the cap leaves room for far more)
+        if (cut >= last.text.length) break
+        continue
       }
+      next = { p: at }
       result = render()
     }
     return result
@@ -623,8 +620,10 @@ export const names: ReadonlyArray<string> = ["grep", "describe", "expand"]
 export const tools = (scope: MemoryScope): ReadonlyArray<Tool.Tool> => [
   Tool.make({
     name: "grep",
-    description: "Search this conversation's whole history, including everything summarised away. " +
-      "Returns matching messages with ids, a snippet, and where each lives now (in context, or which summary covers it).",
+    description: "Search this conversation's whole history, including everything summarised away: " +
+      "words by default, or mode regex with a regular expression in RE2 syntax (case-insensitive; " +
+      "no backreferences or lookaround). Returns matching messages with ids, a snippet, and where each " +
+      "lives now (in context, or which summary covers it).",
     input: GrepInput,
     handler: (input) => Effect.map(grep(scope, input), (result) => result.text)
   }),
