@@ -60,7 +60,7 @@ const run = async (turns: number) => {
   const session = await runtime.runPromise(Session.create({ model: "mock/bench", config }))
   const turnRequest = Effect.map(
     Effect.flatMap(MockLlm.MockLlmControl, (control) => control.requests),
-    (all) => all.filter((r) => r.purpose?.kind !== "summarize").at(-1)
+    (all) => all.filter((r) => !MockLlm.isSummaryRequest(r)).at(-1)
   )
   let previous: { request: LlmRequest; state: string } | undefined
   let eligible = 0

@@ -3,16 +3,17 @@
  * is text / reasoning / tool-use / tool-result blocks, and tool definitions; a response that is a
  * `Stream` of events (text and reasoning deltas, complete tool calls, usage, finish).
  *
- * Providers (`llm/Anthropic.ts`, `llm/OpenAiCompat.ts`, `llm/MockLlm.ts`) implement
- * {@link Service}; the router picks one by the model's `provider/` prefix.
+ * Providers (`llm/anthropic/`, `llm/openai/` — one folder each, of the same shape — and
+ * `llm/MockLlm.ts`) implement {@link Service}; the router picks one by the model's `provider/`
+ * prefix. What they share (error mapping, the response fold) lives in `llm/shared/`.
  *
  * @since 0.1.0
  */
-import { Chunk, Context, Effect, Option, Stream } from "effect"
-import type { FinishReason } from "./Domain.js"
-import { TokenUsage } from "./Domain.js"
+import type { Stream } from "effect"
+import { Context, Effect } from "effect"
+import type { FinishReason, TokenUsage } from "./Domain.js"
 import type { ConfigError, LlmError } from "./Errors.js"
-import { LlmConnectionError } from "./Errors.js"
+import * as ResponseFold from "./llm/shared/ResponseFold.js"
 
 // ---------------------------------------------------------------------------------------------
 // Request
@@ -69,20 +70,6 @@ export interface ToolDefinition {
   readonly inputSchema: Readonly<Record<string, unknown>>
 }
 
-/**
- * What a request is for. Providers ignore it; `MockLlm` uses it to answer mnesis's own
- * summarisation requests with a real extractive summary of the transcript they carry.
- */
-export type RequestPurpose =
-  | { readonly kind: "turn" }
-  | {
-    readonly kind: "summarize"
-    /** Escalation level: 1 detailed, 2 aggressive. */
-    readonly level: 1 | 2
-    /** The text to summarise, exactly as embedded in the request's last user message. */
-    readonly transcript: string
-  }
-
 export interface LlmRequest {
   /** The full model string, `provider/model` (e.g. `anthropic/claude-sonnet-4-5`). */
   readonly model: string
@@ -92,7 +79,6 @@ export interface LlmRequest {
   readonly maxTokens: number
   readonly temperature?: number | undefined
   readonly stop?: ReadonlyArray<string> | undefined
-  readonly purpose?: RequestPurpose | undefined
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -143,6 +129,8 @@ export type LlmFailure = LlmError | ConfigError
 export interface LlmResponse {
   readonly text: string
   readonly reasoning: string
+  /** The signature of the reasoning, when the provider signs it. */
+  readonly signature?: string | undefined
   readonly toolCalls: ReadonlyArray<ToolCall>
   readonly usage: TokenUsage
   readonly finishReason: FinishReason
@@ -172,43 +160,7 @@ export class LlmProvider extends Context.Tag("mnesis/LlmProvider")<LlmProvider, 
 export const collect = (
   provider: string,
   events: Stream.Stream<LlmEvent, LlmFailure>
-): Effect.Effect<LlmResponse, LlmFailure> =>
-  Effect.flatMap(Stream.runCollect(events), (chunk) => {
-    let text = ""
-    let reasoning = ""
-    const toolCalls: Array<ToolCall> = []
-    let usage = TokenUsage.zero
-    let finish: FinishReason | undefined
-    for (const event of Chunk.toReadonlyArray(chunk)) {
-      switch (event.type) {
-        case "text_delta":
-          text += event.text
-          break
-        case "reasoning_delta":
-          reasoning += event.text
-          break
-        case "tool_call":
-          toolCalls.push(event)
-          break
-        case "usage":
-          usage = event.usage
-          break
-        case "finish":
-          finish = event.reason
-          break
-      }
-    }
-    return Option.match(Option.fromNullable(finish), {
-      onNone: () =>
-        Effect.fail(
-          new LlmConnectionError({
-            provider,
-            detail: "the response stream ended before the message was complete"
-          })
-        ),
-      onSome: (finishReason) => Effect.succeed({ text, reasoning, toolCalls, usage, finishReason })
-    })
-  })
+): Effect.Effect<LlmResponse, LlmFailure> => ResponseFold.collect(provider, events)
 
 /** Calls the provider in context and collects the whole response. */
 export const complete = (request: LlmRequest): Effect.Effect<LlmResponse, LlmFailure, LlmProvider> =>

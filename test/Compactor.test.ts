@@ -62,9 +62,10 @@ const turnText = (i: number) =>
 /** A summariser that answers only after `latency`: rounds stay in flight until the clock moves. */
 const slowSummaries = (latency: Duration.DurationInput) => (request: LlmRequest) =>
   MockLlm.Reply.text(
-    request.purpose?.kind === "summarize"
-      ? MockLlm.defaultSummary(request, request.purpose.transcript, request.purpose.level)
-      : "",
+    Option.match(MockLlm.summaryRequestOf(request), {
+      onNone: () => "",
+      onSome: ({ level, transcript }) => MockLlm.defaultSummary(request, transcript, level)
+    }),
     { latency }
   )
 
@@ -154,7 +155,7 @@ describe("triggering", () => {
           yield* TestClock.adjust("10 minutes")
           const result = yield* Fiber.join(fiber)
           expect(result.compactionResult?.compacted).toBe(true)
-          const request = (yield* control.requests).filter((r) => r.purpose?.kind !== "summarize").at(-1)!
+          const request = (yield* control.requests).filter((r) => !MockLlm.isSummaryRequest(r)).at(-1)!
           expect(countTokens(MockLlm.requestText(request))).toBeLessThan(HARD)
           break
         }

@@ -148,8 +148,7 @@ export const requestFor = (context: LevelContext, transcript: string, level: 1 |
     content: [{ type: "text", text: `<transcript>\n${transcript}\n</transcript>\n\nWrite the summary now.` }]
   }],
   maxTokens: level === 1 ? level1MaxTokens(context) : Math.floor(level1MaxTokens(context) / 2),
-  temperature: 0.2,
-  purpose: { kind: "summarize", level, transcript }
+  temperature: 0.2
 })
 
 /** One model level: its text if accepted, or why it was not. */

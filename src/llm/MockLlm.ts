@@ -6,8 +6,9 @@
  * - Replies stream in several deltas, with an optional latency per delta (driven by `Clock`, so
  *   `TestClock` controls it).
  * - Scripts queue replies, tool calls, malformed tool calls, typed failures and cut streams.
- * - Requests whose `purpose` is `summarize` (mnesis's own compaction) get a real extractive
- *   summary of the transcript they carry, always shorter than it; tests may script those too.
+ * - mnesis's own summarisation requests (recognised by the `<transcript>` the summariser sends,
+ *   see {@link summaryRequestOf}) get a real extractive summary of that transcript, always
+ *   shorter than it; tests may script those too.
  *
  * @since 0.1.0
  */
@@ -168,6 +169,45 @@ export const defaultSummary = (request: LlmRequest, transcript: string, level: 1
   return extract(transcript, { maxTokens, countTokens, header: `Summary (level ${level}):` })
 }
 
+/**
+ * What a summarisation request asks for.
+ *
+ * @since 0.1.0
+ */
+export interface SummaryRequest {
+  /** The text to summarise, exactly as the request carries it. */
+  readonly transcript: string
+  /** 1 detailed, 2 terse. */
+  readonly level: 1 | 2
+}
+
+/** The summariser's one user message: the span inside `<transcript>` tags, then the instruction. */
+const TRANSCRIPT = /^<transcript>\n([\s\S]*)\n<\/transcript>\n\nWrite the summary now\.$/
+
+/**
+ * Recognises one of mnesis's own summarisation requests from what it carries: a single user
+ * message holding the span inside `<transcript>` tags, as the compactor writes it. Its level is
+ * read from the instructions (level 2 asks for a terse note); a custom `compactionPrompt` that
+ * does not say so reads as level 1.
+ *
+ * @since 0.1.0
+ */
+export const summaryRequestOf = (request: LlmRequest): Option.Option<SummaryRequest> => {
+  if (request.messages.length !== 1 || request.tools !== undefined && request.tools.length > 0) {
+    return Option.none()
+  }
+  const [message] = request.messages
+  const [block] = message?.content ?? []
+  if (message?.role !== "user" || message.content.length !== 1 || block?.type !== "text") return Option.none()
+  const match = TRANSCRIPT.exec(block.text)
+  if (match === null) return Option.none()
+  const terse = request.system.some((part) => /\bterse\b/i.test(part.text))
+  return Option.some({ transcript: match[1]!, level: terse ? 2 : 1 })
+}
+
+/** True for mnesis's own summarisation requests (see {@link summaryRequestOf}). */
+export const isSummaryRequest = (request: LlmRequest): boolean => Option.isSome(summaryRequestOf(request))
+
 /** Splits text into `n` deltas at word boundaries (their concatenation is the text). */
 export const splitDeltas = (text: string, n: number): Array<string> => {
   if (text === "" || n <= 1) return text === "" ? [] : [text]
@@ -323,22 +363,24 @@ export const make = (
 
     const resolve = (request: LlmRequest): Effect.Effect<MockReply> =>
       Effect.gen(function*() {
-        const purpose = request.purpose
-        const scripted = yield* take(purpose?.kind === "summarize" ? summaries : turns)
+        const summary = summaryRequestOf(request)
+        const scripted = yield* take(Option.isSome(summary) ? summaries : turns)
         if (Option.isSome(scripted)) {
           const step = scripted.value
           return typeof step === "function" ? step(request) : step
         }
-        return purpose?.kind === "summarize"
-          ? Reply.text(defaultSummary(request, purpose.transcript, purpose.level))
-          : Reply.text(defaultReply(request))
+        return Option.match(summary, {
+          onNone: () =>
+            Reply.text(defaultReply(request)),
+          onSome: ({ level, transcript }) =>
+            Reply.text(defaultSummary(request, transcript, level))
+        })
       })
 
     const provider: Service = {
       stream: (request) =>
         Stream.unwrap(Effect.gen(function*() {
-          const callIndex = yield* Ref.getAndUpdate(calls, (n) =>
-            n + 1)
+          const callIndex = yield* Ref.getAndUpdate(calls, (n) => n + 1)
           if (keep) {
             yield* Ref.update(received, Chunk.append(request))
           }
@@ -347,8 +389,7 @@ export const make = (
         })).pipe(Stream.withSpan("MockLlm.stream", { captureStackTrace: false }))
     }
     const control: Control = {
-      enqueue: (...steps) =>
-        Ref.update(turns, (queue) => [...queue, ...steps]),
+      enqueue: (...steps) => Ref.update(turns, (queue) => [...queue, ...steps]),
       enqueueSummaries: (...steps) => Ref.update(summaries, (queue) => [...queue, ...steps]),
       requests: Effect.map(Ref.get(received), Chunk.toReadonlyArray)
     }

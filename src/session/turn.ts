@@ -311,8 +311,7 @@ export const runTurn = <R>(env: TurnEnv, options: TurnOptions<R>) =>
         system: context.system,
         messages: context.messages,
         tools: definitions.length === 0 ? undefined : definitions,
-        maxTokens: env.info.maxOutputTokens,
-        purpose: { kind: "turn" }
+        maxTokens: env.info.maxOutputTokens
       }
       const response = yield* callModel(env, request, options.emit).pipe(
         Effect.tapError((error) => storeFailure(env, error))

@@ -182,6 +182,6 @@ describe("escalation", () => {
       )
       const [request] = yield* control.requests
       expect(request!.system[0]!.text).toBe("Summarise like a pirate.")
-      expect(request!.purpose).toMatchObject({ kind: "summarize", level: 1 })
+      expect(MockLlm.summaryRequestOf(request!)).toMatchObject({ value: { level: 1, transcript } })
     }).pipe(Effect.provide(MockLlm.layer())))
 })

@@ -1,9 +1,13 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Chunk, Effect, FastCheck, Fiber, Option, Stream, TestClock } from "effect"
+import type { LevelContext } from "../../src/compaction/Levels.js"
+import { requestFor } from "../../src/compaction/Levels.js"
+import { defaultConfig } from "../../src/Config.js"
 import { LlmOverloaded, LlmRateLimited } from "../../src/Errors.js"
 import * as MockLlm from "../../src/llm/MockLlm.js"
 import type { LlmEvent, LlmRequest } from "../../src/LlmProvider.js"
 import { collect, complete, LlmProvider } from "../../src/LlmProvider.js"
+import * as ModelRegistry from "../../src/ModelRegistry.js"
 import { countTokens } from "../../src/Tokenizer.js"
 
 const request = (text: string, extra: Partial<LlmRequest> = {}): LlmRequest => ({
@@ -14,10 +18,18 @@ const request = (text: string, extra: Partial<LlmRequest> = {}): LlmRequest => (
   ...extra
 })
 
+/** A summarisation request as the compactor writes it (see `requestFor` in compaction/Levels.ts). */
 const summarize = (transcript: string, level: 1 | 2 = 1): LlmRequest =>
-  request(`Summarise:\n<transcript>\n${transcript}\n</transcript>`, {
-    purpose: { kind: "summarize", level, transcript }
-  })
+  requestFor(levelContext("messages"), transcript, level)
+
+const levelContext = (input: LevelContext["input"], compactionPrompt?: string): LevelContext => ({
+  provider: { stream: () => Stream.empty },
+  model: "mock/test",
+  info: ModelRegistry.resolve("mock/test"),
+  config: { ...defaultConfig.compaction, ...(compactionPrompt === undefined ? {} : { compactionPrompt }) },
+  count: countTokens,
+  input
+})
 
 const events = (req: LlmRequest) =>
   Effect.flatMap(
@@ -187,7 +199,40 @@ describe("MockLlm", () => {
       const turn = yield* complete(request("still fine"))
       expect(turn.text).toContain("still fine")
       const requests = yield* control.requests
-      expect(Option.fromNullable(requests[0]?.purpose).pipe(Option.map((p) => p.kind), Option.getOrNull))
-        .toBe("summarize")
+      expect(requests.map(MockLlm.isSummaryRequest)).toEqual([true, false])
     }).pipe(Effect.provide(MockLlm.layer())))
+
+  describe("recognises what a call is for from the request itself", () => {
+    const transcript = "[user]\nPlease rename src/a.ts to src/b.ts.\n[assistant]\nDone: renamed it."
+
+    it("the compactor's requests, with their transcript and level, whatever the input or prompt", () => {
+      for (const input of ["messages", "summaries"] as const) {
+        for (const level of [1, 2] as const) {
+          const found = MockLlm.summaryRequestOf(requestFor(levelContext(input), transcript, level))
+          expect(found, `${input} level ${level}`).toEqual(Option.some({ transcript, level }))
+        }
+      }
+      const pirate = requestFor(levelContext("messages", "Summarise like a pirate."), transcript, 2)
+      expect(MockLlm.summaryRequestOf(pirate)).toEqual(Option.some({ transcript, level: 1 }))
+    })
+
+    it("never a turn, even one that quotes a transcript or carries tools", () => {
+      const quoted = request(`<transcript>\n${transcript}\n</transcript>\n\nWrite the summary now?`)
+      expect(MockLlm.isSummaryRequest(request("Summarise this for me."))).toBe(false)
+      expect(MockLlm.isSummaryRequest(quoted)).toBe(false)
+      const withTools: LlmRequest = {
+        ...summarize(transcript),
+        tools: [{ name: "grep", description: "search", inputSchema: { type: "object" } }]
+      }
+      expect(MockLlm.isSummaryRequest(withTools)).toBe(false)
+      const twoMessages: LlmRequest = {
+        ...summarize(transcript),
+        messages: [...summarize(transcript).messages, {
+          role: "user",
+          content: [{ type: "text", text: "hi" }]
+        }]
+      }
+      expect(MockLlm.isSummaryRequest(twoMessages)).toBe(false)
+    })
+  })
 })
