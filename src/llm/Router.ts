@@ -1,10 +1,12 @@
 /**
  * The provider router: one `LlmProvider` that sends each request to the provider named by its
- * model's prefix — `anthropic/` (the Anthropic SDK), `openai/`, `openrouter/`, `ollama/`,
- * `openai-compat/` (the OpenAI-compatible HTTP API) and `mock/`. A bare model name is routed by
- * its family (`claude-…` → anthropic, `gpt-…` → openai). An unknown prefix fails the call with a
- * `ConfigError`; a provider whose key is missing fails its calls with a `ConfigError` naming the
- * environment variable, so users of one provider never need another's key.
+ * model's prefix — `anthropic/` (the Anthropic SDK); `openai/`, `azure/`, `gemini/`, `groq/`,
+ * `mistral/`, `deepseek/`, `xai/`, `together_ai/`, `openrouter/`, `ollama/`, `openai-compat/`
+ * (the Chat Completions wire format, see `OpenAiCompat`); and `mock/`. A bare model name is routed
+ * by its family (`claude-…` → anthropic, `gpt-…` → openai, `gemini-…` → gemini…). An unknown
+ * prefix fails the call with a `ConfigError`; a provider whose key is missing fails its calls with
+ * a `ConfigError` naming the environment variable, so users of one provider never need another's
+ * key.
  *
  * With `MNESIS_MOCK_LLM=1`, {@link layerFromEnv} routes every model to `MockLlm`.
  *
@@ -17,13 +19,16 @@ import { ConfigError } from "../Errors.js"
 import type { Service } from "../LlmProvider.js"
 import { LlmProvider, providerOf } from "../LlmProvider.js"
 import { parseModel } from "../ModelRegistry.js"
-import * as Anthropic from "./Anthropic.js"
+import * as Anthropic from "./anthropic/Config.js"
 import * as MockLlm from "./MockLlm.js"
-import * as OpenAiCompat from "./OpenAiCompat.js"
+import type { EnvOverrides } from "./openai/Config.js"
+import { fromEnv } from "./openai/Config.js"
+import type { OpenAiCompatPrefix } from "./openai/Hosts.js"
+import { PREFIXES as COMPAT_PREFIXES } from "./openai/Hosts.js"
 
 /** The prefixes the router knows, in the order the error message lists them. */
-export const PREFIXES = ["anthropic", "openai", "openrouter", "ollama", "openai-compat", "mock"] as const
-export type Prefix = typeof PREFIXES[number]
+export const PREFIXES = ["anthropic", ...COMPAT_PREFIXES, "mock"] as const
+export type Prefix = "anthropic" | OpenAiCompatPrefix | "mock"
 
 const isPrefix = (value: string): value is Prefix => (PREFIXES as ReadonlyArray<string>).includes(value)
 
@@ -38,26 +43,40 @@ const unknownPrefix = (model: string) =>
   })
 
 /**
+ * Per-prefix additions to what the environment says (e.g. Gemini's `reasoningEffort`).
+ *
+ * @since 0.1.0
+ */
+export type RouterOptions = { readonly [P in OpenAiCompatPrefix]?: EnvOverrides }
+
+/**
  * Builds the router from the environment (each provider reads its own keys).
  *
  * @since 0.1.0
  */
-export const make: Effect.Effect<Service, ConfigError, HttpClient.HttpClient> = Effect.gen(function*() {
-  const providers: Record<Prefix, Service> = {
-    anthropic: yield* Anthropic.makeConfig(),
-    openai: yield* OpenAiCompat.fromEnv("openai"),
-    openrouter: yield* OpenAiCompat.fromEnv("openrouter"),
-    ollama: yield* OpenAiCompat.fromEnv("ollama"),
-    "openai-compat": yield* OpenAiCompat.fromEnv("openai-compat"),
-    mock: (yield* MockLlm.make({ keepRequests: false })).provider
-  }
-  return LlmProvider.of({
-    stream: (request) => {
-      const prefix = prefixOf(request.model)
-      return isPrefix(prefix) ? providers[prefix].stream(request) : Stream.fail(unknownPrefix(request.model))
-    }
+export const makeWith = (
+  options: RouterOptions = {}
+): Effect.Effect<Service, ConfigError, HttpClient.HttpClient> =>
+  Effect.gen(function*() {
+    const providers = new Map<Prefix, Service>()
+    providers.set("anthropic", yield* Anthropic.makeConfig())
+    for (const prefix of COMPAT_PREFIXES) providers.set(prefix, yield* fromEnv(prefix, options[prefix]))
+    providers.set("mock", (yield* MockLlm.make({ keepRequests: false })).provider)
+    return LlmProvider.of({
+      stream: (request) => {
+        const prefix = prefixOf(request.model)
+        const provider = isPrefix(prefix) ? providers.get(prefix) : undefined
+        return provider === undefined ? Stream.fail(unknownPrefix(request.model)) : provider.stream(request)
+      }
+    })
   })
-})
+
+/**
+ * The router with every provider configured from the environment alone.
+ *
+ * @since 0.1.0
+ */
+export const make: Effect.Effect<Service, ConfigError, HttpClient.HttpClient> = makeWith()
 
 /**
  * @since 0.1.0
@@ -66,6 +85,16 @@ export const layer: Layer.Layer<LlmProvider, ConfigError, HttpClient.HttpClient>
   LlmProvider,
   make
 )
+
+/**
+ * The router with per-prefix additions (see {@link RouterOptions}).
+ *
+ * @since 0.1.0
+ */
+export const layerWith = (
+  options: RouterOptions
+): Layer.Layer<LlmProvider, ConfigError, HttpClient.HttpClient> =>
+  Layer.effect(LlmProvider, makeWith(options))
 
 /**
  * The router, or `MockLlm` for every model when `MNESIS_MOCK_LLM=1`.

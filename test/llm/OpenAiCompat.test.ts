@@ -16,7 +16,7 @@ import {
   Stream
 } from "effect"
 import { RetryConfig } from "../../src/Config.js"
-import { readEndpoint } from "../../src/llm/openai/Endpoints.js"
+import { readEndpoint } from "../../src/llm/openai/Config.js"
 import * as OpenAiCompat from "../../src/llm/OpenAiCompat.js"
 import * as Retry from "../../src/llm/Retry.js"
 import type { LlmEvent, LlmFailure, LlmRequest, Service } from "../../src/LlmProvider.js"

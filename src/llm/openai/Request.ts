@@ -1,15 +1,31 @@
 /**
- * Maps a provider-neutral {@link LlmRequest} onto a streaming Chat Completions body.
+ * Maps a provider-neutral {@link LlmRequest} onto a streaming Chat Completions body, in the
+ * host's dialect.
  *
  * @since 0.1.0
  */
 import type { LlmMessage, LlmRequest } from "../../LlmProvider.js"
 import { modelNameOf } from "../../LlmProvider.js"
-import type { MaxTokensParam } from "./Endpoints.js"
+import type { WireDialect } from "./Hosts.js"
 import type { ChatCompletionBody, WireMessage, WireToolCall } from "./Wire.js"
 
 /** Marks a failed tool result: the wire format has no error flag, so the model reads it in the text. */
 export const TOOL_ERROR_PREFIX = "Error: "
+
+/**
+ * Gemini's documented stand-in for a thought signature it never issued (a call from another
+ * model, or one whose signature this process no longer holds): the call is accepted unverified.
+ */
+export const SKIP_SIGNATURE = "skip_thought_signature_validator"
+
+/** What shapes a body besides the request. */
+export interface BodyOptions {
+  readonly dialect: Pick<WireDialect, "maxTokensParam" | "streamUsage" | "thoughtSignatures">
+  /** Sent as `reasoning_effort` (OpenAI reasoning models, Gemini, Groq, xAI's mini models…). */
+  readonly reasoningEffort?: string | undefined
+  /** The thought signature a call came with, when this process still knows it. */
+  readonly signatureOf?: ((callId: string) => string | undefined) | undefined
+}
 
 const joinTexts = (texts: ReadonlyArray<string>): string => texts.join("\n\n")
 
@@ -19,18 +35,19 @@ const joinTexts = (texts: ReadonlyArray<string>): string => texts.join("\n\n")
  * reject requests that send it back. Cache markers are dropped too; these providers cache prefixes
  * on their own.
  */
-const toWireMessages = (message: LlmMessage): ReadonlyArray<WireMessage> => {
+const toWireMessages = (message: LlmMessage, options: BodyOptions): ReadonlyArray<WireMessage> => {
   const texts: Array<string> = []
   if (message.role === "assistant") {
     const toolCalls: Array<WireToolCall> = []
     for (const block of message.content) {
       if (block.type === "text") texts.push(block.text)
       else if (block.type === "tool_use") {
-        toolCalls.push({
+        const call: WireToolCall = {
           id: block.id,
           type: "function",
           function: { name: block.name, arguments: JSON.stringify(block.input ?? {}) }
-        })
+        }
+        toolCalls.push(withSignature(call, toolCalls.length === 0, options))
       }
     }
     if (toolCalls.length > 0) {
@@ -60,21 +77,34 @@ const toWireMessages = (message: LlmMessage): ReadonlyArray<WireMessage> => {
 }
 
 /**
- * The request body. `stream_options.include_usage` is always on: without it many providers send no
- * usage at all, and the session's token and cost accounting would read zero.
+ * Gemini 3 checks the signature of the first call of each step it is sent back (and only that
+ * one): the signature it issued when this process still holds it, else the documented stand-in.
  */
-export const toChatBody = (request: LlmRequest, maxTokensParam: MaxTokensParam): ChatCompletionBody => {
+const withSignature = (call: WireToolCall, first: boolean, options: BodyOptions): WireToolCall => {
+  if (!options.dialect.thoughtSignatures) return call
+  const known = options.signatureOf?.(call.id)
+  const signature = known ?? (first ? SKIP_SIGNATURE : undefined)
+  return signature === undefined
+    ? call
+    : { ...call, extra_content: { google: { thought_signature: signature } } }
+}
+
+/**
+ * The request body. `stream_options.include_usage` is on wherever the host accepts it: without it
+ * many providers send no usage at all, and the session's token and cost accounting would read zero.
+ */
+export const toChatBody = (request: LlmRequest, options: BodyOptions): ChatCompletionBody => {
   const system = request.system.map((block) => block.text).filter((text) => text !== "")
   const messages: Array<WireMessage> = system.length > 0
     ? [{ role: "system", content: joinTexts(system) }]
     : []
-  for (const message of request.messages) messages.push(...toWireMessages(message))
+  for (const message of request.messages) messages.push(...toWireMessages(message, options))
   const tools = request.tools ?? []
   return {
     model: modelNameOf(request.model),
     messages,
     stream: true,
-    stream_options: { include_usage: true },
+    ...(options.dialect.streamUsage ? { stream_options: { include_usage: true } } : {}),
     ...(tools.length > 0
       ? {
         tools: tools.map((tool) => ({
@@ -83,10 +113,11 @@ export const toChatBody = (request: LlmRequest, maxTokensParam: MaxTokensParam):
         }))
       }
       : {}),
-    ...(maxTokensParam === "max_completion_tokens"
+    ...(options.dialect.maxTokensParam === "max_completion_tokens"
       ? { max_completion_tokens: request.maxTokens }
       : { max_tokens: request.maxTokens }),
     ...(request.temperature !== undefined ? { temperature: request.temperature } : {}),
-    ...(request.stop !== undefined && request.stop.length > 0 ? { stop: request.stop } : {})
+    ...(request.stop !== undefined && request.stop.length > 0 ? { stop: request.stop } : {}),
+    ...(options.reasoningEffort !== undefined ? { reasoning_effort: options.reasoningEffort } : {})
   }
 }

@@ -2,6 +2,11 @@
  * Turns decoded stream chunks into provider-neutral events, live: text and reasoning as they
  * arrive, tool calls once their fragments are complete, usage and the finish reason at the end.
  *
+ * Tool-call fragments are paired the OpenAI way (by `index`), with the hosts' departures from it
+ * handled: Gemini sends each of several parallel calls whole, in its own chunk, all with index 0
+ * (or none) and sometimes without an id; a fragment that names a function while the call in its
+ * slot already has a name, or carries a different id, therefore starts a new call.
+ *
  * @since 0.1.0
  */
 import { Either } from "effect"
@@ -9,21 +14,25 @@ import type { FinishReason } from "../../Domain.js"
 import { TokenUsage } from "../../Domain.js"
 import type { LlmError } from "../../Errors.js"
 import { LlmConnectionError } from "../../Errors.js"
-import type { LlmEvent, ToolCall } from "../../LlmProvider.js"
-import type { Redactor } from "./HttpErrors.js"
-import { errorForStreamError } from "./HttpErrors.js"
-import type { StreamChunk, ToolCallFragment, Usage } from "./Wire.js"
+import type { LlmEvent } from "../../LlmProvider.js"
+import type { Redactor } from "../shared/ProviderErrors.js"
+import { toolCallOf } from "../shared/ToolCalls.js"
+import { errorForStreamError } from "./Failures.js"
+import type { ContentPart, StreamChunk, ToolCallFragment, Usage } from "./Wire.js"
 
 /** A tool call whose arguments are still arriving. */
 interface PendingCall {
   id: string
   name: string
   args: string
+  signature: string | undefined
 }
 
+/** `finish_reason` → {@link FinishReason}. Together's `eos` is a plain stop. */
 export const finishReasonOf = (reason: string): FinishReason => {
   switch (reason) {
     case "stop":
+    case "eos":
       return "stop"
     case "length":
       return "max_tokens"
@@ -57,21 +66,37 @@ export const usageOf = (usage: Usage): TokenUsage => {
   })
 }
 
-/** Empty arguments mean "no arguments"; invalid JSON is kept raw and reported, never guessed at. */
-const toToolCall = (call: PendingCall): ToolCall => {
-  if (call.args.trim() === "") return { type: "tool_call", id: call.id, name: call.name, input: {} }
-  try {
-    return { type: "tool_call", id: call.id, name: call.name, input: JSON.parse(call.args) as unknown }
-  } catch (error) {
-    const reason = error instanceof Error ? error.message : String(error)
-    return {
-      type: "tool_call",
-      id: call.id,
-      name: call.name,
-      input: call.args,
-      inputError: `the arguments are not valid JSON (${reason})`
+/** The text and the reasoning of a delta's `content` (a string, or Mistral's array of pieces). */
+const contentOf = (
+  content: string | ReadonlyArray<ContentPart> | null | undefined
+): { readonly text: string; readonly reasoning: string } => {
+  if (content === null || content === undefined) return { text: "", reasoning: "" }
+  if (typeof content === "string") return { text: content, reasoning: "" }
+  let text = ""
+  let reasoning = ""
+  for (const part of content) {
+    if ("text" in part) text += part.text
+    else if ("thinking" in part) {
+      reasoning += typeof part.thinking === "string"
+        ? part.thinking
+        : part.thinking.map((piece) => piece.text ?? "").join("")
     }
   }
+  return { text, reasoning }
+}
+
+/**
+ * What the assembler needs from its provider.
+ *
+ * @since 0.1.0
+ */
+export interface AssemblerOptions {
+  readonly provider: string
+  readonly redact: Redactor
+  /** A fresh id for a call the host sent without one (unique across responses). */
+  readonly newCallId: () => string
+  /** Called with each call that came with a Gemini thought signature. */
+  readonly onSignature?: ((callId: string, signature: string) => void) | undefined
 }
 
 /**
@@ -89,52 +114,69 @@ export interface EventAssembler {
   readonly onEnd: (sawDone: boolean) => Either.Either<ReadonlyArray<LlmEvent>, LlmConnectionError>
 }
 
-export const makeEventAssembler = (provider: string, redact: Redactor): EventAssembler => {
-  // Keyed by the fragment `index`; a Map keeps first-seen order, which is the index order.
-  const pending = new Map<number, PendingCall>()
+export const makeEventAssembler = (options: AssemblerOptions): EventAssembler => {
+  const { provider, redact } = options
+  /** Calls in the order they started. */
+  const pending: Array<PendingCall> = []
+  /** The call each wire `index` last referred to. */
+  const byIndex = new Map<number, PendingCall>()
   let emittedCalls = 0
   let finish: FinishReason | undefined
   let usage: TokenUsage | undefined
 
+  const startsNewCall = (fragment: ToolCallFragment, current: PendingCall | undefined): boolean => {
+    if (current === undefined) return true
+    const id = fragment.id ?? ""
+    if (id !== "" && current.id !== "") return id !== current.id
+    const name = fragment.function?.name ?? ""
+    return name !== "" && current.name !== ""
+  }
+
   const addFragment = (fragment: ToolCallFragment) => {
-    const lastIndex = Math.max(-1, ...pending.keys())
-    // Without an index, a fragment carrying a new id starts the next call; otherwise it continues.
-    const index = fragment.index ?? (fragment.id != null || lastIndex === -1 ? lastIndex + 1 : lastIndex)
-    const call = pending.get(index) ?? { id: "", name: "", args: "" }
-    pending.set(index, call)
+    const current = fragment.index == null ? pending.at(-1) : byIndex.get(fragment.index)
+    const call = startsNewCall(fragment, current)
+      ? { id: "", name: "", args: "", signature: undefined }
+      : current!
+    if (call !== current) pending.push(call)
+    if (fragment.index != null) byIndex.set(fragment.index, call)
     if (fragment.id != null && fragment.id !== "") call.id = fragment.id
     if (fragment.function?.name != null) call.name += fragment.function.name
     if (fragment.function?.arguments != null) call.args += fragment.function.arguments
+    const signature = fragment.extra_content?.google?.thought_signature
+    if (signature != null && signature !== "") call.signature = signature
   }
 
   const flushCalls = (): Array<LlmEvent> => {
-    const calls = [...pending.entries()].sort(([a], [b]) => a - b).map(([index, call]) =>
-      // Some local servers omit call ids; the tool loop still needs one to pair call and result.
-      toToolCall(call.id === "" ? { ...call, id: `call_${emittedCalls + index}` } : call)
-    )
+    const calls = pending.map((call) => {
+      // The tool loop pairs each call with its result by id, so a missing one is made up.
+      const id = call.id === "" ? options.newCallId() : call.id
+      if (call.signature !== undefined) options.onSignature?.(id, call.signature)
+      return toolCallOf(id, call.name, call.args)
+    })
     emittedCalls += calls.length
-    pending.clear()
+    pending.length = 0
+    byIndex.clear()
     return calls
   }
 
   const onChunk = (chunk: StreamChunk): Either.Either<ReadonlyArray<LlmEvent>, LlmError> => {
     if (chunk.error != null) return Either.left(errorForStreamError(provider, chunk.error, redact))
-    if (chunk.usage != null) usage = usageOf(chunk.usage)
+    const reported = chunk.usage ?? chunk.x_groq?.usage
+    if (reported != null) usage = usageOf(reported)
     const events: Array<LlmEvent> = []
     for (const choice of chunk.choices ?? []) {
       // We ask for one completion; other choice indexes never occur, and are ignored if they do.
       if ((choice.index ?? 0) !== 0) continue
       const delta = choice.delta
-      const reasoning = delta?.reasoning_content ?? delta?.reasoning
-      if (reasoning != null && reasoning !== "") events.push({ type: "reasoning_delta", text: reasoning })
-      if (delta?.content != null && delta.content !== "") {
-        events.push({ type: "text_delta", text: delta.content })
-      }
+      const content = contentOf(delta?.content)
+      const reasoning = (delta?.reasoning_content ?? delta?.reasoning ?? "") + content.reasoning
+      if (reasoning !== "") events.push({ type: "reasoning_delta", text: reasoning })
+      if (content.text !== "") events.push({ type: "text_delta", text: content.text })
       for (const fragment of delta?.tool_calls ?? []) addFragment(fragment)
       if (choice.finish_reason != null && finish === undefined) {
         events.push(...flushCalls())
         const reason = finishReasonOf(choice.finish_reason)
-        // Some local servers say "stop" after calling tools; the tool loop must still run them.
+        // Gemini and some local servers say "stop" after calling tools; the loop must still run them.
         finish = reason === "stop" && emittedCalls > 0 ? "tool_calls" : reason
       }
     }
