@@ -88,6 +88,8 @@ const MOCK = {
 // ---------------------------------------------------------------------------------------------
 
 interface Entry {
+  /** Only for this `provider/` prefix (a host's own price for an open model); any when absent. */
+  readonly provider?: string
   readonly pattern: RegExp
   readonly contextLimit: number
   readonly maxOutputTokens: number
@@ -144,6 +146,33 @@ const gemini = (prefix: string, maxOutputTokens: number, pricing: Pricing): Entr
   pricing
 })
 
+/** xAI's Grok models (no published output limit: the reservation is mnesis's). */
+const grok = (prefix: string, contextLimit: number, maxOutputTokens: number, pricing: Pricing): Entry => ({
+  pattern: family(prefix),
+  contextLimit,
+  maxOutputTokens,
+  encoding: "o200k_base",
+  approximate: true,
+  pricing
+})
+
+/** A model as one host serves it, at that host's price. */
+const hosted = (
+  provider: string,
+  prefix: string,
+  contextLimit: number,
+  maxOutputTokens: number,
+  pricing: Pricing
+): Entry => ({
+  provider,
+  pattern: family(prefix),
+  contextLimit,
+  maxOutputTokens,
+  encoding: "o200k_base",
+  approximate: true,
+  pricing
+})
+
 /** Open-weight models: prices depend on the host, so none are assumed. */
 const openWeights = (prefix: string, contextLimit: number, maxOutputTokens: number): Entry => ({
   pattern: family(prefix),
@@ -162,6 +191,42 @@ const openWeights = (prefix: string, contextLimit: number, maxOutputTokens: numb
  * bill them separately). They change; pass `overrides.pricing` to correct them.
  */
 const ENTRIES: ReadonlyArray<Entry> = [
+  // --- Hosts' own prices (checked against @pydantic/genai-prices, 2026). Output limits the host
+  // does not publish, or that equal the window, are mnesis's reservations. ---
+  // Groq (`groq/openai/gpt-oss-120b` is matched as `gpt-oss-120b`).
+  hosted("groq", "llama-3\\.3-70b-versatile", 131_072, 32_768, price(0.59, 0.79, 0.59, 0.59)),
+  hosted("groq", "llama-3\\.1-8b-instant", 131_072, 32_768, price(0.05, 0.08, 0.05, 0.05)),
+  hosted("groq", "llama-4-maverick", 131_072, 8_192, price(0.2, 0.6, 0.2, 0.2)),
+  hosted("groq", "llama-4-scout", 131_072, 8_192, price(0.11, 0.34, 0.11, 0.11)),
+  hosted("groq", "gpt-oss-120b", 131_072, 32_768, price(0.15, 0.6, 0.075, 0.15)),
+  hosted("groq", "gpt-oss-20b", 131_072, 32_768, price(0.075, 0.3, 0.0375, 0.075)),
+  hosted("groq", "kimi-k2-instruct-0905", 262_144, 16_384, price(1, 3, 0.5, 1)),
+  hosted("groq", "kimi-k2-instruct", 131_072, 16_384, price(1, 3, 0.5, 1)),
+  hosted("groq", "qwen3-32b", 131_072, 32_768, price(0.29, 0.59, 0.29, 0.29)),
+  // Mistral's API (`-latest` aliases priced as the release they point to in 2026).
+  hosted("mistral", "mistral-large-(?:2407|2411)", 131_072, 16_384, price(2, 6, 2, 2)),
+  hosted("mistral", "mistral-large", 262_144, 16_384, price(0.5, 1.5, 0.05, 0.5)),
+  hosted("mistral", "mistral-medium", 131_072, 16_384, price(0.4, 2, 0.4, 0.4)),
+  hosted("mistral", "mistral-small-2603", 131_072, 16_384, price(0.15, 0.6, 0.015, 0.15)),
+  hosted("mistral", "mistral-small", 131_072, 16_384, price(0.1, 0.3, 0.1, 0.1)),
+  hosted("mistral", "magistral-medium", 131_072, 32_768, price(2, 5, 2, 2)),
+  hosted("mistral", "magistral-small", 131_072, 32_768, price(0.5, 1.5, 0.5, 0.5)),
+  hosted("mistral", "codestral", 262_144, 16_384, price(0.3, 0.9, 0.03, 0.3)),
+  hosted("mistral", "devstral-(?:medium|2512)", 262_144, 16_384, price(0.4, 2, 0.04, 0.4)),
+  hosted("mistral", "ministral-8b", 131_072, 8_192, price(0.1, 0.1, 0.1, 0.1)),
+  hosted("mistral", "ministral-3b", 131_072, 8_192, price(0.04, 0.04, 0.04, 0.04)),
+  hosted("mistral", "(?:open-)?mistral-nemo", 131_072, 8_192, price(0.15, 0.15, 0.15, 0.15)),
+  // Together AI (`together_ai/meta-llama/Llama-3.3-70B-Instruct-Turbo`).
+  hosted(
+    "together_ai",
+    "(?:meta-)?llama-3\\.[13]-70b-instruct-turbo",
+    131_072,
+    8_192,
+    price(0.88, 0.88, 0.88, 0.88)
+  ),
+  hosted("together_ai", "meta-llama-3\\.1-8b-instruct-turbo", 131_072, 8_192, price(0.18, 0.18, 0.18, 0.18)),
+  hosted("together_ai", "meta-llama-3\\.1-405b-instruct-turbo", 131_072, 8_192, price(3.5, 3.5, 3.5, 3.5)),
+
   // --- Anthropic (200K; Sonnet 4.x has a 1M beta window that must be opted into). Opus 4.5+
   // may emit more than 32K tokens, but reserving more would shrink the usable context. ---
   claude("claude-opus-4-[5-9]", 32_000, price(5, 25, 0.5, 6.25)),
@@ -214,6 +279,10 @@ const ENTRIES: ReadonlyArray<Entry> = [
 
   // --- Google Gemini (prices for prompts up to 200K tokens) ---
   gemini("gemini-3(?:\\.[0-9]+)?-pro", 65_536, price(2, 12, 0.2, 2)),
+  gemini("gemini-3\\.5-flash-lite", 65_536, price(0.3, 2.5, 0.03, 0.3)),
+  gemini("gemini-3(?:\\.[0-9]+)?-flash-lite", 65_536, price(0.25, 1.5, 0.025, 0.25)),
+  gemini("gemini-3\\.5-flash", 65_536, price(1.5, 9, 0.15, 1.5)),
+  gemini("gemini-3\\.[6-9]-flash", 65_536, price(1.5, 7.5, 0.15, 1.5)),
   gemini("gemini-3(?:\\.[0-9]+)?-flash", 65_536, price(0.5, 3, 0.05, 0.5)),
   gemini("gemini-2\\.5-pro", 65_536, price(1.25, 10, 0.125, 1.25)),
   gemini("gemini-2\\.5-flash-lite", 65_536, price(0.1, 0.4, 0.01, 0.1)),
@@ -221,7 +290,27 @@ const ENTRIES: ReadonlyArray<Entry> = [
   gemini("gemini-2\\.0-flash-lite", 8_192, price(0.075, 0.3, 0.01875, 0.075)),
   gemini("gemini-2\\.0-flash", 8_192, price(0.1, 0.4, 0.025, 0.1)),
 
+  // --- xAI Grok (the same names through any router) ---
+  grok("grok-4\\.5", 500_000, 32_768, price(2, 6, 0.5, 2)),
+  grok("grok-4\\.3", 1_000_000, 32_768, price(1.25, 2.5, 0.2, 1.25)),
+  grok("grok-4-1-fast", 2_000_000, 32_768, price(0.2, 0.5, 0.05, 0.2)),
+  grok("grok-4-fast", 2_000_000, 32_768, price(0.2, 0.5, 0.05, 0.2)),
+  grok("grok-code-fast", 256_000, 32_768, price(0.2, 1.5, 0.02, 0.2)),
+  grok("grok-4", 256_000, 32_768, price(3, 15, 0.75, 3)),
+  grok("grok-3-mini-fast", 131_072, 16_384, price(0.6, 4, 0.15, 0.6)),
+  grok("grok-3-mini", 131_072, 16_384, price(0.3, 0.5, 0.075, 0.3)),
+  grok("grok-3-fast", 131_072, 16_384, price(5, 25, 1.25, 5)),
+  grok("grok-3", 131_072, 16_384, price(3, 15, 0.75, 3)),
+
   // --- DeepSeek's own API (priced) and its open weights (host-priced) ---
+  {
+    ...openWeights("deepseek-v4-pro", 1_000_000, 32_768),
+    pricing: price(0.435, 0.87, 0.003625, 0.435)
+  },
+  {
+    ...openWeights("deepseek-v4-flash", 1_000_000, 32_768),
+    pricing: price(0.14, 0.28, 0.0028, 0.14)
+  },
   {
     ...openWeights("deepseek-chat", 131_072, 8_192),
     pricing: price(0.28, 0.42, 0.028, 0.28)
@@ -253,7 +342,9 @@ const ENTRIES: ReadonlyArray<Entry> = [
 const VENDORS: ReadonlyArray<readonly [RegExp, string]> = [
   [/^claude-/, "anthropic"],
   [/^(?:gpt-|chatgpt-|o[1-9](?![0-9a-z]))/, "openai"],
-  [/^gemini-/, "google"],
+  // Bare Gemini names go to Google's own API (the Python original's litellm sends them to Vertex).
+  [/^gemini-/, "gemini"],
+  [/^grok-/, "xai"],
   [/^deepseek-/, "deepseek"],
   [/^(?:meta-)?llama/, "meta"],
   [/^qwen/, "qwen"],
@@ -290,9 +381,11 @@ export const parseModel = (model: string): { readonly provider: string; readonly
 // Resolution
 // ---------------------------------------------------------------------------------------------
 
-const findEntry = (model: string): Entry | undefined => {
+const findEntry = (model: string, provider: string): Entry | undefined => {
   const key = matchKey(model)
-  return ENTRIES.find((entry) => entry.pattern.test(key))
+  return ENTRIES.find((entry) =>
+    (entry.provider === undefined || entry.provider === provider) && entry.pattern.test(key)
+  )
 }
 
 /**
@@ -306,7 +399,9 @@ const findEntry = (model: string): Entry | undefined => {
 export const resolve = (model: string, overrides?: RegistryOverrides): ModelInfo => {
   const { name, provider } = parseModel(model)
   // `mock/<name>` is MockLlm: sized like the model it names (or a generous default), and free.
-  const entry = provider === "mock" ? { ...(findEntry(model) ?? MOCK), pricing: FREE } : findEntry(model)
+  const entry = provider === "mock"
+    ? { ...(findEntry(model, provider) ?? MOCK), pricing: FREE }
+    : findEntry(model, provider)
   return new ModelInfo({
     model,
     provider,

@@ -52,13 +52,29 @@ const FAMILIES: ReadonlyArray<Row> = [
   ["gemini-2.5-flash", 1_048_576, 65_536, "o200k_base"],
   ["gemini-2.5-flash-lite", 1_048_576, 65_536, "o200k_base"],
   ["gemini-2.0-flash", 1_048_576, 8_192, "o200k_base"],
+  ["gemini/gemini-3.5-flash", 1_048_576, 65_536, "o200k_base"],
+  ["gemini/gemini-3.1-flash-lite", 1_048_576, 65_536, "o200k_base"],
+  // xAI
+  ["xai/grok-4", 256_000, 32_768, "o200k_base"],
+  ["xai/grok-4-1-fast-reasoning", 2_000_000, 32_768, "o200k_base"],
+  ["xai/grok-3-mini", 131_072, 16_384, "o200k_base"],
+  // Hosts' own entries
+  ["groq/llama-3.3-70b-versatile", 131_072, 32_768, "o200k_base"],
+  ["groq/openai/gpt-oss-120b", 131_072, 32_768, "o200k_base"],
+  ["groq/moonshotai/kimi-k2-instruct-0905", 262_144, 16_384, "o200k_base"],
+  ["mistral/mistral-large-latest", 262_144, 16_384, "o200k_base"],
+  ["mistral/codestral-latest", 262_144, 16_384, "o200k_base"],
+  ["together_ai/meta-llama/Llama-3.3-70B-Instruct-Turbo", 131_072, 8_192, "o200k_base"],
+  ["azure/gpt-4o", 128_000, 16_384, "o200k_base"],
+  ["deepseek/deepseek-v4-flash", 1_000_000, 32_768, "o200k_base"],
   // Open weights
   ["llama-3.3-70b-instruct", 131_072, 8_192, "o200k_base"],
   ["llama3.1:8b", 131_072, 8_192, "o200k_base"],
   ["meta-llama-3-8b-instruct", 8_192, 4_096, "o200k_base"],
   ["qwen2.5-coder-32b-instruct", 32_768, 8_192, "o200k_base"],
   ["qwen3-235b-a22b", 40_960, 8_192, "o200k_base"],
-  ["mistral-large-latest", 131_072, 8_192, "o200k_base"],
+  ["mistral-large-latest", 262_144, 16_384, "o200k_base"],
+  ["ollama/mistral-large", 131_072, 8_192, "o200k_base"],
   ["mistral-7b-instruct", 32_768, 8_192, "o200k_base"],
   ["mixtral-8x7b-instruct", 32_768, 8_192, "o200k_base"],
   ["mixtral-8x22b-instruct", 65_536, 8_192, "o200k_base"],
@@ -120,6 +136,49 @@ describe("ModelRegistry", () => {
     })
   })
 
+  describe("the hosts' prefixes", () => {
+    it("prices an open model at the host that serves it, and nothing where the host is unknown", () => {
+      expect(ModelRegistry.resolve("groq/llama-3.3-70b-versatile").pricing).toMatchObject({
+        input: 0.59,
+        output: 0.79
+      })
+      expect(ModelRegistry.resolve("together_ai/meta-llama/Llama-3.3-70B-Instruct-Turbo").pricing)
+        .toMatchObject({ input: 0.88, output: 0.88 })
+      expect(ModelRegistry.resolve("groq/openai/gpt-oss-120b").pricing).toMatchObject({
+        input: 0.15,
+        cacheRead: 0.075
+      })
+      expect(ModelRegistry.resolve("ollama/gpt-oss-120b").pricing.input).toBe(0)
+      expect(ModelRegistry.resolve("ollama/llama-3.3-70b-versatile").pricing.input).toBe(0)
+      expect(ModelRegistry.resolve("mistral/mistral-large-2411").pricing).toMatchObject({
+        input: 2,
+        output: 6
+      })
+      expect(ModelRegistry.resolve("mistral/mistral-large-latest").pricing).toMatchObject({
+        input: 0.5,
+        output: 1.5
+      })
+    })
+
+    it("prices an Azure deployment named like its model as that model, and keeps the deployment as name", () => {
+      const info = ModelRegistry.resolve("azure/gpt-4.1-mini")
+      expect(info).toMatchObject({ provider: "azure", name: "gpt-4.1-mini", known: true })
+      expect(info.pricing.input).toBe(ModelRegistry.resolve("openai/gpt-4.1-mini").pricing.input)
+    })
+
+    it.effect("an Azure deployment with its own name gets the fallback, with a warning naming the overrides", () =>
+      Effect.gen(function*() {
+        const { lines, result } = yield* captureWarnings(ModelRegistry.lookup("azure/prod-chat-eu"))
+        expect(result).toMatchObject({
+          known: false,
+          provider: "azure",
+          contextLimit: ModelRegistry.FALLBACK_CONTEXT_LIMIT,
+          maxOutputTokens: ModelRegistry.FALLBACK_MAX_OUTPUT_TOKENS
+        })
+        expect(String(lines[0]?.message)).toContain("modelOverrides.contextLimit")
+      }))
+  })
+
   describe("o-series matching", () => {
     it.each(["gpt-4o1", "foo-o1x", "o1x", "o10", "o3x-mini", "demo1", "pro3-mini", "xo4-mini"])(
       "%s is not an o-series model",
@@ -157,8 +216,9 @@ describe("ModelRegistry", () => {
         provider: "anthropic",
         name: "claude-haiku-4-5"
       })
+      expect(ModelRegistry.parseModel("grok-4")).toEqual({ provider: "xai", name: "grok-4" })
       expect(ModelRegistry.parseModel("gemini-2.5-pro")).toEqual({
-        provider: "google",
+        provider: "gemini",
         name: "gemini-2.5-pro"
       })
       expect(ModelRegistry.parseModel("mystery-model")).toEqual({ provider: "", name: "mystery-model" })
