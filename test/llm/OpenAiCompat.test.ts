@@ -21,9 +21,9 @@ import * as OpenAiCompat from "../../src/llm/OpenAiCompat.js"
 import * as Retry from "../../src/llm/Retry.js"
 import type { LlmEvent, LlmFailure, LlmRequest, Service } from "../../src/LlmProvider.js"
 import { complete, LlmProvider } from "../../src/LlmProvider.js"
-import type { FakeOpenAi } from "../support/openaiServer.js"
-import * as FakeServer from "../support/openaiServer.js"
-import { reply, sse } from "../support/openaiServer.js"
+import type { FakeOpenAi } from "./support/openaiServer.js"
+import * as FakeServer from "./support/openaiServer.js"
+import { reply, sse } from "./support/openaiServer.js"
 
 const SECRET = "sk-test-0123456789abcdef"
 

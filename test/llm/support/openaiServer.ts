@@ -1,7 +1,9 @@
 /**
  * A fake OpenAI-compatible `/v1/chat/completions` server on 127.0.0.1 for tests: it speaks the SSE
  * wire format (`data: {json}\n\n`, then `data: [DONE]\n\n`), answers each request with the next
- * scripted {@link Reply} and records every request it receives.
+ * scripted {@link Reply} and records every request it receives. {@link makeWith} changes where it
+ * listens (Gemini's `/v1beta/openai`, Azure's deployment routes) and lets a host refuse what the
+ * real one refuses.
  */
 import type { Scope } from "effect"
 import { Deferred, Effect } from "effect"
@@ -134,12 +136,15 @@ export const reply = {
 // Server
 // ---------------------------------------------------------------------------------------------
 
+/** A reply, or one built from the request it answers (to check what the client sent). */
+export type Scripted = Reply | ((request: RecordedRequest) => Reply)
+
 export interface FakeOpenAi {
-  /** `http://127.0.0.1:<port>/v1`. */
+  /** `http://127.0.0.1:<port>` followed by the base path (`/v1` by default). */
   readonly baseURL: string
   readonly port: number
   /** Scripts the next replies, answered in order; unscripted requests get a 500. */
-  readonly enqueue: (...replies: ReadonlyArray<Reply>) => Effect.Effect<void>
+  readonly enqueue: (...replies: ReadonlyArray<Scripted>) => Effect.Effect<void>
   readonly requests: Effect.Effect<ReadonlyArray<RecordedRequest>>
   /** Streamed replies whose client went away before the server finished them. */
   readonly aborted: Effect.Effect<number>
@@ -161,125 +166,152 @@ const parseJson = (text: string): unknown => {
   }
 }
 
+export interface ServerOptions {
+  /** The path `baseURL` ends with; default `/v1`. */
+  readonly basePath?: string
+  /** Which requests reach the script; default `POST {basePath}/chat/completions`. Others get a 404. */
+  readonly route?: (method: string, url: URL) => boolean
+  /** What the real host refuses: a reply here answers the request instead of the script. */
+  readonly refuse?: (request: RecordedRequest) => Reply | undefined
+}
+
 /** Starts the server; closing the scope destroys open sockets and stops it. */
-export const make: Effect.Effect<FakeOpenAi, never, Scope.Scope> = Effect.gen(function*() {
-  const queue: Array<Reply> = []
-  const recorded: Array<RecordedRequest> = []
-  const timers = new Set<NodeJS.Timeout>()
-  let closed = false
-  let aborted = 0
+export const makeWith = (options: ServerOptions = {}): Effect.Effect<FakeOpenAi, never, Scope.Scope> =>
+  Effect.gen(function*() {
+    const basePath = options.basePath ?? "/v1"
+    const route = options.route ??
+      ((method: string, url: URL) =>
+        method === "POST" && url.pathname === `${basePath}/chat/completions` && url.search === "")
+    const queue: Array<Scripted> = []
+    const recorded: Array<RecordedRequest> = []
+    const timers = new Set<NodeJS.Timeout>()
+    let closed = false
+    let aborted = 0
 
-  const sleep = (millis: number) =>
-    new Promise<void>((resolve) => {
-      const timer = setTimeout(() => {
-        timers.delete(timer)
-        resolve()
-      }, millis)
-      timers.add(timer)
-    })
+    const sleep = (millis: number) =>
+      new Promise<void>((resolve) => {
+        const timer = setTimeout(() => {
+          timers.delete(timer)
+          resolve()
+        }, millis)
+        timers.add(timer)
+      })
 
-  const writeError = (
-    res: Http.ServerResponse,
-    status: number,
-    body: unknown,
-    headers: Record<string, string>
-  ) => {
-    const text = typeof body === "string" ? body : JSON.stringify(body)
-    res.writeHead(status, {
-      "content-type": typeof body === "string" ? "text/plain" : "application/json",
-      ...headers
-    })
-    res.end(text)
-  }
+    const writeError = (
+      res: Http.ServerResponse,
+      status: number,
+      body: unknown,
+      headers: Record<string, string>
+    ) => {
+      const text = typeof body === "string" ? body : JSON.stringify(body)
+      res.writeHead(status, {
+        "content-type": typeof body === "string" ? "text/plain" : "application/json",
+        ...headers
+      })
+      res.end(text)
+    }
 
-  const stream = async (res: Http.ServerResponse, script: Extract<Reply, { _tag: "Stream" }>) => {
-    const gone = () => closed || res.destroyed
-    if (script.firstByteDelayMs !== undefined) await sleep(script.firstByteDelayMs)
-    if (gone()) return
-    res.socket?.setNoDelay(true)
-    let cut = false
-    res.on("close", () => {
-      if (!res.writableFinished && !closed && !cut) aborted++
-    })
-    res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache" })
-    res.flushHeaders()
-    for (const step of script.steps) {
-      if (script.chunkDelayMs !== undefined) await sleep(script.chunkDelayMs)
+    const stream = async (res: Http.ServerResponse, script: Extract<Reply, { _tag: "Stream" }>) => {
+      const gone = () => closed || res.destroyed
+      if (script.firstByteDelayMs !== undefined) await sleep(script.firstByteDelayMs)
       if (gone()) return
-      switch (step._tag) {
-        case "Data":
-          res.write(`data: ${JSON.stringify(step.payload)}\n\n`)
-          break
-        case "Raw":
-          res.write(step.text)
-          break
-        case "Pause":
-          await sleep(step.millis)
-          break
-        case "Gate":
-          await Effect.runPromise(Deferred.await(step.gate))
-          break
-        case "Cut":
-          cut = true
-          res.socket?.destroy()
-          return
+      res.socket?.setNoDelay(true)
+      let cut = false
+      res.on("close", () => {
+        if (!res.writableFinished && !closed && !cut) aborted++
+      })
+      res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache" })
+      res.flushHeaders()
+      for (const step of script.steps) {
+        if (script.chunkDelayMs !== undefined) await sleep(script.chunkDelayMs)
+        if (gone()) return
+        switch (step._tag) {
+          case "Data":
+            res.write(`data: ${JSON.stringify(step.payload)}\n\n`)
+            break
+          case "Raw":
+            res.write(step.text)
+            break
+          case "Pause":
+            await sleep(step.millis)
+            break
+          case "Gate":
+            await Effect.runPromise(Deferred.await(step.gate))
+            break
+          case "Cut":
+            cut = true
+            res.socket?.destroy()
+            return
+        }
       }
+      if (!gone()) res.end()
     }
-    if (!gone()) res.end()
-  }
 
-  const handle = async (req: Http.IncomingMessage, res: Http.ServerResponse) => {
-    const text = await readBody(req)
-    const request: RecordedRequest = {
-      method: req.method ?? "",
-      path: req.url ?? "",
-      headers: req.headers,
-      body: parseJson(text)
+    const handle = async (req: Http.IncomingMessage, res: Http.ServerResponse) => {
+      const text = await readBody(req)
+      const request: RecordedRequest = {
+        method: req.method ?? "",
+        path: req.url ?? "",
+        headers: req.headers,
+        body: parseJson(text)
+      }
+      recorded.push(request)
+      if (!route(request.method, new URL(request.path, "http://127.0.0.1"))) {
+        return writeError(
+          res,
+          404,
+          { error: { message: `no route ${req.method} ${req.url}`, code: null } },
+          {}
+        )
+      }
+      const refused = options.refuse?.(request)
+      if (refused !== undefined && refused._tag === "Error") {
+        return writeError(res, refused.status, refused.body, { ...refused.headers })
+      }
+      const scripted = queue.shift()
+      if (scripted === undefined) {
+        return writeError(res, 500, { error: { message: "the fake server has no scripted reply left" } }, {})
+      }
+      const next = typeof scripted === "function" ? scripted(request) : scripted
+      if (next._tag === "Error") {
+        const body = next.bodyOf === undefined ? next.body : next.bodyOf(request)
+        return writeError(res, next.status, body, { ...next.headers })
+      }
+      return stream(res, next)
     }
-    recorded.push(request)
-    if (req.method !== "POST" || req.url !== "/v1/chat/completions") {
-      return writeError(res, 404, { error: { message: `no route ${req.method} ${req.url}`, code: null } }, {})
-    }
-    const next = queue.shift()
-    if (next === undefined) {
-      return writeError(res, 500, { error: { message: "the fake server has no scripted reply left" } }, {})
-    }
-    if (next._tag === "Error") {
-      const body = next.bodyOf === undefined ? next.body : next.bodyOf(request)
-      return writeError(res, next.status, body, { ...next.headers })
-    }
-    return stream(res, next)
-  }
 
-  const server = Http.createServer((req, res) => {
-    handle(req, res).catch(() => res.destroy())
+    const server = Http.createServer((req, res) => {
+      handle(req, res).catch(() => res.destroy())
+    })
+
+    const port = yield* Effect.acquireRelease(
+      Effect.async<number>((resume) => {
+        server.listen(0, "127.0.0.1", () => {
+          const address = server.address()
+          resume(Effect.succeed(typeof address === "object" && address !== null ? address.port : 0))
+        })
+      }),
+      () =>
+        Effect.async<void>((resume) => {
+          closed = true
+          for (const timer of timers) clearTimeout(timer)
+          timers.clear()
+          server.closeAllConnections()
+          server.close(() => resume(Effect.void))
+        })
+    )
+
+    return {
+      baseURL: `http://127.0.0.1:${port}${basePath}`,
+      port,
+      enqueue: (...replies) => Effect.sync(() => void queue.push(...replies)),
+      requests: Effect.sync(() => [...recorded]),
+      aborted: Effect.sync(() => aborted)
+    }
   })
 
-  const port = yield* Effect.acquireRelease(
-    Effect.async<number>((resume) => {
-      server.listen(0, "127.0.0.1", () => {
-        const address = server.address()
-        resume(Effect.succeed(typeof address === "object" && address !== null ? address.port : 0))
-      })
-    }),
-    () =>
-      Effect.async<void>((resume) => {
-        closed = true
-        for (const timer of timers) clearTimeout(timer)
-        timers.clear()
-        server.closeAllConnections()
-        server.close(() => resume(Effect.void))
-      })
-  )
-
-  return {
-    baseURL: `http://127.0.0.1:${port}/v1`,
-    port,
-    enqueue: (...replies) => Effect.sync(() => void queue.push(...replies)),
-    requests: Effect.sync(() => [...recorded]),
-    aborted: Effect.sync(() => aborted)
-  }
-})
+/** The plain OpenAI server at `/v1`. */
+export const make: Effect.Effect<FakeOpenAi, never, Scope.Scope> = makeWith()
 
 /** A port nothing listens on: bound once, then released. */
 export const unusedPort: Effect.Effect<number> = Effect.async<number>((resume) => {
