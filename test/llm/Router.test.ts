@@ -36,14 +36,30 @@ describe("Router", () => {
       expect(openrouter).toMatchObject({ _tag: "ConfigError", path: "OPENROUTER_API_KEY" })
       const compat = yield* Effect.flip(complete(request("openai-compat/my-model")))
       expect(compat).toMatchObject({ _tag: "ConfigError", path: "OPENAI_COMPAT_BASE_URL" })
+      // Bare names of the hosts' families go to their hosts.
+      const gemini = yield* Effect.flip(complete(request("gemini-2.5-pro")))
+      expect(gemini).toMatchObject({ _tag: "ConfigError", path: "GEMINI_API_KEY" })
+      const grok = yield* Effect.flip(complete(request("grok-4")))
+      expect(grok).toMatchObject({ _tag: "ConfigError", path: "XAI_API_KEY" })
     }).pipe(Effect.provide(withEnv({}, Router.layer))))
 
   it.effect("an unknown prefix is a ConfigError that lists the known ones", () =>
     Effect.gen(function*() {
       const error = yield* Effect.flip(complete(request("bogus/model-x")))
       expect(error).toMatchObject({ _tag: "ConfigError", path: "model" })
-      expect(error.message).toContain("anthropic/")
-      expect(error.message).toContain("openai-compat/")
+      for (
+        const prefix of [
+          "anthropic/",
+          "openai-compat/",
+          "gemini/",
+          "azure/",
+          "groq/",
+          "together_ai/",
+          "mock/"
+        ]
+      ) {
+        expect(error.message).toContain(prefix)
+      }
     }).pipe(Effect.provide(withEnv({}, Router.layer))))
 
   it.effect("MNESIS_MOCK_LLM=1 routes every model to the mock", () =>
