@@ -75,7 +75,7 @@ export class TokenUsage extends Schema.Class<TokenUsage>("TokenUsage")({
   })
 
   /** Builds a usage from partial counts; `total` defaults to 0 ("not reported"). */
-  static of(fields: Partial<TokenUsageFields>): TokenUsage {
+  static of(fields: { readonly [K in keyof TokenUsageFields]?: number | undefined }): TokenUsage {
     return new TokenUsage({
       input: fields.input ?? 0,
       output: fields.output ?? 0,
@@ -130,6 +130,49 @@ export const FinishReason = Schema.Literal(
   "other"
 )
 export type FinishReason = typeof FinishReason.Type
+
+/**
+ * What each provider's own name for why a call ended means here (Anthropic's `stop_reason`,
+ * OpenAI's `finish_reason`), so a host can pass its provider's value to `record` as it is.
+ */
+const providerFinishReasons = {
+  end_turn: "stop",
+  tool_use: "tool_calls",
+  pause_turn: "other",
+  refusal: "content_filter",
+  length: "max_tokens",
+  function_call: "tool_calls"
+} as const satisfies Record<string, FinishReason>
+
+const isProviderFinishReason = (name: string): name is keyof typeof providerFinishReasons =>
+  Object.hasOwn(providerFinishReasons, name)
+
+/**
+ * A finish reason as a caller may give it: one of ours, or a provider's name for one, decoded to
+ * ours (`end_turn` → `stop`, `length` → `max_tokens`, `tool_use` → `tool_calls`, …).
+ *
+ * @since 0.1.0
+ */
+export const FinishReasonInput = Schema.transform(
+  Schema.Union(
+    FinishReason,
+    Schema.Literal("end_turn", "tool_use", "pause_turn", "refusal", "length", "function_call")
+  ).annotations({
+    message: () => ({
+      message: `must be one of ${FinishReason.literals.join(", ")}, or a provider's name for one (${
+        Object.keys(providerFinishReasons).join(", ")
+      })`,
+      override: true
+    })
+  }),
+  FinishReason,
+  {
+    strict: true,
+    decode: (name) => isProviderFinishReason(name) ? providerFinishReasons[name] : name,
+    encode: (reason) => reason
+  }
+)
+export type FinishReasonInput = typeof FinishReasonInput.Encoded
 
 export const Role = Schema.Literal("user", "assistant")
 export type Role = typeof Role.Type
@@ -277,9 +320,12 @@ export class Message extends Schema.Class<Message>("Message")({
 }
 
 /**
- * A stored session: the model and system prompt it was opened with and the accumulated usage.
+ * A stored session: the model and system prompt it was opened with and the accumulated usage
+ * (what `Storage.getSession` and `listSessions` return; `Session` is the API that runs one).
+ *
+ * @since 0.1.0
  */
-export class Session extends Schema.Class<Session>("Session")({
+export class SessionInfo extends Schema.Class<SessionInfo>("SessionInfo")({
   id: SessionId,
   parentId: Schema.optional(SessionId),
   model: Schema.String,

@@ -23,6 +23,7 @@ import type {
   CompactionResult,
   ContextBreakdown,
   FinishReason,
+  FinishReasonInput,
   Message,
   MessageId,
   Part,
@@ -168,9 +169,13 @@ export interface TurnResult {
 export interface RecordInput {
   readonly user?: string | ReadonlyArray<PartInput> | undefined
   readonly assistant?: string | ReadonlyArray<PartInput> | undefined
-  /** Usage the host's provider reported; counted when absent. */
+  /** Usage the host's provider reported (whole numbers ≥ 0); counted when absent. */
   readonly tokens?: Partial<TokenUsage> | undefined
-  readonly finishReason?: FinishReason | undefined
+  /**
+   * Why the host's provider call ended (default `stop`): one of mnesis's reasons, or the
+   * provider's own name for one (`end_turn`, `length`, `tool_use`, …), stored as mnesis's.
+   */
+  readonly finishReason?: FinishReasonInput | undefined
   /** Results of pending tool calls (from a `send` that ended with `pendingToolCalls`). */
   readonly toolResults?:
     | ReadonlyArray<{ readonly toolCallId: string; readonly output?: string; readonly error?: string }>

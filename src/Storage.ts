@@ -24,8 +24,8 @@ import type {
   Part,
   PartId,
   Role,
-  Session,
   SessionId,
+  SessionInfo,
   SummaryId,
   SummaryKind,
   SummaryLevel,
@@ -212,14 +212,22 @@ export interface SummarySource {
  * @since 0.1.0
  */
 export interface Service {
-  readonly createSession: (session: NewSession) => Effect.Effect<Session, SessionNotFound | StoreFailure>
-  readonly getSession: (id: SessionId) => Effect.Effect<Session, SessionNotFound | StoreFailure>
+  readonly createSession: (session: NewSession) => Effect.Effect<SessionInfo, SessionNotFound | StoreFailure>
+  readonly getSession: (id: SessionId) => Effect.Effect<SessionInfo, SessionNotFound | StoreFailure>
   readonly listSessions: (
     query?: { readonly parentId?: SessionId; readonly limit?: number; readonly offset?: number }
-  ) => Effect.Effect<ReadonlyArray<Session>, StoreFailure>
+  ) => Effect.Effect<ReadonlyArray<SessionInfo>, StoreFailure>
 
   /** Appends a message with its parts; assigns the next `seq` and its context item atomically. */
   readonly appendMessage: (message: NewMessage) => Effect.Effect<Message, SessionNotFound | StoreFailure>
+  /**
+   * Appends messages in order, with the tool parts' updates, in one transaction: all are written
+   * (consecutive in their session, nothing of another writer between them), or none.
+   */
+  readonly appendMessages: (
+    messages: ReadonlyArray<NewMessage>,
+    toolUpdates?: ReadonlyArray<{ readonly id: PartId; readonly update: ToolPartUpdate }>
+  ) => Effect.Effect<ReadonlyArray<Message>, SessionNotFound | StoreFailure>
   /** Sets an assistant message's usage, cost and finish reason (after streaming). */
   readonly updateMessageUsage: (
     id: MessageId,

@@ -62,6 +62,24 @@ describe("mnesis/promise", () => {
     await session.close()
   })
 
+  it("a message or record input of the wrong type from JavaScript rejects with InvalidInput", async () => {
+    const session = await client.open({ model: "mock/promise" })
+    // What plain JavaScript may pass, unchecked by the TypeScript types.
+    const untyped = JSON.parse("null") as never
+    const sent = await session.send(untyped).catch((error: unknown) => error)
+    expect(sent).toBeInstanceOf(InvalidInput)
+    expect(sent).toMatchObject({ field: "message" })
+    await expect(session.record(untyped)).rejects.toMatchObject({ _tag: "InvalidInput", field: "record" })
+    await expect(session.record({ user: "q", assistant: "a", tokens: { input: -5 } })).rejects.toMatchObject({
+      _tag: "InvalidInput",
+      field: "tokens.input"
+    })
+    const opened = await client.open(untyped).catch((error: unknown) => error)
+    expect(opened).toBeInstanceOf(InvalidInput)
+    expect(await session.messages()).toEqual([])
+    await session.close()
+  })
+
   it("supports await using, and resuming by id", async () => {
     let id = ""
     {

@@ -13,6 +13,7 @@ import type { PartBody } from "../Domain.js"
 import { InvalidInput } from "../Errors.js"
 import * as Ids from "../internal/ids.js"
 import type { NewMessage } from "../Storage.js"
+import { decodeInput, MessageInput } from "./options.js"
 
 export type StoredPart = NewMessage["parts"][number]
 
@@ -64,15 +65,17 @@ const textsOf = (part: PartBody): ReadonlyArray<string> => {
 
 /**
  * Validates a message and gives its parts ids and token counts. `allowTools` is false for user
- * messages: tool calls and results belong to assistant messages.
+ * messages: tool calls and results belong to assistant messages. The message is decoded here, as
+ * callers from JavaScript may pass anything.
  */
 export const prepareParts = (
   field: string,
-  message: string | ReadonlyArray<PartInput>,
+  input: unknown,
   count: Count,
   options: { readonly allowTools: boolean; readonly allowEmpty?: boolean }
 ): Effect.Effect<Array<StoredPart>, InvalidInput> =>
   Effect.gen(function*() {
+    const message = yield* decodeInput(MessageInput, field)(input)
     const bodies: Array<PartBody> = []
     if (typeof message === "string") {
       if (message.trim() === "" && options.allowEmpty !== true) {

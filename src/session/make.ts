@@ -14,17 +14,18 @@ import {
   Option,
   Queue,
   Ref,
+  Schema,
   Scope,
   Stream,
   Take
 } from "effect"
 import { Compactor } from "../Compactor.js"
 import { makeBudget, mergeConfig, Settings } from "../Config.js"
-import type { MnesisConfig } from "../Config.js"
+import type { Budget, MnesisConfig } from "../Config.js"
 import { partCost } from "../context/Render.js"
 import { ContextBuilder } from "../ContextBuilder.js"
 import { assemblyReserve } from "../ContextBuilder.js"
-import type { Message, Session as StoredSession, SessionId } from "../Domain.js"
+import type { Message, SessionId, SessionInfo } from "../Domain.js"
 import { MESSAGE_OVERHEAD_TOKENS, TokenUsage } from "../Domain.js"
 import { ContextOverflow, InvalidInput, SessionIsClosed } from "../Errors.js"
 import { EventBus, MessageCreated, SessionClosed, SessionCreated } from "../Events.js"
@@ -39,7 +40,6 @@ import type {
   LoadOptions,
   MnesisError,
   OpenOptions,
-  RecordInput,
   RecordResult,
   SendOptions,
   Session,
@@ -51,6 +51,13 @@ import { Tokenizer } from "../Tokenizer.js"
 import type { Tool } from "../Tool.js"
 import { TOOL_NAME } from "../Tool.js"
 import { prepareParts, type StoredPart } from "./input.js"
+import {
+  decodeInput,
+  LoadOptions as LoadOptionsInput,
+  OpenOptions as OpenOptionsInput,
+  RecordInput as RecordInputSchema,
+  SendOptions as SendOptionsInput
+} from "./options.js"
 import { runTurn, type TurnEnv } from "./turn.js"
 
 /** How long a turn waits for a slow `onPart` callback to catch up before returning. */
@@ -104,8 +111,10 @@ const validateTools = (
 }
 
 interface Init {
-  readonly row: StoredSession
+  readonly row: SessionInfo
   readonly config: MnesisConfig
+  readonly info: ModelRegistry.ModelInfo
+  readonly budget: Budget
   readonly store: Storage.Service
   readonly scope: Scope.CloseableScope
   readonly tools: ReadonlyArray<Tool>
@@ -133,39 +142,63 @@ const withSessionScope = <A, E, R>(effect: (scope: Scope.CloseableScope) => Effe
     (scope) => Effect.onError(effect(scope), (cause) => Scope.close(scope, Exit.failCause(cause)))
   )
 
+/** The model's limits and the budget they leave under `config` (a `ConfigError` if none). */
+const resolveModel = (model: string, config: MnesisConfig) =>
+  Effect.gen(function*() {
+    const info = yield* ModelRegistry.lookup(model, config.modelOverrides)
+    return { info, budget: yield* makeBudget(info, config) }
+  })
+
 /**
  * What `create` and `load` share: merge the configuration, check the tools, find the store, then
- * get the session's row (a new one, or the stored one) and assemble the session around it.
+ * get the session's row (a new one, or the stored one) and assemble the session around it. A new
+ * session's model is resolved before its row is written, so a create that fails stores nothing.
  */
 const start = <E>(
   options: LoadOptions,
-  sessionRow: (store: Storage.Service) => Effect.Effect<StoredSession, E>,
-  created: boolean
+  newModel: string | undefined,
+  sessionRow: (store: Storage.Service) => Effect.Effect<SessionInfo, E>
 ) =>
   withSessionScope((scope) =>
     Effect.gen(function*() {
       const config = yield* mergeConfig(yield* Settings, options.config ?? {})
       const tools = options.tools ?? []
       yield* validateTools(tools, options.memoryTools)
+      const resolved = newModel === undefined ? undefined : yield* resolveModel(newModel, config)
       const store = yield* storeFor(options.dbPath, config, scope)
       const row = yield* sessionRow(store)
-      return yield* assemble({ row, config, store, scope, tools, memoryTools: options.memoryTools, created })
+      const { budget, info } = resolved ?? (yield* resolveModel(row.model, config))
+      return yield* assemble({
+        row,
+        config,
+        info,
+        budget,
+        store,
+        scope,
+        tools,
+        memoryTools: options.memoryTools,
+        created: newModel !== undefined
+      })
     })
   )
 
 export const create = (options: OpenOptions) =>
-  start(options, (store) =>
-    Effect.gen(function*() {
-      return yield* store.createSession({
-        id: yield* Ids.sessionId,
-        parentId: options.parentId,
-        model: options.model,
-        agent: options.agent ?? "default",
-        systemPrompt: options.systemPrompt ?? "You are a helpful assistant.",
-        metadata: options.metadata,
-        createdAt: yield* Clock.currentTimeMillis
-      })
-    }), true)
+  Effect.flatMap(
+    decodeInput(OpenOptionsInput, "options")(options),
+    () =>
+      start(options, options.model, (store) =>
+        Effect.gen(function*() {
+          return yield* store.createSession({
+            id: yield* Ids.sessionId,
+            parentId: options.parentId,
+            model: options.model,
+            agent: options.agent ?? "default",
+            systemPrompt: options.systemPrompt ?? "You are a helpful assistant.",
+            metadata: options.metadata,
+            createdAt: yield* Clock.currentTimeMillis
+          })
+        }))
+  )
 
 export const open = (options: OpenOptions) =>
   Effect.gen(function*() {
@@ -175,7 +208,10 @@ export const open = (options: OpenOptions) =>
   })
 
 export const load = (id: SessionId | string, options: LoadOptions) =>
-  start(options, (store) => store.getSession(id as SessionId), false)
+  Effect.flatMap(
+    Effect.all([decodeInput(Schema.String, "id")(id), decodeInput(LoadOptionsInput, "options")(options)]),
+    () => start(options, undefined, (store) => store.getSession(id as SessionId))
+  )
 
 export const loadScoped = (id: SessionId | string, options: LoadOptions) =>
   Effect.gen(function*() {
@@ -186,14 +222,12 @@ export const loadScoped = (id: SessionId | string, options: LoadOptions) =>
 
 const assemble = (init: Init) =>
   Effect.gen(function*() {
-    const { config, row, scope, store } = init
+    const { budget, config, info, row, scope, store } = init
     const tokenizer = yield* Tokenizer
     const provider = yield* LlmProvider
     const bus = yield* EventBus
     const builder = yield* ContextBuilder
     const compactor = yield* Compactor
-    const info = yield* ModelRegistry.lookup(row.model, config.modelOverrides)
-    const budget = yield* makeBudget(info, config)
     const count = (text: string) => tokenizer.countFor(text, info)
     const sessionId = row.id
     const publish = (event: MnesisEvent) => bus.publish(event)
@@ -370,7 +404,13 @@ const assemble = (init: Init) =>
         } satisfies TurnResult
       })).pipe(Effect.withSpan("Session.send", { attributes: { sessionId }, captureStackTrace: false }))
 
-    const send: Session["send"] = (message, options = {}) => {
+    const decodeSendOptions = decodeInput(SendOptionsInput, "options")
+
+    const send: Session["send"] = (message, options = {}) =>
+      Effect.flatMap(decodeSendOptions(options), () => sendChecked(message, options))
+
+    /** `send` with options of the right shape. */
+    const sendChecked: Session["send"] = (message, options = {}) => {
       const onPart = options.onPart
       if (onPart === undefined) return turn(message, options, () => Effect.void)
       // Deliver events from a queue in another fiber: a slow callback never holds the stream.
@@ -401,6 +441,7 @@ const assemble = (init: Init) =>
 
     const stream: Session["stream"] = (message, options = {}) =>
       Stream.unwrapScoped(Effect.gen(function*() {
+        yield* decodeSendOptions(options)
         const queue = yield* Queue.unbounded<Take.Take<StreamEvent, MnesisError>>()
         yield* turn(message, options, (event) => Queue.offer(queue, Take.of(event))).pipe(
           Effect.matchCauseEffect({
@@ -414,10 +455,11 @@ const assemble = (init: Init) =>
       }))
 
     /**
-     * Writes the results of tool calls the host ran, all in one transaction. Every result is
-     * checked first, so a call refused for one bad id stores nothing and can be retried as a whole.
+     * The updates that store the results of tool calls the host ran. Every result is checked
+     * first (nothing is written here), so a call refused for one bad id stores nothing and can be
+     * retried as a whole.
      */
-    const recordToolResults = (results: NonNullable<RecordInput["toolResults"]>) =>
+    const toolResultUpdates = (results: NonNullable<RecordInputSchema["toolResults"]>) =>
       Effect.gen(function*() {
         const refuse = (reason: string) => new InvalidInput({ field: "toolResults", reason })
         const seen = new Set<string>()
@@ -438,20 +480,54 @@ const assemble = (init: Init) =>
             return { result, message, part }
           }))
         const at = yield* Clock.currentTimeMillis
-        yield* store.updateToolParts(calls.map(({ part, result }) => {
-          const output = result.output?.toWellFormed()
-          const error = output === undefined
-            ? (result.error ?? "the tool returned no result").toWellFormed()
-            : undefined
-          const status = output === undefined ? "error" as const : "completed" as const
-          const tokenCount = partCost({ ...part, status, output, error }, count)
-          return { id: part.id, update: { status, output, error, completedAt: at, tokenCount } }
-        }))
-        yield* builder.invalidate({ store, sessionId }, [...new Set(calls.map(({ message }) => message.id))])
+        return {
+          messageIds: [...new Set(calls.map(({ message }) => message.id))],
+          updates: calls.map(({ part, result }) => {
+            const output = result.output?.toWellFormed()
+            const error = output === undefined
+              ? (result.error ?? "the tool returned no result").toWellFormed()
+              : undefined
+            const status = output === undefined ? "error" as const : "completed" as const
+            const tokenCount = partCost({ ...part, status, output, error }, count)
+            return { id: part.id, update: { status, output, error, completedAt: at, tokenCount } }
+          })
+        }
       })
 
-    const record: Session["record"] = (input) =>
+    /** What a message costs in the context: its parts and its framing. */
+    const itemTokens = (parts: ReadonlyArray<StoredPart>) =>
+      parts.reduce((sum, part) => sum + part.tokenCount, MESSAGE_OVERHEAD_TOKENS)
+
+    /**
+     * The context a recorded reply answered, by kind: the context before this exchange plus its
+     * user message. (Like `send`'s snapshots; measured before writing, so the snapshot is written
+     * with the exchange, and without the trimming of old items a full context would get.)
+     */
+    const answeredContext = (userTokens: number) =>
+      builder.build({ store, sessionId, systemPrompt: row.systemPrompt, budget, count }).pipe(
+        Effect.map(({ breakdown }) => ({
+          ...breakdown,
+          messages: breakdown.messages + userTokens,
+          total: breakdown.total + userTokens
+        })),
+        Effect.catchTag("ContextOverflow", (overflow) =>
+          Effect.succeed({
+            system: 0,
+            summaries: 0,
+            messages: overflow.needed + userTokens,
+            toolOutputs: 0,
+            total: overflow.needed + userTokens
+          }))
+      )
+
+    /**
+     * One exchange, one transaction: the tool results, the user message and the reply (with its
+     * turn snapshot) are written together, so no other writer's message lands between question
+     * and answer, and a failure leaves none of them.
+     */
+    const record: Session["record"] = (raw) =>
       guarded(Effect.gen(function*() {
+        const input = yield* decodeInput(RecordInputSchema, "record")(raw)
         if (
           input.user === undefined && input.assistant === undefined && (input.toolResults ?? []).length === 0
         ) {
@@ -469,64 +545,62 @@ const assemble = (init: Init) =>
         // Like `send`: a message no context could hold is refused before anything is stored.
         if (userParts !== undefined) yield* checkFits(userParts, row.systemPrompt)
         if (assistantParts !== undefined) yield* checkFits(assistantParts, row.systemPrompt)
-        if (input.toolResults !== undefined) yield* recordToolResults(input.toolResults)
-        const result: {
-          userMessageId?: TurnResult["messageId"]
-          assistantMessageId?: TurnResult["messageId"]
-        } = {}
-        if (userParts !== undefined) result.userMessageId = (yield* appendUserMessage(userParts)).id
+        const results = input.toolResults === undefined
+          ? { messageIds: [], updates: [] }
+          : yield* toolResultUpdates(input.toolResults)
+
+        const createdAt = yield* Clock.currentTimeMillis
+        const common = { sessionId, agent: row.agent, model: row.model, createdAt }
+        const messages: Array<Storage.NewMessage> = []
+        if (userParts !== undefined) {
+          messages.push({ ...common, id: yield* Ids.messageId, role: "user", parts: userParts })
+        }
         let tokens = TokenUsage.zero
+        let compactionTriggered = false
         if (assistantParts !== undefined) {
+          const userTokens = userParts === undefined ? 0 : itemTokens(userParts)
+          const replyTokens = itemTokens(assistantParts)
+          const before = yield* builder.size({ store, sessionId })
           // Counted usage mirrors what a provider reports: the whole prompt in, the reply out.
           tokens = input.tokens === undefined
             ? TokenUsage.of({
-              input: systemTokens + (yield* builder.size({ store, sessionId })),
+              input: systemTokens + before + userTokens,
               output: assistantParts.reduce((sum, part) => sum + part.tokenCount, 0)
             })
             : TokenUsage.of(input.tokens)
-          const assistant = yield* store.appendMessage({
-            id: yield* Ids.messageId,
-            sessionId,
+          const context = yield* answeredContext(userTokens)
+          // As `send` does: the round, if one starts, is told what this exchange will add.
+          const added = userTokens + replyTokens
+          compactionTriggered = yield* handle.afterTurn(
+            systemTokens + before + added + assemblyReserve(count),
+            added
+          )
+          const id = yield* Ids.messageId
+          messages.push({
+            ...common,
+            id,
             role: "assistant",
-            agent: row.agent,
-            model: row.model,
-            createdAt: yield* Clock.currentTimeMillis,
             parts: assistantParts,
             tokens,
             cost: ModelRegistry.costOf(tokens, info),
-            finishReason: input.finishReason ?? "stop"
-          })
-          yield* messageCreated(assistant.id, "assistant", assistant.createdAt)
-          result.assistantMessageId = assistant.id
-          yield* Ref.update(usage, (total) => TokenUsage.add(total, tokens))
-        }
-        const compactionTriggered = yield* handle.afterTurn()
-        if (result.assistantMessageId !== undefined) {
-          const breakdown = yield* builder.build({
-            store,
-            sessionId,
-            systemPrompt: row.systemPrompt,
-            budget,
-            count
-          }).pipe(
-            Effect.map((context) => context.breakdown),
-            Effect.catchTag("ContextOverflow", (overflow) =>
-              Effect.succeed({
-                system: 0,
-                summaries: 0,
-                messages: overflow.needed,
-                toolOutputs: 0,
-                total: overflow.needed
-              }))
-          )
-          yield* store.appendSnapshot(sessionId, {
-            messageId: result.assistantMessageId,
-            context: breakdown,
-            compactionTriggered,
-            createdAt: yield* Clock.currentTimeMillis
+            finishReason: input.finishReason ?? "stop",
+            snapshot: { messageId: id, context, compactionTriggered, createdAt }
           })
         }
-        return { ...result, tokens, compactionTriggered } satisfies RecordResult
+        const written = yield* store.appendMessages(messages, results.updates)
+        if (results.messageIds.length > 0) yield* builder.invalidate({ store, sessionId }, results.messageIds)
+        yield* builder.prime({ store, sessionId }, written, count)
+        for (const message of written) yield* messageCreated(message.id, message.role, message.createdAt)
+        if (assistantParts === undefined) compactionTriggered = yield* handle.afterTurn()
+        else yield* Ref.update(usage, (total) => TokenUsage.add(total, tokens))
+        const user = written.find((message) => message.role === "user")
+        const assistant = written.find((message) => message.role === "assistant")
+        return {
+          ...(user === undefined ? {} : { userMessageId: user.id }),
+          ...(assistant === undefined ? {} : { assistantMessageId: assistant.id }),
+          tokens,
+          compactionTriggered
+        } satisfies RecordResult
       })).pipe(Effect.withSpan("Session.record", { attributes: { sessionId }, captureStackTrace: false }))
 
     const contextForNextTurn: Session["contextForNextTurn"] = (options = {}) =>

@@ -12,7 +12,13 @@
 import type { SqlError } from "@effect/sql/SqlError"
 import { Effect, Option, type Scope } from "effect"
 import type { FileId, MessageId, PartId, SessionId, SummaryId } from "../Domain.js"
-import { type FileReference, Message, MESSAGE_OVERHEAD_TOKENS, type Session, TokenUsage } from "../Domain.js"
+import {
+  type FileReference,
+  Message,
+  MESSAGE_OVERHEAD_TOKENS,
+  type SessionInfo,
+  TokenUsage
+} from "../Domain.js"
 import { type DatabaseCorrupt, type SchemaTooNew, SessionNotFound, StorageError } from "../Errors.js"
 import type {
   CompactionCommit,
@@ -121,10 +127,12 @@ export const make = (
         )
       )
 
-    const selectSession = (id: string): Effect.Effect<Session, SessionNotFound | StorageError | SqlError> =>
+    const selectSession = (
+      id: string
+    ): Effect.Effect<SessionInfo, SessionNotFound | StorageError | SqlError> =>
       Effect.flatMap(
         sql<SessionRow>`SELECT * FROM sessions WHERE id = ${id}`,
-        (rows): Effect.Effect<Session, SessionNotFound | StorageError> =>
+        (rows): Effect.Effect<SessionInfo, SessionNotFound | StorageError> =>
           rows[0] === undefined
             ? Effect.fail(new SessionNotFound({ sessionId: id }))
             : Effect.mapError(decodeSession(sessionObject(rows[0])), unreadable("read session"))
@@ -329,6 +337,17 @@ export const make = (
       updates.length === 0 ? Effect.void : transaction(
         "updateToolParts",
         Effect.forEach(updates, ({ id, update }) => writeToolPart(id, update), { discard: true })
+      )
+
+    // One transaction: a failure anywhere rolls every write back. The tool updates go first, as
+    // each begins with a write (see the header).
+    const appendMessages: Service["appendMessages"] = (messages, toolUpdates = []) =>
+      transaction(
+        "appendMessages",
+        Effect.zipRight(
+          Effect.forEach(toolUpdates, ({ id, update }) => writeToolPart(id, update), { discard: true }),
+          Effect.forEach(messages, appendMessage)
+        )
       )
 
     const toolParts: Service["toolParts"] = (ids) =>
@@ -804,6 +823,7 @@ export const make = (
       getSession,
       listSessions,
       appendMessage,
+      appendMessages,
       updateMessageUsage,
       updateToolPart,
       updateToolParts,

@@ -8,8 +8,9 @@ import { Effect, Either, ParseResult, Schema } from "effect"
 import {
   CompactionResult,
   FileReference,
+  FinishReason,
   Message,
-  Session,
+  SessionInfo,
   SummaryNode,
   ToolPart,
   TurnSnapshot
@@ -118,7 +119,7 @@ const decodeMessage = Schema.decodeUnknownEither(Message)
  * the full decode, for its error message.
  */
 const isMessageShape = Schema.is(Schema.Struct(Message.fields))
-export const decodeSession = Schema.decodeUnknownEither(Session)
+export const decodeSession = Schema.decodeUnknownEither(SessionInfo)
 export const decodeSummary = Schema.decodeUnknownEither(SummaryNode)
 export const decodeFileReference = Schema.decodeUnknownEither(FileReference)
 export const decodeToolPart = Schema.decodeUnknownEither(ToolPart)
@@ -131,19 +132,28 @@ export const unreadable = (operation: string) => (error: ParseResult.ParseError)
     }`
   })
 
+const isFinishReason = Schema.is(FinishReason)
+
 /** Groups joined message/part rows (ordered by message, then part) into messages. */
 export const groupMessages = (
   rows: ReadonlyArray<MessagePartRow>
-): Either.Either<Array<Message>, StorageError> => {
+): Effect.Effect<Array<Message>, StorageError> => {
   const out: Array<Message> = []
+  // Before record validated its input, it stored finish reasons as given (`end_turn`); such a
+  // row cannot be repaired (append-only), so it reads as "other" rather than failing every read.
+  const unknownReasons: Array<string> = []
   let current: MessageRow | undefined
   let parts: Array<Record<string, unknown>> = []
   const flush = (): StorageError | undefined => {
     if (current === undefined) return undefined
-    const object = messageObject(current, parts)
+    let object = messageObject(current, parts)
     if (isMessageShape(object)) {
       out.push(new Message(object, { disableValidation: true }))
       return undefined
+    }
+    if (current.finish_reason !== null && !isFinishReason(current.finish_reason)) {
+      unknownReasons.push(`${current.id} ("${current.finish_reason}")`)
+      object = { ...object, finishReason: "other" }
     }
     const decoded = decodeMessage(object)
     if (Either.isLeft(decoded)) return unreadable("read messages")(decoded.left)
@@ -153,14 +163,23 @@ export const groupMessages = (
   for (const row of rows) {
     if (current === undefined || current.id !== row.id) {
       const error = flush()
-      if (error !== undefined) return Either.left(error)
+      if (error !== undefined) return Effect.fail(error)
       current = row
       parts = []
     }
     if (row.part_id !== null) parts.push(partObject(row))
   }
   const error = flush()
-  return error === undefined ? Either.right(out) : Either.left(error)
+  if (error !== undefined) return Effect.fail(error)
+  if (unknownReasons.length === 0) return Effect.succeed(out)
+  return Effect.as(
+    Effect.logWarning(
+      `stored messages with a finish reason mnesis does not know read as "other": ${
+        unknownReasons.join(", ")
+      }`
+    ),
+    out
+  )
 }
 
 export interface SessionRow {
