@@ -23,7 +23,9 @@ const startsWith = (bytes: Uint8Array, magic: ReadonlyArray<number>, at = 0): bo
 
 const ascii = (text: string): ReadonlyArray<number> => Array.from(text, (c) => c.charCodeAt(0))
 
-const MAGIC: ReadonlyArray<{ readonly kind: string; readonly magic: ReadonlyArray<number>; readonly at?: number }> = [
+const MAGIC: ReadonlyArray<
+  { readonly kind: string; readonly magic: ReadonlyArray<number>; readonly at?: number }
+> = [
   { kind: "PNG image", magic: [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a] },
   { kind: "JPEG image", magic: [0xff, 0xd8, 0xff] },
   { kind: "GIF image", magic: ascii("GIF8") },
@@ -55,7 +57,15 @@ export const isSqliteDatabase = (bytes: Uint8Array): boolean => startsWith(bytes
  */
 const utf8Length = (bytes: Uint8Array, i: number): number => {
   const b = bytes[i]!
-  const need = b < 0x80 ? 1 : b >= 0xc2 && b <= 0xdf ? 2 : b >= 0xe0 && b <= 0xef ? 3 : b >= 0xf0 && b <= 0xf4 ? 4 : 0
+  const need = b < 0x80
+    ? 1
+    : b >= 0xc2 && b <= 0xdf
+    ? 2
+    : b >= 0xe0 && b <= 0xef
+    ? 3
+    : b >= 0xf0 && b <= 0xf4
+    ? 4
+    : 0
   if (need === 0) return 0
   for (let k = 1; k < need; k++) {
     if (i + k >= bytes.length) return bytes.length - i
@@ -141,7 +151,9 @@ export const extensionOf = (path: string): string => {
 const shebang = (text: string): string | undefined => {
   if (!text.startsWith("#!")) return undefined
   const words = text.slice(2, text.indexOf("\n") === -1 ? undefined : text.indexOf("\n")).trim().split(/\s+/)
-  const program = words[0]?.endsWith("/env") === true ? words.find((w, i) => i > 0 && !w.startsWith("-")) : words[0]
+  const program = words[0]?.endsWith("/env") === true
+    ? words.find((w, i) => i > 0 && !w.startsWith("-"))
+    : words[0]
   return program?.slice(program.lastIndexOf("/") + 1)
 }
 

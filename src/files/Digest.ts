@@ -33,7 +33,13 @@ interface Caps {
   readonly children: number
 }
 
-const renderItems = (items: ReadonlyArray<Item>, cap: number, caps: Caps, indent: string, out: Array<string>): void => {
+const renderItems = (
+  items: ReadonlyArray<Item>,
+  cap: number,
+  caps: Caps,
+  indent: string,
+  out: Array<string>
+): void => {
   const shown = items.slice(0, cap)
   for (const item of shown) {
     const children = item.children ?? []
@@ -71,7 +77,10 @@ export const render = (digest: Digest, caps: Caps): string => {
 }
 
 const longestChildList = (items: ReadonlyArray<Item>): number =>
-  items.reduce((max, item) => Math.max(max, (item.children ?? []).length, longestChildList(item.children ?? [])), 0)
+  items.reduce(
+    (max, item) => Math.max(max, (item.children ?? []).length, longestChildList(item.children ?? [])),
+    0
+  )
 
 /** The largest `n` in `[0, ceiling]` for which `fits(n)` holds (`fits` is monotone), or 0. */
 const largest = (ceiling: number, fits: (n: number) => boolean): number => {

@@ -26,7 +26,9 @@ const newlines = (text: string): number => {
 }
 
 /** `---\n…\n---` at the very top: its YAML keys and the number of lines it takes. */
-const frontMatter = (text: string): { readonly keys: ReadonlyArray<string>; readonly lines: number } | undefined => {
+const frontMatter = (
+  text: string
+): { readonly keys: ReadonlyArray<string>; readonly lines: number } | undefined => {
   if (!text.startsWith("---\n") && !text.startsWith("---\r\n")) return undefined
   const end = text.search(/\r?\n---\s*(\r?\n|$)/)
   if (end === -1) return undefined
@@ -57,19 +59,30 @@ export const digest = (text: string): Digest => {
     if (token.type === "heading" && "depth" in token && typeof token.depth === "number") {
       const heading: Heading = {
         depth: token.depth,
-        item: { text: `L${line} ${"#".repeat(token.depth)} ${clip(String(token.text ?? ""), 160)}`, children: [] }
+        item: {
+          text: `L${line} ${"#".repeat(token.depth)} ${clip(String(token.text ?? ""), 160)}`,
+          children: []
+        }
       }
       while (stack.length > 0 && stack[stack.length - 1]!.depth >= heading.depth) stack.pop()
       const parent = stack[stack.length - 1]
       if (parent === undefined) outline.push(heading.item)
       else parent.item.children.push(heading.item)
       stack.push(heading)
-    } else if (token.type === "table" && "header" in token && Array.isArray(token.header) && Array.isArray(token.rows)) {
-      const header = (token.header as ReadonlyArray<{ readonly text: string }>).map((cell) => clip(cell.text, 30))
+    } else if (
+      token.type === "table" && "header" in token && Array.isArray(token.header) && Array.isArray(token.rows)
+    ) {
+      const header = (token.header as ReadonlyArray<{ readonly text: string }>).map((cell) =>
+        clip(cell.text, 30)
+      )
       const names = header.some((h) => h.trim() !== "") ? ` (${header.join(", ")})` : ""
-      tables.push({ text: `L${line} ${plural(header.length, "column")}${names}, ${plural(token.rows.length, "row")}` })
+      tables.push({
+        text: `L${line} ${plural(header.length, "column")}${names}, ${plural(token.rows.length, "row")}`
+      })
     } else if (token.type === "code") {
-      const language = typeof token.lang === "string" && token.lang.trim() !== "" ? token.lang.trim().split(/\s/)[0]! : "plain"
+      const language = typeof token.lang === "string" && token.lang.trim() !== ""
+        ? token.lang.trim().split(/\s/)[0]!
+        : "plain"
       languages.set(language, (languages.get(language) ?? 0) + 1)
     }
     line += newlines(token.raw)
@@ -77,13 +90,22 @@ export const digest = (text: string): Digest => {
   const words = normalised.split(/\s+/).filter((w) => w.length > 0).length
   const headings = countItems(outline)
   return {
-    headline: `Markdown document, ${plural(newlines(normalised) + (normalised.endsWith("\n") ? 0 : 1), "line")}, ` +
+    headline:
+      `Markdown document, ${plural(newlines(normalised) + (normalised.endsWith("\n") ? 0 : 1), "line")}, ` +
       `${plural(words, "word")}, ${plural(headings, "heading")}`,
     sections: [
-      ...(front === undefined ? [] : [{ title: "Front matter keys", items: front.keys.map((text) => ({ text })), inline: true }]),
+      ...(front === undefined
+        ? []
+        : [{ title: "Front matter keys", items: front.keys.map((text) => ({ text })), inline: true }]),
       { title: "Outline", items: outline },
       { title: "Tables", items: tables },
-      { title: "Code block languages", items: [...languages].map(([language, n]) => ({ text: n === 1 ? language : `${language} ×${num(n)}` })), inline: true }
+      {
+        title: "Code block languages",
+        items: [...languages].map(([language, n]) => ({
+          text: n === 1 ? language : `${language} ×${num(n)}`
+        })),
+        inline: true
+      }
     ]
   }
 }

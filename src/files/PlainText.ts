@@ -66,7 +66,10 @@ export const digest = (text: string, label: string, notes: ReadonlyArray<string>
     notes: [...notes, ...extraNotes],
     sections: [
       { title: "First lines", items: head },
-      { title: "Distinctive lines (rarest words first)", items: picked.map((n) => numbered(n, lines[n - 1]!)) }
+      {
+        title: "Distinctive lines (rarest words first)",
+        items: picked.map((n) => numbered(n, lines[n - 1]!))
+      }
     ]
   }
 }

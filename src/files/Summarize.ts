@@ -14,7 +14,7 @@ import * as Sql from "./data/Sql.js"
 import * as SqliteDb from "./data/SqliteDb.js"
 import * as Toml from "./data/Toml.js"
 import * as Yaml from "./data/Yaml.js"
-import { type Detected, detect } from "./Detect.js"
+import { detect, type Detected } from "./Detect.js"
 import { fit, num } from "./Digest.js"
 import { countLines } from "./Lines.js"
 import * as Markdown from "./Markdown.js"
@@ -55,7 +55,10 @@ export interface SummarizeInput {
 export const decode = (bytes: Uint8Array): string => new TextDecoder("utf-8").decode(bytes)
 
 const binaryDigest = (detected: Detected, size: number): Digest => ({
-  headline: `Binary file${detected.binaryKind === undefined ? "" : ` (${detected.binaryKind})`}, ${num(size)} bytes; ` +
+  headline:
+    `Binary file${detected.binaryKind === undefined ? "" : ` (${detected.binaryKind})`}, ${
+      num(size)
+    } bytes; ` +
     "its bytes are never shown in the context",
   sections: []
 })
@@ -90,10 +93,14 @@ const dataDigest = (fileType: FileType, text: string): Digest => {
 }
 
 const reasonOf = (error: unknown): string =>
-  error instanceof Unparseable ? error.reason : error instanceof Error ? `${error.name}: ${error.message}` : String(error)
+  error instanceof Unparseable
+    ? error.reason
+    : error instanceof Error
+    ? `${error.name}: ${error.message}`
+    : String(error)
 
 /** The outline of a source file (for `symbol=` lookups), or `undefined` for other types or on failure. */
-export const codeOutline = (fileType: FileType, text: string): Effect.Effect<CodeOutline | undefined> =>
+export const codeOutline = (fileType: string, text: string): Effect.Effect<CodeOutline | undefined> =>
   isCodeType(fileType)
     ? Effect.orElseSucceed(Outline.outline(fileType, text), () => undefined)
     : Effect.succeed(undefined)
@@ -111,9 +118,12 @@ export const digestOf = (
   maxParseChars: number = DEFAULT_MAX_PARSE_CHARS
 ): Effect.Effect<Digested> =>
   Effect.suspend((): Effect.Effect<Digested> => {
-    const detected = input.detected ?? detect(input.path, input.bytes, () => input.text ?? decode(input.bytes))
+    const detected = input.detected ??
+      detect(input.path, input.bytes, () => input.text ?? decode(input.bytes))
     const { fileType } = detected
-    if (fileType === "binary") return Effect.succeed({ fileType, digest: binaryDigest(detected, input.bytes.length) })
+    if (fileType === "binary") {
+      return Effect.succeed({ fileType, digest: binaryDigest(detected, input.bytes.length) })
+    }
     if (fileType === "sqlite") {
       try {
         return Effect.succeed({ fileType, digest: SqliteDb.digest(input.bytes) })
@@ -130,9 +140,14 @@ export const digestOf = (
     }
     if (isCodeType(fileType)) {
       return Outline.outline(fileType, text).pipe(
-        Effect.map((found) => ({ fileType, digest: Outline.digest(fileType, found, countLines(text), text.length) })),
+        Effect.map((found) => ({
+          fileType,
+          digest: Outline.digest(fileType, found, countLines(text), text.length)
+        })),
         Effect.catchAll((error) => {
-          const reason = error._tag === "GrammarUnavailable" ? `grammar unavailable: ${error.reason}` : error.reason
+          const reason = error._tag === "GrammarUnavailable"
+            ? `grammar unavailable: ${error.reason}`
+            : error.reason
           return Effect.succeed({ fileType, digest: degraded(fileType, text, reason), degraded: reason })
         })
       )

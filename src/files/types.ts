@@ -30,9 +30,12 @@ export const FILE_TYPES = [
 export type FileType = (typeof FILE_TYPES)[number]
 
 /** Types whose summary comes from a tree-sitter grammar. */
-export type CodeType = Extract<FileType, "typescript" | "tsx" | "javascript" | "python" | "go" | "rust" | "java">
+export type CodeType = Extract<
+  FileType,
+  "typescript" | "tsx" | "javascript" | "python" | "go" | "rust" | "java"
+>
 
-export const isCodeType = (type: FileType): type is CodeType =>
+export const isCodeType = (type: string): type is CodeType =>
   type === "typescript" || type === "tsx" || type === "javascript" || type === "python" || type === "go" ||
   type === "rust" || type === "java"
 

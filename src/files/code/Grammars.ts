@@ -40,7 +40,9 @@ const load = async (language: CodeType): Promise<Parser> => {
     runtime = undefined
     throw error
   }
-  const grammar = await Language.load(require.resolve(`@vscode/tree-sitter-wasm/wasm/${GRAMMAR_FILES[language]}`))
+  const grammar = await Language.load(
+    require.resolve(`@vscode/tree-sitter-wasm/wasm/${GRAMMAR_FILES[language]}`)
+  )
   const parser = new Parser()
   parser.setLanguage(grammar)
   return parser

@@ -31,12 +31,17 @@ const EXTRACTORS: Readonly<Record<CodeType, typeof Ecmascript.outline>> = {
 }
 
 /** Parses `source` and extracts its outline. The tree is freed before returning. */
-export const outline = (language: CodeType, source: string): Effect.Effect<CodeOutline, GrammarUnavailable | ParseFailed> =>
+export const outline = (
+  language: CodeType,
+  source: string
+): Effect.Effect<CodeOutline, GrammarUnavailable | ParseFailed> =>
   Effect.flatMap(parserFor(language), (parser) =>
     Effect.try({
       try: () => {
         const tree = parser.parse(source)
-        if (tree === null) throw new ParseFailed({ reason: `the ${TYPE_LABELS[language]} parser returned no tree` })
+        if (tree === null) {
+          throw new ParseFailed({ reason: `the ${TYPE_LABELS[language]} parser returned no tree` })
+        }
         try {
           return EXTRACTORS[language](tree.rootNode, source)
         } finally {
@@ -49,7 +54,8 @@ export const outline = (language: CodeType, source: string): Effect.Effect<CodeO
           : new ParseFailed({ reason: error instanceof Error ? error.message : String(error) })
     }))
 
-const span = (s: CodeSymbol): string => s.startLine === s.endLine ? `L${s.startLine}` : `L${s.startLine}-${s.endLine}`
+const span = (s: CodeSymbol): string =>
+  s.startLine === s.endLine ? `L${s.startLine}` : `L${s.startLine}-${s.endLine}`
 
 const item = (s: CodeSymbol): Item => ({ text: `${span(s)} ${s.signature}`, children: s.children.map(item) })
 
@@ -57,7 +63,9 @@ const item = (s: CodeSymbol): Item => ({ text: `${span(s)} ${s.signature}`, chil
 const kindCounts = (symbols: ReadonlyArray<CodeSymbol>): string => {
   const counts = new Map<string, number>()
   for (const s of symbols) counts.set(s.kind, (counts.get(s.kind) ?? 0) + 1)
-  return [...counts].map(([kind, n]) => plural(n, kind, kind.endsWith("s") ? `${kind}es` : `${kind}s`)).join(", ")
+  return [...counts].map(([kind, n]) => plural(n, kind, kind.endsWith("s") ? `${kind}es` : `${kind}s`)).join(
+    ", "
+  )
 }
 
 /** Average characters per line above which a file reads as minified. */
@@ -70,13 +78,17 @@ export const digest = (language: CodeType, found: CodeOutline, lineCount: number
   const lines = found.errorLines
   const notes = [
     ...(lines.length === 0 ? [] : [
-      `the parser recovered from syntax errors near line${lines.length === 1 ? "" : "s"} ${lines.join(", ")}; ` +
+      `the parser recovered from syntax errors near line${lines.length === 1 ? "" : "s"} ${
+        lines.join(", ")
+      }; ` +
       "spans nearby may be off"
     ]),
     ...(found.wrapperLine === undefined ? [] : [
       `the declarations are inside a module wrapper (UMD/IIFE) starting on line ${found.wrapperLine}`
     ]),
-    ...(lineCount > 0 && chars / lineCount > MINIFIED_LINE_CHARS ? ["the code looks minified (very long lines)"] : [])
+    ...(lineCount > 0 && chars / lineCount > MINIFIED_LINE_CHARS
+      ? ["the code looks minified (very long lines)"]
+      : [])
   ]
   return {
     headline: `${label}${where}, ${plural(lineCount, "line")}: ${counts}`,
@@ -90,7 +102,10 @@ export const digest = (language: CodeType, found: CodeOutline, lineCount: number
 }
 
 /** Every `Name` / `Outer.inner` path of the outline, in file order. */
-export const symbolPaths = (symbols: ReadonlyArray<CodeSymbol>, prefix = ""): Array<{ readonly path: string; readonly symbol: CodeSymbol }> =>
+export const symbolPaths = (
+  symbols: ReadonlyArray<CodeSymbol>,
+  prefix = ""
+): Array<{ readonly path: string; readonly symbol: CodeSymbol }> =>
   symbols.flatMap((s) => {
     const path = `${prefix}${s.name}`
     return [{ path, symbol: s }, ...symbolPaths(s.children, `${path}.`)]
@@ -117,6 +132,10 @@ export const findSymbol = (found: CodeOutline, query: string): SymbolMatch => {
   const lower = wanted.toLowerCase()
   const last = lower.slice(lower.lastIndexOf(".") + 1)
   const suggestions = paths.filter((p) => p.path.toLowerCase().includes(last)).map((p) => p.path)
-  return { _tag: "NotFound", suggestions: suggestions.length > 0 ? suggestions : paths.filter((p) => !p.path.includes(".")).map((p) => p.path) }
+  return {
+    _tag: "NotFound",
+    suggestions: suggestions.length > 0
+      ? suggestions
+      : paths.filter((p) => !p.path.includes(".")).map((p) => p.path)
+  }
 }
-

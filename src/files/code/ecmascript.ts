@@ -6,9 +6,20 @@
  * @since 0.1.0
  */
 import type { Node } from "web-tree-sitter"
-import { clip, oneLine } from "../Digest.js"
+import { clip } from "../Digest.js"
 import type { CodeOutline, CodeSymbol } from "../types.js"
-import { errorLines, fieldText, firstLine, head, namedChildrenOf, symbol, unique, unquote } from "./nodes.js"
+import {
+  errorLines,
+  fieldText,
+  firstLine,
+  head,
+  namedChildrenOf,
+  symbol,
+  tidy,
+  unique,
+  unquote,
+  withoutComments
+} from "./nodes.js"
 
 interface Acc {
   readonly imports: Array<string>
@@ -20,7 +31,9 @@ const FUNCTION_VALUES = new Set(["arrow_function", "function_expression", "funct
 
 /** `require("x")` → `x`. */
 const requiredModule = (node: Node | null): string | undefined => {
-  if (node?.type !== "call_expression" || node.childForFieldName("function")?.text !== "require") return undefined
+  if (node?.type !== "call_expression" || node.childForFieldName("function")?.text !== "require") {
+    return undefined
+  }
   const argument = node.childForFieldName("arguments")?.namedChildren[0]
   return argument?.type === "string" ? unquote(argument.text) : undefined
 }
@@ -34,7 +47,14 @@ const members = (source: string, body: Node | null): Array<CodeSymbol> => {
       case "abstract_method_signature": {
         const name = fieldText(member, "name") ?? "?"
         const kind = name === "constructor" ? "constructor" : "method"
-        out.push(symbol({ kind, name, signature: head(source, member, member.childForFieldName("body")), exported: false }, member))
+        out.push(
+          symbol({
+            kind,
+            name,
+            signature: head(source, member, member.childForFieldName("body")),
+            exported: false
+          }, member)
+        )
         break
       }
       case "property_signature": {
@@ -50,7 +70,12 @@ const members = (source: string, body: Node | null): Array<CodeSymbol> => {
         if (value !== null && FUNCTION_VALUES.has(value.type)) {
           const name = fieldText(member, "name") ?? fieldText(member, "property") ?? "?"
           out.push(
-            symbol({ kind: "method", name, signature: head(source, member, value.childForFieldName("body")), exported: false }, member)
+            symbol({
+              kind: "method",
+              name,
+              signature: head(source, member, value.childForFieldName("body")),
+              exported: false
+            }, member)
           )
         }
         break
@@ -60,7 +85,13 @@ const members = (source: string, body: Node | null): Array<CodeSymbol> => {
   return out
 }
 
-const declaration = (source: string, node: Node, span: Node, exported: boolean, acc: Acc): Array<CodeSymbol> => {
+const declaration = (
+  source: string,
+  node: Node,
+  span: Node,
+  exported: boolean,
+  acc: Acc
+): Array<CodeSymbol> => {
   const make = (kind: string, name: string, end: Node | null, children?: Array<CodeSymbol>) =>
     symbol({ kind, name, signature: head(source, span, end), exported, children: children ?? [] }, span)
   switch (node.type) {
@@ -78,7 +109,14 @@ const declaration = (source: string, node: Node, span: Node, exported: boolean, 
       return [make("interface", fieldText(node, "name") ?? "?", body, members(source, body))]
     }
     case "type_alias_declaration":
-      return [symbol({ kind: "type", name: fieldText(node, "name") ?? "?", signature: firstLine(source, span), exported }, span)]
+      return [
+        symbol({
+          kind: "type",
+          name: fieldText(node, "name") ?? "?",
+          signature: firstLine(source, span),
+          exported
+        }, span)
+      ]
     case "enum_declaration":
       return [make("enum", fieldText(node, "name") ?? "?", node.childForFieldName("body"))]
     case "lexical_declaration":
@@ -96,17 +134,48 @@ const declaration = (source: string, node: Node, span: Node, exported: boolean, 
         }
         const prefix = exported ? `export ${keyword}` : keyword
         if (value !== null && FUNCTION_VALUES.has(value.type)) {
-          const signature = clip(`${prefix} ${oneLine(source.slice(declarator.startIndex, value.childForFieldName("body")?.startIndex ?? value.endIndex)).replace(/\s*=>$/, "")}`)
-          out.push(symbol({ kind: "function", name, signature, exported }, node.namedChildren.length === 1 ? span : declarator))
+          const signature = clip(
+            `${prefix} ${
+              tidy(
+                withoutComments(
+                  source,
+                  declarator,
+                  value.childForFieldName("body")?.startIndex ?? value.endIndex
+                )
+              ).replace(/\s*=>$/, "")
+            }`
+          )
+          out.push(
+            symbol(
+              { kind: "function", name, signature, exported },
+              node.namedChildren.length === 1 ? span : declarator
+            )
+          )
         } else if (value !== null && CLASS_TYPES.has(value.type)) {
           const body = value.childForFieldName("body")
-          const signature = clip(`${prefix} ${oneLine(source.slice(declarator.startIndex, body?.startIndex ?? value.endIndex))}`)
-          out.push(symbol({ kind: "class", name, signature, exported, children: members(source, body) }, span))
+          const signature = clip(
+            `${prefix} ${tidy(withoutComments(source, declarator, body?.startIndex ?? value.endIndex))}`
+          )
+          out.push(
+            symbol({ kind: "class", name, signature, exported, children: members(source, body) }, span)
+          )
         } else {
           // Short values say what the constant is; long ones are elided.
-          const text = oneLine(source.slice(declarator.startIndex, declarator.endIndex))
-          const signature = text.length <= 80 ? text : `${oneLine(source.slice(declarator.startIndex, value?.startIndex ?? declarator.endIndex)).replace(/\s*=$/, "")} = …`
-          out.push(symbol({ kind: keyword, name, signature: clip(`${prefix} ${signature}`), exported }, node.namedChildren.length === 1 ? span : declarator))
+          const text = tidy(withoutComments(source, declarator, declarator.endIndex))
+          const signature = text.length <= 80
+            ? text
+            : `${
+              tidy(withoutComments(source, declarator, value?.startIndex ?? declarator.endIndex)).replace(
+                /\s*=$/,
+                ""
+              )
+            } = …`
+          out.push(
+            symbol(
+              { kind: keyword, name, signature: clip(`${prefix} ${signature}`), exported },
+              node.namedChildren.length === 1 ? span : declarator
+            )
+          )
         }
       }
       return out
@@ -124,7 +193,14 @@ const declaration = (source: string, node: Node, span: Node, exported: boolean, 
     case "internal_module": {
       const body = node.childForFieldName("body")
       const name = unquote(fieldText(node, "name") ?? "?")
-      return [make(node.type === "module" ? "module" : "namespace", name, body, statements(source, namedChildrenOf(body), acc, false))]
+      return [
+        make(
+          node.type === "module" ? "module" : "namespace",
+          name,
+          body,
+          statements(source, namedChildrenOf(body), acc, false)
+        )
+      ]
     }
     case "expression_statement": {
       // `namespace X {}` parses as an expression statement in some grammar versions.
@@ -153,7 +229,12 @@ const exportClause = (node: Node): Array<string> =>
     return alias ?? fieldText(s, "name") ?? s.text
   })
 
-const statements = (source: string, nodes: ReadonlyArray<Node>, acc: Acc, topLevel: boolean): Array<CodeSymbol> => {
+const statements = (
+  source: string,
+  nodes: ReadonlyArray<Node>,
+  acc: Acc,
+  topLevel: boolean
+): Array<CodeSymbol> => {
   const out: Array<CodeSymbol> = []
   for (const node of nodes) {
     switch (node.type) {
@@ -220,13 +301,22 @@ const wrapperBody = (root: Node): Node | undefined => {
   for (const statement of root.namedChildren) {
     let call = statement.type === "expression_statement" ? statement.namedChildren[0] : undefined
     // `(function () { … }())`, `!function () { … }()`
-    while (call?.type === "parenthesized_expression" || call?.type === "unary_expression") call = call.namedChildren[0]
+    while (call?.type === "parenthesized_expression" || call?.type === "unary_expression") {
+      call = call.namedChildren[0]
+    }
     if (call?.type !== "call_expression") continue
-    const candidates = [call.childForFieldName("function"), ...namedChildrenOf(call.childForFieldName("arguments"))]
+    const candidates = [
+      call.childForFieldName("function"),
+      ...namedChildrenOf(call.childForFieldName("arguments"))
+    ]
       .map((c) => c?.type === "parenthesized_expression" ? c.namedChildren[0] ?? null : c)
     for (const candidate of candidates) {
-      const body = candidate !== null && FUNCTIONS.has(candidate.type) ? candidate.childForFieldName("body") : null
-      if (body?.type === "statement_block" && (best === undefined || body.text.length > best.text.length)) best = body
+      const body = candidate !== null && FUNCTIONS.has(candidate.type)
+        ? candidate.childForFieldName("body")
+        : null
+      if (body?.type === "statement_block" && (best === undefined || body.text.length > best.text.length)) {
+        best = body
+      }
     }
   }
   return best

@@ -13,7 +13,9 @@ const isExported = (name: string): boolean => /^\p{Lu}/u.test(name)
 
 /** `(s *Store[T])` → `Store`. */
 const receiverType = (method: Node): string => {
-  const declaration = method.childForFieldName("receiver")?.namedChildren.find((c) => c.type === "parameter_declaration")
+  const declaration = method.childForFieldName("receiver")?.namedChildren.find((c) =>
+    c.type === "parameter_declaration"
+  )
   let type = declaration?.childForFieldName("type") ?? null
   while (type !== null && (type.type === "pointer_type" || type.type === "generic_type")) {
     type = type.type === "pointer_type" ? type.namedChildren[0] ?? null : type.childForFieldName("type")
@@ -24,10 +26,19 @@ const receiverType = (method: Node): string => {
 const typeSpec = (source: string, spec: Node, span: Node): CodeSymbol => {
   const name = fieldText(spec, "name") ?? "?"
   const type = spec.childForFieldName("type")
-  const kind = type?.type === "struct_type" ? "struct" : type?.type === "interface_type" ? "interface" : "type"
+  const kind = type?.type === "struct_type"
+    ? "struct"
+    : type?.type === "interface_type"
+    ? "interface"
+    : "type"
   const children = type?.type === "interface_type"
     ? type.namedChildren.filter((m) => m.type === "method_elem" || m.type === "method_spec").map((m) =>
-      symbol({ kind: "method", name: fieldText(m, "name") ?? "?", signature: firstLine(source, m), exported: isExported(fieldText(m, "name") ?? "") }, m)
+      symbol({
+        kind: "method",
+        name: fieldText(m, "name") ?? "?",
+        signature: firstLine(source, m),
+        exported: isExported(fieldText(m, "name") ?? "")
+      }, m)
     )
     : []
   // The head stops where the struct's fields or the interface's methods begin.
@@ -35,7 +46,13 @@ const typeSpec = (source: string, spec: Node, span: Node): CodeSymbol => {
   const signature = bodyStart === undefined || bodyStart === -1 || bodyStart > type!.endIndex
     ? firstLine(source, span)
     : head(source, span, bodyStart)
-  return symbol({ kind, name, signature: signature.startsWith("type") ? signature : `type ${signature}`, exported: isExported(name), children }, span)
+  return symbol({
+    kind,
+    name,
+    signature: signature.startsWith("type") ? signature : `type ${signature}`,
+    exported: isExported(name),
+    children
+  }, span)
 }
 
 export const outline = (root: Node, source: string): CodeOutline => {
@@ -56,14 +73,26 @@ export const outline = (root: Node, source: string): CodeOutline => {
         break
       case "function_declaration": {
         const name = fieldText(node, "name") ?? "?"
-        symbols.push(symbol({ kind: "function", name, signature: head(source, node, node.childForFieldName("body")), exported: isExported(name) }, node))
+        symbols.push(
+          symbol({
+            kind: "function",
+            name,
+            signature: head(source, node, node.childForFieldName("body")),
+            exported: isExported(name)
+          }, node)
+        )
         break
       }
       case "method_declaration": {
         const name = fieldText(node, "name") ?? "?"
         methods.push({
           receiver: receiverType(node),
-          method: symbol({ kind: "method", name, signature: head(source, node, node.childForFieldName("body")), exported: isExported(name) }, node)
+          method: symbol({
+            kind: "method",
+            name,
+            signature: head(source, node, node.childForFieldName("body")),
+            exported: isExported(name)
+          }, node)
         })
         break
       }
@@ -80,7 +109,12 @@ export const outline = (root: Node, source: string): CodeOutline => {
           const names = spec.childrenForFieldName("name").map((n) => n.text)
           const name = names.join(", ")
           const text = firstLine(source, spec)
-          symbols.push(symbol({ kind, name, signature: `${kind} ${text}`, exported: names.some(isExported) }, specs.length === 1 ? node : spec))
+          symbols.push(
+            symbol(
+              { kind, name, signature: `${kind} ${text}`, exported: names.some(isExported) },
+              specs.length === 1 ? node : spec
+            )
+          )
         }
         break
       }
@@ -91,8 +125,13 @@ export const outline = (root: Node, source: string): CodeOutline => {
     const own = methods.filter((m) => m.receiver === s.name && (s.kind === "struct" || s.kind === "type"))
     return own.length === 0 ? s : { ...s, children: [...s.children, ...own.map((m) => m.method)] }
   })
-  const declared = new Set(withMethods.filter((s) => s.kind === "struct" || s.kind === "type").map((s) => s.name))
-  const orphans = methods.filter((m) => !declared.has(m.receiver)).map((m) => ({ ...m.method, name: `${m.receiver}.${m.method.name}` }))
+  const declared = new Set(
+    withMethods.filter((s) => s.kind === "struct" || s.kind === "type").map((s) => s.name)
+  )
+  const orphans = methods.filter((m) => !declared.has(m.receiver)).map((m) => ({
+    ...m.method,
+    name: `${m.receiver}.${m.method.name}`
+  }))
   const all = [...withMethods, ...orphans].sort((a, b) => a.startLine - b.startLine)
   return {
     imports: unique(imports),

@@ -65,7 +65,8 @@ export const outline = (root: Node, source: string): CodeOutline => {
   let packageName: string | undefined
   for (const node of root.namedChildren) {
     if (node.type === "package_declaration") {
-      packageName = node.namedChildren.find((c) => c.type !== "annotation" && c.type !== "marker_annotation")?.text
+      packageName = node.namedChildren.find((c) => c.type !== "annotation" && c.type !== "marker_annotation")
+        ?.text
     } else if (node.type === "import_declaration") {
       imports.push(oneLine(node.text.replace(/^import\s+/, "").replace(/;$/, "")))
     } else {

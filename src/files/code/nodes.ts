@@ -16,7 +16,33 @@ const ERROR_LINES = 5
 /** The text of `node` up to `end` (its body, its value), on one line, without a dangling `{`, `=` or `:`. */
 export const head = (source: string, node: Node, end?: Node | null | number): string => {
   const stop = typeof end === "number" ? end : end?.startIndex ?? node.endIndex
-  return clip(tidy(source.slice(node.startIndex, stop)).replace(/\s*[{=:]$/, ""), SIGNATURE_CHARS)
+  return clip(tidy(withoutComments(source, node, stop)).replace(/\s*[{=:]$/, ""), SIGNATURE_CHARS)
+}
+
+const COMMENTS = ["comment", "line_comment", "block_comment"]
+
+/**
+ * `source` from `start` (default: `node`'s start) to `stop`, with the comments of `node` inside that
+ * range (doc comments on overloads) left out.
+ */
+export const withoutComments = (
+  source: string,
+  node: Node,
+  stop: number,
+  start: number = node.startIndex
+): string => {
+  // Only the head's range is searched, not the whole body.
+  const comments = node.descendantsOfType(COMMENTS, node.startPosition, node.endPosition)
+    .filter((c) => c.startIndex >= start && c.endIndex <= stop)
+  if (comments.length === 0) return source.slice(start, stop)
+  let text = ""
+  let at = start
+  for (const comment of comments) {
+    if (comment.startIndex < at) continue
+    text += `${source.slice(at, comment.startIndex)} `
+    at = comment.endIndex
+  }
+  return text + source.slice(at, stop)
 }
 
 /** One line, without the padding that parameter lists spread over lines leave: `( a, b, )` → `(a, b)`. */
@@ -27,11 +53,15 @@ export const tidy = (text: string): string =>
 export const firstLine = (source: string, node: Node): string => {
   const text = source.slice(node.startIndex, node.endIndex)
   const newline = text.indexOf("\n")
-  return clip(oneLine(newline === -1 ? text : text.slice(0, newline)).replace(/\s*[{=:]$/, ""), SIGNATURE_CHARS)
+  return clip(
+    oneLine(newline === -1 ? text : text.slice(0, newline)).replace(/\s*[{=:]$/, ""),
+    SIGNATURE_CHARS
+  )
 }
 
 /** Text of a field, or `undefined`. */
-export const fieldText = (node: Node, field: string): string | undefined => node.childForFieldName(field)?.text
+export const fieldText = (node: Node, field: string): string | undefined =>
+  node.childForFieldName(field)?.text
 
 /** Strips the quotes of a string literal's text. */
 export const unquote = (text: string): string => text.replace(/^[`'"]+|[`'"]+$/g, "")
@@ -52,9 +82,10 @@ export const symbol = (
   exported: fields.exported,
   children: fields.children ?? [],
   startLine: span.startPosition.row + 1,
-  endLine: span.endPosition.row + (span.endPosition.column === 0 && span.endPosition.row > span.startPosition.row
-    ? 0
-    : 1)
+  endLine: span.endPosition.row +
+    (span.endPosition.column === 0 && span.endPosition.row > span.startPosition.row
+      ? 0
+      : 1)
 })
 
 /** Named children of a node that may be absent. */

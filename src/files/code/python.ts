@@ -32,7 +32,13 @@ const definition = (source: string, node: Node, span: Node, inClass: boolean): C
         const member = definition(source, inner, child, true)
         if (member !== undefined) children.push(member)
       }
-      return symbol({ kind: "class", name, signature: head(source, span, body), exported: !name.startsWith("_"), children }, span)
+      return symbol({
+        kind: "class",
+        name,
+        signature: head(source, span, body),
+        exported: !name.startsWith("_"),
+        children
+      }, span)
     }
   }
   return undefined
@@ -91,7 +97,14 @@ export const outline = (root: Node, source: string): CodeOutline => {
         const signature = text.length <= 80 || right === null
           ? text
           : `${oneLine(source.slice(assignment.startIndex, right.startIndex)).replace(/\s*=$/, "")} = …`
-        symbols.push(symbol({ kind: "variable", name: left.text, signature: clip(signature), exported: !left.text.startsWith("_") }, node))
+        symbols.push(
+          symbol({
+            kind: "variable",
+            name: left.text,
+            signature: clip(signature),
+            exported: !left.text.startsWith("_")
+          }, node)
+        )
         break
       }
     }

@@ -35,7 +35,12 @@ const KINDS: Readonly<Record<string, string>> = {
   mod_item: "module"
 }
 
-const items = (source: string, nodes: ReadonlyArray<Node>, imports: Array<string>, inImpl: boolean): Array<CodeSymbol> => {
+const items = (
+  source: string,
+  nodes: ReadonlyArray<Node>,
+  imports: Array<string>,
+  inImpl: boolean
+): Array<CodeSymbol> => {
   const out: Array<CodeSymbol> = []
   for (const node of nodes) {
     switch (node.type) {
@@ -63,7 +68,8 @@ const items = (source: string, nodes: ReadonlyArray<Node>, imports: Array<string
         const name = fieldText(node, "name") ?? "?"
         const body = node.childForFieldName("body")
         const hasBlock = body !== null && (node.type === "function_item" || node.type === "trait_item" ||
-          node.type === "mod_item" || node.type === "struct_item" || node.type === "enum_item" || node.type === "union_item")
+          node.type === "mod_item" || node.type === "struct_item" || node.type === "enum_item" ||
+          node.type === "union_item")
         const children = node.type === "trait_item" || node.type === "mod_item"
           ? items(source, namedChildrenOf(body), imports, node.type === "trait_item")
           : []

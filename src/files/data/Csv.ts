@@ -37,7 +37,14 @@ interface Column {
   example: string | undefined
 }
 
-const newColumn = (): Column => ({ kinds: new Set(), distinct: new Set(), empty: 0, min: Infinity, max: -Infinity, example: undefined })
+const newColumn = (): Column => ({
+  kinds: new Set(),
+  distinct: new Set(),
+  empty: 0,
+  min: Infinity,
+  max: -Infinity,
+  example: undefined
+})
 
 const describeColumn = (name: string, column: Column, rows: number): Item => {
   const kinds = [...column.kinds].filter((k) => k !== "empty")
@@ -52,7 +59,9 @@ const describeColumn = (name: string, column: Column, rows: number): Item => {
   if ((kind === "integer" || kind === "number") && column.min <= column.max) {
     parts.push(`${num(column.min)}..${num(column.max)}`)
   } else if (kind !== "empty") {
-    const distinct = column.distinct.size >= DISTINCT_CAP ? `over ${num(DISTINCT_CAP)}` : num(column.distinct.size)
+    const distinct = column.distinct.size >= DISTINCT_CAP
+      ? `over ${num(DISTINCT_CAP)}`
+      : num(column.distinct.size)
     parts.push(`${distinct} distinct`)
     if (column.example !== undefined) parts.push(`e.g. ${JSON.stringify(clip(column.example, 40))}`)
   }
@@ -106,15 +115,35 @@ export const digest = (text: string, delimiter: "," | "\t"): Digest => {
   const lines = countLines(text)
   const notes = [
     ...(hasHeader ? [] : ["no header row detected: columns are numbered"]),
-    ...(ragged === 0 ? [] : [`${plural(ragged, "row")} have a different number of fields than the header (first: row ${firstRagged})`]),
-    ...(lines !== data.length ? [`${plural(lines, "line")} hold ${plural(data.length, "row")} (quoted fields span lines, or blank lines were skipped)`] : [])
+    ...(ragged === 0
+      ? []
+      : [
+        `${
+          plural(ragged, "row")
+        } have a different number of fields than the header (first: row ${firstRagged})`
+      ]),
+    ...(lines !== data.length
+      ? [
+        `${plural(lines, "line")} hold ${
+          plural(data.length, "row")
+        } (quoted fields span lines, or blank lines were skipped)`
+      ]
+      : [])
   ]
   return {
     headline: `${label}, ${plural(rows.length, "data row")} × ${plural(header.length, "column")}`,
     notes,
     sections: [
-      { title: "Columns", items: header.map((name, i) => describeColumn(clip(name, 60), columns[i]!, rows.length)) },
-      { title: "First rows", items: rows.slice(0, 3).map((row) => ({ text: clip(row.map((cell) => clip(oneLine(cell), 40)).join(" | ")) })) }
+      {
+        title: "Columns",
+        items: header.map((name, i) => describeColumn(clip(name, 60), columns[i]!, rows.length))
+      },
+      {
+        title: "First rows",
+        items: rows.slice(0, 3).map((row) => ({
+          text: clip(row.map((cell) => clip(oneLine(cell), 40)).join(" | "))
+        }))
+      }
     ]
   }
 }

@@ -4,11 +4,20 @@
  *
  * @since 0.1.0
  */
-import { type Node, parseTree, printParseErrorCode, type ParseError } from "jsonc-parser"
+import { type Node, type ParseError, parseTree, printParseErrorCode } from "jsonc-parser"
 import { num, plural } from "../Digest.js"
 import { lineIndex, splitLines } from "../Lines.js"
 import { type Digest, Unparseable } from "../types.js"
-import { describe, fromPlain, MAX_DEPTH, recordItems, rootHeadline, rootItems, SAMPLE_ITEMS, type Value } from "./Shape.js"
+import {
+  describe,
+  fromPlain,
+  MAX_DEPTH,
+  recordItems,
+  rootHeadline,
+  rootItems,
+  SAMPLE_ITEMS,
+  type Value
+} from "./Shape.js"
 
 const scalar = (node: Node): Value => {
   const value: unknown = node.value
@@ -33,7 +42,11 @@ const convert = (node: Node, line: (offset: number) => number, depth: number): V
       entries: depth >= MAX_DEPTH ? [] : children.flatMap((property) => {
         const [key, value] = property.children ?? []
         if (key === undefined || value === undefined) return []
-        return [{ key: String(key.value), line: depth === 0 ? line(key.offset) : undefined, value: convert(value, line, depth + 1) }]
+        return [{
+          key: String(key.value),
+          line: depth === 0 ? line(key.offset) : undefined,
+          value: convert(value, line, depth + 1)
+        }]
       })
     }
   }
@@ -83,12 +96,17 @@ export const digestLines = (text: string): Digest => {
     throw new Unparseable(`no line is valid JSON (first at line ${bad[0]})`)
   }
   const objects = records.filter((r): r is Extract<Value, { kind: "object" }> => r.kind === "object")
-  const notes = bad.length === 0 ? [] : [`${plural(bad.length, "line")} in the sample are not valid JSON (first: line ${bad[0]})`]
+  const notes = bad.length === 0
+    ? []
+    : [`${plural(bad.length, "line")} in the sample are not valid JSON (first: line ${bad[0]})`]
   return {
     headline: `JSON Lines, ${plural(count, "record")}`,
     notes,
     sections: objects.length === records.length && objects.length > 0
       ? [{ title: `Record keys (over the first ${num(objects.length)})`, items: recordItems(objects) }]
-      : [{ title: "First records", items: records.slice(0, 20).map((r, i) => ({ text: `[${i}] ${describe(r)}` })) }]
+      : [{
+        title: "First records",
+        items: records.slice(0, 20).map((r, i) => ({ text: `[${i}] ${describe(r)}` }))
+      }]
   }
 }

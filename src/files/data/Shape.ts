@@ -56,7 +56,9 @@ export const fromPlain = (value: unknown, depth = 0): Value => {
     return {
       kind: "array",
       length: value.length,
-      items: depth >= MAX_DEPTH ? [] : value.slice(0, SAMPLE_ITEMS).map((v: unknown) => fromPlain(v, depth + 1))
+      items: depth >= MAX_DEPTH
+        ? []
+        : value.slice(0, SAMPLE_ITEMS).map((v: unknown) => fromPlain(v, depth + 1))
     }
   }
   switch (typeof value) {
@@ -68,17 +70,17 @@ export const fromPlain = (value: unknown, depth = 0): Value => {
     case "boolean":
       return { kind: "scalar", type: "boolean", text: String(value) }
     case "object": {
-      const keys = Object.keys(value)
+      const entries: ReadonlyArray<[string, unknown]> = Object.entries(value)
       return {
         kind: "object",
-        size: keys.length,
+        size: entries.length,
         entries: depth >= MAX_DEPTH
           ? []
-          : keys.map((key) => ({ key, value: fromPlain((value as Record<string, unknown>)[key], depth + 1) }))
+          : entries.map(([key, v]) => ({ key, value: fromPlain(v, depth + 1) }))
       }
     }
     default:
-      return { kind: "scalar", type: "other", text: String(value) }
+      return { kind: "scalar", type: "other", text: typeof value }
   }
 }
 
@@ -88,7 +90,11 @@ const quote = (text: string): string => JSON.stringify(clip(text, 60))
 export const describe = (value: Value): string => {
   switch (value.kind) {
     case "scalar":
-      return value.type === "string" ? `string ${quote(value.text)}` : value.type === "null" ? "null" : `${value.type} ${clip(value.text, 60)}`
+      return value.type === "string"
+        ? `string ${quote(value.text)}`
+        : value.type === "null"
+        ? "null"
+        : `${value.type} ${clip(value.text, 60)}`
     case "object": {
       if (value.size === 0) return "object {}"
       const keys = value.entries.slice(0, KEY_PREVIEW).map((e) => e.key)
@@ -98,7 +104,9 @@ export const describe = (value: Value): string => {
         : `object {${keys.join(", ")}${rest > 0 ? `, … ${plural(value.size, "key")}` : ""}}`
     }
     case "array":
-      return value.length === 0 ? "array (empty)" : `array[${num(value.length)}] of ${elementShape(value.items)}`
+      return value.length === 0
+        ? "array (empty)"
+        : `array[${num(value.length)}] of ${elementShape(value.items)}`
   }
 }
 
@@ -129,13 +137,19 @@ interface KeyCount {
 }
 
 /** The keys of a list of records in first-seen order, each with how many records have it. */
-const keyFrequencies = (objects: ReadonlyArray<Extract<Value, { kind: "object" }>>): ReadonlyArray<KeyCount> => {
+const keyFrequencies = (
+  objects: ReadonlyArray<Extract<Value, { kind: "object" }>>
+): ReadonlyArray<KeyCount> => {
   const counts = new Map<string, KeyCount>()
   for (const object of objects) {
     for (const entry of object.entries) {
       const found = counts.get(entry.key)
       if (found === undefined) counts.set(entry.key, { key: entry.key, count: 1, values: [entry.value] })
-      else counts.set(entry.key, { ...found, count: found.count + 1, values: found.values.length < 50 ? [...found.values, entry.value] : found.values })
+      else {counts.set(entry.key, {
+          ...found,
+          count: found.count + 1,
+          values: found.values.length < 50 ? [...found.values, entry.value] : found.values
+        })}
     }
   }
   return [...counts.values()]
@@ -154,7 +168,9 @@ const unionOf = (values: ReadonlyArray<Value>): string => {
 /** The records of an array as items: one per key, with its value kinds and how many records have it. */
 export const recordItems = (objects: ReadonlyArray<Extract<Value, { kind: "object" }>>): Array<Item> =>
   keyFrequencies(objects).map((k) => ({
-    text: `${k.key}: ${unionOf(k.values)}${k.count === objects.length ? "" : ` (in ${num(k.count)} of ${num(objects.length)})`}`
+    text: `${k.key}: ${unionOf(k.values)}${
+      k.count === objects.length ? "" : ` (in ${num(k.count)} of ${num(objects.length)})`
+    }`
   }))
 
 const childItems = (value: Value, depth: number): Array<Item> => {
@@ -176,7 +192,11 @@ export const entryItem = (entry: Entry, depth = 0): Item => {
   const children = childItems(entry.value, depth)
   const brief = `${at}${entry.key}: ${describe(entry.value)}`
   if (children.length === 0 || entry.value.kind !== "object") return { text: brief, children }
-  return { text: `${at}${entry.key}: object (${plural(entry.value.size, "key")})`, children, collapsed: brief }
+  return {
+    text: `${at}${entry.key}: object (${plural(entry.value.size, "key")})`,
+    children,
+    collapsed: brief
+  }
 }
 
 /** The items describing a root value: its keys, or for an array its records' keys. */
@@ -190,7 +210,10 @@ export const rootItems = (value: Value): { readonly title: string; readonly item
         items: recordItems(objects)
       }
     }
-    return { title: "Items", items: value.items.slice(0, 20).map((v, i) => ({ text: `[${i}] ${describe(v)}` })) }
+    return {
+      title: "Items",
+      items: value.items.slice(0, 20).map((v, i) => ({ text: `[${i}] ${describe(v)}` }))
+    }
   }
   return { title: "Value", items: [{ text: describe(value) }] }
 }

@@ -61,8 +61,9 @@ export const splitStatements = (sql: string): Array<Statement> => {
       let j = i
       while (j < sql.length && isWordChar(sql[j]!)) j++
       const word = sql.slice(i, j).toUpperCase()
-      if (word === "BEGIN" && /^\s*CREATE\b[\s\S]*\bTRIGGER\b/i.test(stripComments(sql.slice(start, i)))) depth++
-      else if (word === "CASE" && depth > 0) depth++
+      if (word === "BEGIN" && /^\s*CREATE\b[\s\S]*\bTRIGGER\b/i.test(stripComments(sql.slice(start, i)))) {
+        depth++
+      } else if (word === "CASE" && depth > 0) depth++
       else if (word === "END" && depth > 0) depth--
       i = j
     } else if (c === ";" && depth === 0) {
@@ -78,7 +79,23 @@ export const splitStatements = (sql: string): Array<Statement> => {
 
 const stripComments = (text: string): string => text.replace(/--[^\n]*|\/\*[\s\S]*?(\*\/|$)/g, " ")
 
-const SKIPPED = new Set(["OR", "REPLACE", "TEMP", "TEMPORARY", "UNIQUE", "IF", "NOT", "EXISTS", "VIRTUAL", "MATERIALIZED", "UNLOGGED", "GLOBAL", "LOCAL", "RECURSIVE", "DEFINER"])
+const SKIPPED = new Set([
+  "OR",
+  "REPLACE",
+  "TEMP",
+  "TEMPORARY",
+  "UNIQUE",
+  "IF",
+  "NOT",
+  "EXISTS",
+  "VIRTUAL",
+  "MATERIALIZED",
+  "UNLOGGED",
+  "GLOBAL",
+  "LOCAL",
+  "RECURSIVE",
+  "DEFINER"
+])
 
 /** `CREATE TABLE`, `CREATE INDEX`, `INSERT`, `SELECT`, … from the statement's first words. */
 export const statementKind = (text: string): string => {
@@ -128,8 +145,13 @@ const collect = (program: Program, text: string, line: number, found: Found): vo
           else constraints++
         }
         const extra = constraints === 0 ? "" : `, ${plural(constraints, "table constraint")}`
-        const shape = statement.columns === undefined ? "(created from a query)" : `(${plural(columns.length, "column")}${extra})`
-        found.tables.push({ text: `L${line} ${slice(text, statement.name.range)} ${shape}`, children: columns })
+        const shape = statement.columns === undefined
+          ? "(created from a query)"
+          : `(${plural(columns.length, "column")}${extra})`
+        found.tables.push({
+          text: `L${line} ${slice(text, statement.name.range)} ${shape}`,
+          children: columns
+        })
         break
       }
       case "create_view_stmt":
@@ -137,7 +159,8 @@ const collect = (program: Program, text: string, line: number, found: Found): vo
         break
       case "create_index_stmt":
         found.indexes.push({
-          text: `L${line} ${statement.name === undefined ? "(unnamed)" : slice(text, statement.name.range)} ON ` +
+          text:
+            `L${line} ${statement.name === undefined ? "(unnamed)" : slice(text, statement.name.range)} ON ` +
             `${slice(text, statement.table.range)} ${slice(text, statement.columns.range)}`
         })
         break
@@ -167,11 +190,17 @@ export const digest = (sql: string): Digest => {
   const counts = [...kinds].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))
     .map(([kind, n]) => n === 1 ? kind : `${kind} ×${num(n)}`)
   const notes = [
-    ...(failed.length === 0 ? [] : [`${plural(failed.length, "CREATE statement")} could not be parsed (${failed.slice(0, 3).join("; ")})`]),
+    ...(failed.length === 0
+      ? []
+      : [
+        `${plural(failed.length, "CREATE statement")} could not be parsed (${failed.slice(0, 3).join("; ")})`
+      ]),
     ...(parsed > MAX_PARSED ? [`only the first ${num(MAX_PARSED)} CREATE statements were parsed`] : [])
   ]
   return {
-    headline: `SQL script, ${plural(statements.length, "statement")}${counts.length === 0 ? "" : `: ${counts.slice(0, 8).join(", ")}`}`,
+    headline: `SQL script, ${plural(statements.length, "statement")}${
+      counts.length === 0 ? "" : `: ${counts.slice(0, 8).join(", ")}`
+    }`,
     notes,
     sections: [
       { title: "Tables", items: found.tables },

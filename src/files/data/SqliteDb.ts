@@ -69,9 +69,13 @@ const read = (database: DatabaseSync, bytes: number): Digest => {
       }
       const flags = (entry.sql ?? "").match(/\)\s*((STRICT|WITHOUT\s+ROWID)[\s,]*)+$/i)?.[1]?.trim()
       tables.push({
-        text: `${entry.name} (${plural(columns.length, "column")}, ${count}${flags === undefined ? "" : `, ${flags}`})`,
+        text: `${entry.name} (${plural(columns.length, "column")}, ${count}${
+          flags === undefined ? "" : `, ${flags}`
+        })`,
         children: columns.map((c) => ({
-          text: `${c.name}${c.type === "" ? "" : ` ${c.type}`}${c.pk > 0 ? " PRIMARY KEY" : ""}${c.notnull === 1 ? " NOT NULL" : ""}`
+          text: `${c.name}${c.type === "" ? "" : ` ${c.type}`}${c.pk > 0 ? " PRIMARY KEY" : ""}${
+            c.notnull === 1 ? " NOT NULL" : ""
+          }`
         }))
       })
     } else if (entry.type === "view") {
@@ -86,7 +90,10 @@ const read = (database: DatabaseSync, bytes: number): Digest => {
   const version = database.prepare("PRAGMA user_version").get()
   const userVersion = Number(version?.user_version ?? 0)
   return {
-    headline: `SQLite database, ${num(bytes)} bytes: ${plural(tables.length, "table")}, ${plural(views.length, "view")}, ` +
+    headline:
+      `SQLite database, ${num(bytes)} bytes: ${plural(tables.length, "table")}, ${
+        plural(views.length, "view")
+      }, ` +
       `${plural(rows, "row")} in all${userVersion === 0 ? "" : `, user_version ${userVersion}`}`,
     sections: [
       { title: "Tables", items: tables },
@@ -110,12 +117,16 @@ export const digest = (bytes: Uint8Array): Digest => {
     try {
       database = new DatabaseSync(file, { readOnly: true })
     } catch (error) {
-      throw new Unparseable(`SQLite could not open it: ${error instanceof Error ? error.message : String(error)}`)
+      throw new Unparseable(
+        `SQLite could not open it: ${error instanceof Error ? error.message : String(error)}`
+      )
     }
     try {
       return read(database, bytes.length)
     } catch (error) {
-      throw new Unparseable(`SQLite could not read its schema: ${error instanceof Error ? error.message : String(error)}`)
+      throw new Unparseable(
+        `SQLite could not read its schema: ${error instanceof Error ? error.message : String(error)}`
+      )
     } finally {
       database.close()
     }

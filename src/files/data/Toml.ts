@@ -49,7 +49,9 @@ export const digest = (text: string): Digest => {
     parsed = parse(text)
   } catch (error) {
     if (error instanceof TomlError) {
-      throw new Unparseable(`TOML error at line ${error.line}: ${clip(error.message.split("\n")[0] ?? "", 160)}`)
+      throw new Unparseable(
+        `TOML error at line ${error.line}: ${clip(error.message.split("\n")[0] ?? "", 160)}`
+      )
     }
     throw error
   }

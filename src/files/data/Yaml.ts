@@ -22,11 +22,12 @@ const scalar = (value: unknown): Value => {
     case "boolean":
       return { kind: "scalar", type: "boolean", text: String(value) }
     default:
-      return { kind: "scalar", type: "other", text: String(value) }
+      return { kind: "scalar", type: "other", text: typeof value }
   }
 }
 
-const keyText = (key: unknown): string => isScalar(key) ? String(key.value) : isAlias(key) ? `*${key.source}` : String(key)
+const keyText = (key: unknown): string =>
+  isScalar(key) ? String(key.value) : isAlias(key) ? `*${key.source}` : String(key)
 
 const convert = (node: unknown, lines: LineCounter, depth: number): Value => {
   if (isMap(node)) {
@@ -37,7 +38,9 @@ const convert = (node: unknown, lines: LineCounter, depth: number): Value => {
         const range = (pair.key as Node | null)?.range
         return {
           key: keyText(pair.key),
-          line: depth === 0 && range !== undefined && range !== null ? lines.linePos(range[0]).line : undefined,
+          line: depth === 0 && range !== undefined && range !== null
+            ? lines.linePos(range[0]).line
+            : undefined,
           value: convert(pair.value, lines, depth + 1)
         }
       })
@@ -47,7 +50,9 @@ const convert = (node: unknown, lines: LineCounter, depth: number): Value => {
     return {
       kind: "array",
       length: node.items.length,
-      items: depth >= MAX_DEPTH ? [] : node.items.slice(0, SAMPLE_ITEMS).map((item) => convert(item, lines, depth + 1))
+      items: depth >= MAX_DEPTH
+        ? []
+        : node.items.slice(0, SAMPLE_ITEMS).map((item) => convert(item, lines, depth + 1))
     }
   }
   if (isAlias(node)) return { kind: "scalar", type: "other", text: `alias *${node.source}` }
@@ -57,11 +62,14 @@ const convert = (node: unknown, lines: LineCounter, depth: number): Value => {
 /** `Deployment web` from a document's `kind` and `metadata.name`, when it has them. */
 const label = (value: Value): string => {
   if (value.kind !== "object") return ""
-  const find = (entries: ReadonlyArray<{ key: string; value: Value }>, key: string) => entries.find((e) => e.key === key)?.value
+  const find = (entries: ReadonlyArray<{ key: string; value: Value }>, key: string) =>
+    entries.find((e) => e.key === key)?.value
   const kind = find(value.entries, "kind")
   const metadata = find(value.entries, "metadata")
   const name = metadata?.kind === "object" ? find(metadata.entries, "name") : find(value.entries, "name")
-  return [kind, name].filter((v) => v?.kind === "scalar").map((v) => v?.kind === "scalar" ? v.text : "").join(" ")
+  return [kind, name].filter((v) => v?.kind === "scalar").map((v) => v?.kind === "scalar" ? v.text : "").join(
+    " "
+  )
 }
 
 export const digest = (text: string): Digest => {
@@ -71,7 +79,11 @@ export const digest = (text: string): Digest => {
   for (const document of documents) {
     const error = document.errors[0]
     if (error !== undefined) {
-      throw new Unparseable(`YAML error at line ${lines.linePos(error.pos[0]).line}: ${clip(error.message.split("\n")[0] ?? "", 160)}`)
+      throw new Unparseable(
+        `YAML error at line ${lines.linePos(error.pos[0]).line}: ${
+          clip(error.message.split("\n")[0] ?? "", 160)
+        }`
+      )
     }
   }
   const values = documents.map((d) => convert(d.contents, lines, 0))
@@ -89,5 +101,8 @@ export const digest = (text: string): Digest => {
       children: value.kind === "object" ? value.entries.map((e) => entryItem(e, 1)) : []
     }
   })
-  return { headline: `YAML stream of ${plural(values.length, "document")}`, sections: [{ title: "Documents", items }] }
+  return {
+    headline: `YAML stream of ${plural(values.length, "document")}`,
+    sections: [{ title: "Documents", items }]
+  }
 }
