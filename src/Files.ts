@@ -103,7 +103,8 @@ const errorCode = (error: unknown): string | undefined =>
     ? error.code
     : undefined
 
-const fromFsError = (path: string) => (error: unknown): FileError => {
+/** The `FileError` for a failed `stat`/`read` of `path` (by the Node error code). @internal */
+export const fromFsError = (path: string) => (error: unknown): FileError => {
   const code = errorCode(error)
   const detail = error instanceof Error ? error.message : String(error)
   switch (code) {

@@ -42,13 +42,13 @@ export interface PageRequest {
 /** Tokens a page keeps for itself even when the budget is tiny: one line always fits in part. */
 const MIN_PAGE_TOKENS = 20
 
-/** The longest prefix of `text` within `tokens` (by bisection on characters), at least one character. */
-const fitPrefix = (text: string, tokens: number, count: Count): number => {
+/** The most characters `k` of `text` whose rendering `render(k)` fits `tokens` (bisection), at least one. */
+const fitPrefix = (text: string, tokens: number, count: Count, render: (k: number) => string): number => {
   let low = 0
   let high = text.length
   while (low < high) {
     const mid = Math.ceil((low + high) / 2)
-    if (count(text.slice(0, mid)) <= tokens) low = mid
+    if (count(render(mid)) <= tokens) low = mid
     else high = mid - 1
   }
   return Math.max(1, low)
@@ -82,9 +82,9 @@ export const pageLines = (lines: ReadonlyArray<string>, request: PageRequest): F
       break
     }
     // A single line longer than the page: its beginning now, the rest on the next page.
-    const room = Math.max(1, budget - request.count(prefix) - 1)
-    const fits = fitPrefix(body, room, request.count)
-    out.push(`${prefix}${body.slice(0, fits)}…`)
+    const piece = (k: number) => `${prefix}${body.slice(0, k)}…`
+    const fits = fitPrefix(body, budget, request.count, piece)
+    out.push(piece(fits))
     shownLast = n
     next = fits < body.length ? { line: n, column: column + fits } : n < last ? { line: n + 1 } : undefined
     break
