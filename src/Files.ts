@@ -10,6 +10,7 @@
  */
 import { Clock, Context, Effect, Layer, Option, Schema } from "effect"
 import * as NodeFs from "node:fs/promises"
+import { Settings } from "./Config.js"
 import { FileId, FileReference } from "./Domain.js"
 import { FileError } from "./Errors.js"
 import { FileContentStore } from "./files/ContentStore.js"
@@ -272,3 +273,15 @@ export const make = (
  */
 export const layer = (options: Options = {}): Layer.Layer<FileHandler, never, Tokenizer | FileContentStore> =>
   Layer.effect(FileHandler, make(options))
+
+/**
+ * The file handler configured by the `file` section of the base configuration (`Settings`).
+ *
+ * @since 0.1.0
+ */
+export const layerFromSettings: Layer.Layer<FileHandler, never, Tokenizer | FileContentStore | Settings> =
+  Layer
+    .effect(
+      FileHandler,
+      Effect.flatMap(Settings, (settings) => make({ inlineThreshold: settings.file.inlineThreshold }))
+    )

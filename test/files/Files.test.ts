@@ -9,6 +9,7 @@ import { describe, expect, it, layer } from "@effect/vitest"
 import { Effect, Layer } from "effect"
 import * as NodeFs from "node:fs"
 import * as NodePath from "node:path"
+import { Settings } from "../../src/Config.js"
 import { FileError } from "../../src/Errors.js"
 import * as Files from "../../src/Files.js"
 import * as ContentStore from "../../src/files/ContentStore.js"
@@ -24,7 +25,14 @@ const THRESHOLD = 100
  * The store in a temporary file, a `SqlClient` on the same file for the content table, the
  * heuristic counter (characters ÷ 4: thresholds are exact), and the handler.
  */
-const layerFiles = (options: Files.Options = {}) =>
+const layerFiles = (
+  options: Files.Options = {},
+  handler: Layer.Layer<Files.FileHandler, never, Tokenizer.Tokenizer | ContentStore.FileContentStore> = Files
+    .layer({
+      inlineThreshold: THRESHOLD,
+      ...options
+    })
+) =>
   Layer.unwrapScoped(Effect.gen(function*() {
     const dir = yield* tempDir
     const filename = NodePath.join(dir, "store.db")
@@ -33,7 +41,7 @@ const layerFiles = (options: Files.Options = {}) =>
     // The store first (it creates and migrates the file), then the second connection.
     const base = sql.pipe(Layer.provideMerge(storage), Layer.orDie)
     const contents = ContentStore.layerSql.pipe(Layer.provideMerge(base), Layer.orDie)
-    return Files.layer({ inlineThreshold: THRESHOLD, ...options }).pipe(
+    return handler.pipe(
       Layer.provideMerge(contents),
       Layer.provideMerge(Tokenizer.layerHeuristic),
       Layer.provideMerge(Layer.succeed(WorkDir, dir))
@@ -241,6 +249,25 @@ layer(layerFiles({ maxFileBytes: 1_000 }))("FileHandler limits", (it) => {
       expect(fromDisk.message).toContain("2,000 bytes, the limit is 1,000")
       const given = yield* expectFailure(files.ingest({ path: "big.log", content: "x".repeat(2_000) }))
       expect(given.reason).toBe("too_large")
+    }))
+})
+
+layer(
+  layerFiles(
+    {},
+    Files.layerFromSettings.pipe(
+      Layer.provide(Settings.layer({ file: { inlineThreshold: 200 } })),
+      Layer.orDie
+    )
+  )
+)("FileHandler from the configuration", (it) => {
+  it.effect("takes its threshold from file.inlineThreshold", () =>
+    Effect.gen(function*() {
+      const files = yield* Files.FileHandler
+      const inline = yield* files.ingest({ path: "a.txt", content: "a".repeat(4 * 199) })
+      expect(inline._tag).toBe("Inline")
+      const reference = yield* files.ingest({ path: "b.txt", content: "b".repeat(4 * 200) })
+      expect(reference._tag).toBe("Reference")
     }))
 })
 

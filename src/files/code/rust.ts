@@ -18,7 +18,8 @@ const baseName = (type: Node | null): string => {
   let node = type
   while (node !== null && node.type === "generic_type") node = node.childForFieldName("type")
   const text = node?.text ?? "?"
-  return text.slice(text.lastIndexOf("::") + 1 === 0 ? 0 : text.lastIndexOf("::") + 2)
+  const at = text.lastIndexOf("::")
+  return at === -1 ? text : text.slice(at + 2)
 }
 
 const KINDS: Readonly<Record<string, string>> = {
