@@ -77,7 +77,8 @@ describe("paging by lines", () => {
               }
             }
             expect(rebuilt).toBe(lines.map((l) => `${l}\n`).join(""))
-            await Promise.resolve()
+            // Let the test runner's messages through between runs (a microtask would not).
+            await new Promise((resolve) => setImmediate(resolve))
           }
         ),
         { numRuns: 60 }
