@@ -194,6 +194,8 @@ export const make = (
         }
         const id = Ids.fileId(bytes)
         const existing = yield* store.reference(id)
+        // A reference written without its content (by an older store) gets its content now.
+        if (existing !== undefined) yield* store.put({ reference: existing, content: bytes })
         const reference = existing ?? (yield* Effect.gen(function*() {
           const summary = yield* Summarize.summarize(
             { path: input.path, bytes, text: textual ? decoded() : undefined, detected },

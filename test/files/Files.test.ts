@@ -10,6 +10,7 @@ import { Effect, Layer } from "effect"
 import * as NodeFs from "node:fs"
 import * as NodePath from "node:path"
 import { Settings } from "../../src/Config.js"
+import { FileReference } from "../../src/Domain.js"
 import { FileError } from "../../src/Errors.js"
 import * as Files from "../../src/Files.js"
 import * as ContentStore from "../../src/files/ContentStore.js"
@@ -158,6 +159,30 @@ layer(layerFiles())("FileHandler", (it) => {
       expect(symbol.text).toContain("function old (lines 1–2)")
       const newPage = yield* files.expand(second.part.fileId)
       expect(newPage.text).toContain("1│ def new():")
+    }))
+
+  it.effect("a reference stored without its content (an older store) gets the content on the next ingest", () =>
+    Effect.gen(function*() {
+      const files = yield* Files.FileHandler
+      const store = yield* Storage.Storage
+      const content = "orphan reference line\n".repeat(40)
+      const id = Ids.fileId(content)
+      yield* store.putFileReference(
+        new FileReference({
+          id,
+          path: "old.txt",
+          fileType: "text",
+          tokenCount: 220,
+          summary: "old summary",
+          createdAt: 0
+        })
+      )
+      expect((yield* Effect.flip(files.expand(id))).message).toContain(
+        "is not a file stored in this database"
+      )
+      const result = yield* files.ingest({ path: "old.txt", content })
+      expect(result._tag === "Reference" && result.reused).toBe(true)
+      expect((yield* files.expand(id)).text).toContain("1│ orphan reference line")
     }))
 
   it.effect("binary files are referenced whatever their size, and never paged", () =>
