@@ -1,5 +1,6 @@
 /** Every benchmark, in the order `npm run bench` runs them. */
 import compaction from "./compaction.js"
+import files from "./files.js"
 import grep from "./grep.js"
 import type { Benchmark } from "./harness.js"
 import memory from "./memory.js"
@@ -15,5 +16,6 @@ export const benchmarks: ReadonlyArray<Benchmark> = [
   compaction,
   prefix,
   memory,
-  grep
+  grep,
+  files
 ]

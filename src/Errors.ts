@@ -69,6 +69,40 @@ export class InvalidInput extends Schema.TaggedError<InvalidInput>()("InvalidInp
   }
 }
 
+/** A file could not be attached or read back; `reason` says why, the message what to do. */
+export class FileError extends Schema.TaggedError<FileError>()("FileError", {
+  /** The path given, or the `file_…` id asked for. */
+  path: Schema.String,
+  reason: Schema.Literal(
+    "not_found",
+    "is_directory",
+    "permission_denied",
+    "too_large",
+    "unreadable",
+    "unknown_id"
+  ),
+  detail: Schema.optional(Schema.String)
+}) {
+  override get message(): string {
+    const detail = this.detail === undefined ? "" : ` (${this.detail})`
+    switch (this.reason) {
+      case "not_found":
+        return `file ${this.path} does not exist${detail}; check the path, or pass the content with { path, content }`
+      case "is_directory":
+        return `${this.path} is a directory; attach the files inside it one at a time`
+      case "permission_denied":
+        return `file ${this.path} cannot be read: permission denied${detail}; grant read access or pass the ` +
+          `content with { path, content }`
+      case "too_large":
+        return `file ${this.path} is too large to attach${detail}; attach a part of it, or raise maxFileBytes`
+      case "unreadable":
+        return `file ${this.path} could not be read${detail}; check the file, or pass the content with { path, content }`
+      case "unknown_id":
+        return `${this.path} is not a file stored in this database; use an id from a file reference`
+    }
+  }
+}
+
 /** The newest user turn does not fit the model's budget even with everything else left out. */
 export class ContextOverflow extends Schema.TaggedError<ContextOverflow>()("ContextOverflow", {
   needed: Schema.Int,
