@@ -215,6 +215,37 @@ describe("withMnesis (the middleware)", () => {
       ])
     }))
 
+  it("a file in the newest user message reaches the model on that call; later calls get mnesis's note", () =>
+    withSession({}, async (session) => {
+      const mock = mockModel(() => textParts("A cat."))
+      const model = withMnesis(mock, { session })
+      const image = new Uint8Array([137, 80, 78, 71])
+      const messages: Array<ModelMessage> = [{
+        role: "user",
+        content: [{ type: "text", text: "What is in this picture?" }, {
+          type: "file",
+          data: image,
+          mediaType: "image/png",
+          filename: "cat.png"
+        }]
+      }]
+      const first = streamText({ model, messages })
+      await first.consumeStream()
+      messages.push(...(await first.response).messages, { role: "user", content: "And its colour?" })
+      await streamText({ model, messages }).consumeStream()
+
+      const [withFile, later] = mock.doStreamCalls.map((call) => call.prompt)
+      expect(withFile!.at(-1)).toMatchObject({
+        role: "user",
+        content: [{ type: "text", text: "What is in this picture?" }, {
+          type: "file",
+          mediaType: "image/png"
+        }]
+      })
+      expect(textsOf(later!)).toContain("[file image/png cat.png]")
+      expect(later!.some((m) => m.role === "user" && m.content.some((p) => p.type === "file"))).toBe(false)
+    }))
+
   it("generateText is stored the same way", () =>
     withSession({}, async (session) => {
       const mock = new MockLanguageModelV4({

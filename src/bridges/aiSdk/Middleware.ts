@@ -26,7 +26,7 @@ import { wrapLanguageModel } from "ai"
 import type { BuiltContext } from "../../ContextBuilder.js"
 import type { FinishReason, PartInput } from "../../Domain.js"
 import type { RecordInput, RecordResult } from "../../Session.js"
-import { newTurn, toPrompt } from "./Prompt.js"
+import { keepFiles, newTurn, toPrompt } from "./Prompt.js"
 import type { AnyLanguageModel } from "./Provider.js"
 import { finishReasonOf, signatureOf, toolCallOf, usageOf } from "./Response.js"
 
@@ -197,7 +197,7 @@ export const mnesisMiddleware = ({ session }: MiddlewareOptions): LanguageModelV
     const context = await session.contextForNextTurn(
       turn.system === undefined ? {} : { systemPrompt: turn.system }
     )
-    return { ...params, prompt: toPrompt(context.system, context.messages) }
+    return { ...params, prompt: keepFiles(toPrompt(context.system, context.messages), turn) }
   },
   wrapGenerate: async ({ doGenerate }) => {
     const result = await doGenerate()

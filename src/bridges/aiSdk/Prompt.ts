@@ -113,6 +113,8 @@ export interface NewTurn {
   readonly system: string | undefined
   /** What follows the caller's last assistant message, in order, as `record` inputs. */
   readonly records: ReadonlyArray<RecordInput>
+  /** The caller's newest user message when it carries files (mnesis records only a note of them). */
+  readonly withFiles: LanguageModelV4Message | undefined
 }
 
 const outputText = (output: LanguageModelV4ToolResultOutput): { output: string } | { error: string } => {
@@ -157,16 +159,28 @@ export const newTurn = (prompt: LanguageModelV4Prompt): NewTurn => {
     if (message.role === "assistant") lastAssistant = index
   })
   const records: Array<RecordInput> = []
+  let withFiles: LanguageModelV4Message | undefined
   for (const message of prompt.slice(lastAssistant + 1)) {
     if (message.role === "user") {
       const parts = userParts(message.content)
       if (parts.length > 0) records.push({ user: parts })
+      withFiles = message.content.some((part) => part.type === "file") ? message : undefined
     } else if (message.role === "tool") {
+      withFiles = undefined
       const toolResults = message.content.flatMap((part) =>
         part.type === "tool-result" ? [{ toolCallId: part.toolCallId, ...outputText(part.output) }] : []
       )
       if (toolResults.length > 0) records.push({ toolResults })
     }
   }
-  return { system: systems.length === 0 ? undefined : systems.join("\n\n"), records }
+  return { system: systems.length === 0 ? undefined : systems.join("\n\n"), records, withFiles }
 }
+
+/**
+ * The assembled prompt with the caller's newest user message put back as it was sent when it
+ * carries files, so the files reach the model on this call (later calls are sent mnesis's note).
+ */
+export const keepFiles = (prompt: LanguageModelV4Prompt, turn: NewTurn): LanguageModelV4Prompt =>
+  turn.withFiles !== undefined && prompt.at(-1)?.role === "user"
+    ? [...prompt.slice(0, -1), turn.withFiles]
+    : prompt
