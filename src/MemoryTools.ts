@@ -616,28 +616,35 @@ const textsOf = (
 /** The names the memory tools take in a session's tool list. */
 export const names: ReadonlyArray<string> = ["grep", "describe", "expand"]
 
+/** What each memory tool tells the model it does (also used by `mnesis/effect-ai`'s toolkit). */
+export const descriptions = {
+  grep: "Search this conversation's whole history, including everything summarised away: " +
+    "words by default, or mode regex with a regular expression in RE2 syntax (case-insensitive; " +
+    "no backreferences or lookaround). Returns matching messages with ids, a snippet, and where each " +
+    "lives now (in context, or which summary covers it).",
+  describe: "Tell what an id is: a summary (sum_…: span, depth, what it condenses, files), " +
+    "a message (msg_…: role, parts, what covers it) or a file (file_…: path, type, summary).",
+  expand: "Show the original messages a summary (sum_…) stands for, or one message (msg_…) in full " +
+    "with pruned tool outputs restored, a page at a time (pass the cursor to continue)."
+} as const
+
 /** The three memory tools, bound to a scope, for `send`'s tool loop or a host's own loop. */
 export const tools = (scope: MemoryScope): ReadonlyArray<Tool.Tool> => [
   Tool.make({
     name: "grep",
-    description: "Search this conversation's whole history, including everything summarised away: " +
-      "words by default, or mode regex with a regular expression in RE2 syntax (case-insensitive; " +
-      "no backreferences or lookaround). Returns matching messages with ids, a snippet, and where each " +
-      "lives now (in context, or which summary covers it).",
+    description: descriptions.grep,
     input: GrepInput,
     handler: (input) => Effect.map(grep(scope, input), (result) => result.text)
   }),
   Tool.make({
     name: "describe",
-    description: "Tell what an id is: a summary (sum_…: span, depth, what it condenses, files), " +
-      "a message (msg_…: role, parts, what covers it) or a file (file_…: path, type, summary).",
+    description: descriptions.describe,
     input: DescribeInput,
     handler: (input) => Effect.map(describe(scope, input), (result) => result.text)
   }),
   Tool.make({
     name: "expand",
-    description: "Show the original messages a summary (sum_…) stands for, or one message (msg_…) in full " +
-      "with pruned tool outputs restored, a page at a time (pass the cursor to continue).",
+    description: descriptions.expand,
     input: ExpandInput,
     handler: (input) => Effect.map(expand(scope, input), (result) => result.text)
   })

@@ -32,28 +32,13 @@ const tool = <const Name extends string, Fields extends Schema.Struct.Fields>(
   })
 
 /** @since 0.1.0 */
-export const Grep = tool(
-  "grep",
-  "Search this conversation's whole history, including everything summarised away. Returns matching " +
-    "messages with ids, a snippet, and where each lives now (in context, or which summary covers it).",
-  MemoryTools.GrepInput.fields
-)
+export const Grep = tool("grep", MemoryTools.descriptions.grep, MemoryTools.GrepInput.fields)
 
 /** @since 0.1.0 */
-export const Describe = tool(
-  "describe",
-  "Tell what an id is: a summary (sum_…: span, depth, what it condenses, files), a message (msg_…: role, " +
-    "parts, what covers it) or a file (file_…: path, type, summary).",
-  MemoryTools.DescribeInput.fields
-)
+export const Describe = tool("describe", MemoryTools.descriptions.describe, MemoryTools.DescribeInput.fields)
 
 /** @since 0.1.0 */
-export const Expand = tool(
-  "expand",
-  "Show the original messages a summary (sum_…) stands for, or one message (msg_…) in full with pruned " +
-    "tool outputs restored, a page at a time (pass the cursor to continue).",
-  MemoryTools.ExpandInput.fields
-)
+export const Expand = tool("expand", MemoryTools.descriptions.expand, MemoryTools.ExpandInput.fields)
 
 /**
  * The memory tools as a toolkit. Provide its handlers for one session with {@link layer}.
