@@ -14,10 +14,11 @@
  * Imports are hoisted and merged, and `mnesis` / `mnesis/promise` point at the sources, so that a
  * block is checked against the code of this checkout, not a build.
  */
-import { spawn } from "node:child_process"
 import * as NodeFs from "node:fs"
 import * as NodeOs from "node:os"
 import * as NodePath from "node:path"
+import type { Exit } from "./process.js"
+import { exec } from "./process.js"
 
 export type Lang = "ts" | "js"
 
@@ -82,6 +83,13 @@ const markerBefore = (page: string, lines: ReadonlyArray<string>, fence: number)
       return { kind: match[1] === "not-run" ? "not-run" : "typecheck-only", reason }
     }
   }
+}
+
+/** The packages of the README's `npm install mnesis …` line, shell quotes removed. */
+export const installCommand = (readme: string): Array<string> => {
+  const line = /^npm install (mnesis(?: [^\n]*)?)$/m.exec(readme)
+  if (line === null) throw new Error("README.md has no `npm install mnesis …` line")
+  return line[1]!.trim().split(/\s+/).map((word) => word.replace(/^"(.*)"$/, "$1"))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -244,36 +252,6 @@ export const makeWorkspace = (root: string): string => {
 export const writePrograms = (dir: string, programs: ReadonlyArray<Program>): void => {
   for (const program of programs) NodeFs.writeFileSync(NodePath.join(dir, program.file), program.source)
 }
-
-export interface Exit {
-  readonly code: number | null
-  readonly stdout: string
-  readonly stderr: string
-}
-
-/** Runs a command without blocking this process; a child still running after `timeoutMs` is killed. */
-export const exec = (
-  command: string,
-  args: ReadonlyArray<string>,
-  options: { readonly cwd: string; readonly env?: NodeJS.ProcessEnv; readonly timeoutMs: number }
-): Promise<Exit> =>
-  new Promise((resolve) => {
-    const child = spawn(command, args, {
-      cwd: options.cwd,
-      env: options.env ?? process.env,
-      stdio: ["ignore", "pipe", "pipe"]
-    })
-    let stdout = ""
-    let stderr = ""
-    child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()))
-    child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()))
-    const timer = setTimeout(() => child.kill("SIGKILL"), options.timeoutMs)
-    child.on("error", (error) => (stderr += String(error)))
-    child.on("close", (code) => {
-      clearTimeout(timer)
-      resolve({ code, stdout, stderr })
-    })
-  })
 
 /**
  * Type-checks the TypeScript programs together with the project's compiler settings (unused names
