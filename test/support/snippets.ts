@@ -1,8 +1,9 @@
 /**
  * The code blocks of the README and docs/, as programs a test can type-check and run.
  *
- * Every ```ts / ```typescript / ```js block is code. A comment on the line before a block says how
- * it is meant to be read, when it is not a whole program:
+ * Every ```ts / ```typescript / ```js block is code (a js block is an ES module, run but not
+ * type-checked). A comment on the line before a block says how it is meant to be read, when it is
+ * not a whole program:
  *
  * - `<!-- in-session -->`: statements of an `Effect.gen` body with `session` (a `Session` on the
  *   mock model) in scope;
@@ -53,7 +54,7 @@ export const blocksOf = (page: string, markdown: string): Array<Block> => {
     let end = i + 1
     while (end < lines.length && lines[end]!.trim() !== "```") end++
     if (end === lines.length) throw new Error(`${page}:${i + 1}: a code block that never closes`)
-    const lang = LANGS[open[2]!]
+    const lang = Object.hasOwn(LANGS, open[2]!) ? LANGS[open[2]!] : undefined
     if (lang !== undefined) {
       const code = lines.slice(i + 1, end).map((line) =>
         line.startsWith(indent) ? line.slice(indent.length) : line
