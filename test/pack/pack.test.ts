@@ -28,7 +28,7 @@ const env = {
   MNESIS_DB_PATH: NodePath.join(work, "sessions.db"),
   npm_config_loglevel: "error"
 }
-const CHILD_TIMEOUT_MS = 240_000
+const CHILD_TIMEOUT_MS = 480_000
 
 /** Runs a child and fails with its output unless it exits 0; resolves its stdout. */
 const succeed = async (command: string, args: ReadonlyArray<string>, cwd: string): Promise<string> => {
