@@ -5,8 +5,11 @@ export default defineConfig({
     include: ["test/**/*.test.ts"],
     exclude: ["test/pack/**", "node_modules/**"],
     setupFiles: ["./test/setup.ts"],
-    testTimeout: 30_000,
-    hookTimeout: 30_000,
+    // Timeouts catch hangs; they are not performance bounds (bench/ measures those). On a busy
+    // 2-core machine a test that takes 1 s alone can take 30, so they are generous.
+    testTimeout: 120_000,
+    hookTimeout: 120_000,
+    // Forks, one per core but one: on 2 cores the files run one after another in a single worker.
     pool: "forks"
   }
 })

@@ -5,7 +5,8 @@ import { defineConfig } from "vitest/config"
 export default defineConfig({
   test: {
     include: ["test/pack/**/*.test.ts"],
-    testTimeout: 300_000,
-    hookTimeout: 300_000
+    // generous: a hang fails, a busy machine does not (npm pack builds, npm install downloads)
+    testTimeout: 600_000,
+    hookTimeout: 600_000
   }
 })

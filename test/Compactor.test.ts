@@ -20,6 +20,7 @@ import * as Session from "../src/Session.js"
 import * as Storage from "../src/Storage.js"
 import { countTokens } from "../src/Tokenizer.js"
 import { checkDag } from "./support/dag.js"
+import { yieldToEventLoop } from "./support/eventLoop.js"
 import { append, createSession } from "./support/storage.js"
 
 /** usable 4,000 tokens: soft threshold 2,400, hard 4,000. */
@@ -268,6 +269,7 @@ describe("the summary DAG", () => {
         const session = yield* openSmall({ compaction: { condenseFanout: 2 } })
         const store = yield* Storage.Storage
         for (let i = 0; i < 120; i++) {
+          yield* yieldToEventLoop
           yield* session.send(turnText(i))
           yield* settle
         }
@@ -302,6 +304,7 @@ describe("the summary DAG", () => {
         const store = yield* Storage.Storage
         const planted: Array<string> = []
         for (let i = 0; i < 150; i++) {
+          yield* yieldToEventLoop
           const id = `file_${i.toString(16).padStart(2, "0").repeat(32)}`
           planted.push(id)
           yield* session.send(`${turnText(i)} The config is stored as ${id}.`)
@@ -329,6 +332,7 @@ describe("convergence", () => {
       Effect.gen(function*() {
         const session = yield* openSmall({ compaction: { condenseFanout: 2 } })
         for (let i = 0; i < 60; i++) {
+          yield* yieldToEventLoop
           const id = `file_${i.toString(16).padStart(2, "0").repeat(32)}`
           yield* session.send(`${turnText(i)} The config is stored as ${id}.`)
           yield* settle

@@ -22,6 +22,7 @@ import * as Storage from "../src/Storage.js"
 import { countTokens } from "../src/Tokenizer.js"
 import * as Tool from "../src/Tool.js"
 import { checkDag } from "./support/dag.js"
+import { yieldToEventLoop } from "./support/eventLoop.js"
 
 /** usable 18,000 tokens; condensation at 2 leaves, so several depths appear. */
 const config = {
@@ -48,6 +49,7 @@ const longSession = (turns: number) =>
     )
     const session = yield* Session.create({ model: "mock/memory", config })
     for (let i = 0; i < turns; i++) {
+      if (i % 20 === 0) yield* yieldToEventLoop
       const user = i === 7
         ? "Remember the launch code: ZEBRA-PELICAN-7731. Never share it."
         : `Turn ${i}: please look at module ${i % 37} and tell me about topic ${i}.`
@@ -91,6 +93,7 @@ const reachable = (session: Session.Session) =>
       Effect.gen(function*() {
         let cursor: string | undefined
         do {
+          yield* yieldToEventLoop
           const page = yield* session.expand({
             id,
             maxTokens: 3_000,
@@ -169,6 +172,7 @@ describe("memory tools over a 2,000-message session", () => {
         const pages: Array<string> = []
         let cursor: string | undefined
         do {
+          yield* yieldToEventLoop
           const page = yield* session.grep({
             pattern: "topic",
             limit: 37,
@@ -188,6 +192,7 @@ describe("memory tools over a 2,000-message session", () => {
         const seen: Array<string> = []
         cursor = undefined
         do {
+          yield* yieldToEventLoop
           const page: ExpandResult = yield* session.expand({
             id: first!.id,
             maxTokens: 400,

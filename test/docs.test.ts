@@ -1,11 +1,16 @@
 /**
  * The documentation agrees with the code: every configuration field of the schema is documented
  * in docs/configuration.md with the default the schema decodes, no documented field is unknown to
- * the schema, every page the docs index links to exists, every name the examples import from
- * `mnesis` or `mnesis/promise` is exported there, every `session.…` member the pages mention
- * exists, and the memory tools' documented inputs and results are the real ones.
+ * the schema, every name the examples import from `mnesis` or `mnesis/promise` is exported there,
+ * every `session.…` member the pages mention exists, and the memory tools' documented inputs and
+ * results are the real ones.
+ *
+ * The README and docs/ as a user meets them: every relative link reaches a page (and heading) the
+ * package ships, the README's install command names the peer dependencies, and every code block is
+ * type-checked against the sources and run (see support/snippets.ts for the markers of the few
+ * that are not whole programs).
  */
-import { describe, expect, it } from "@effect/vitest"
+import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
 import { Duration, Effect, Schema, SchemaAST } from "effect"
 import * as NodeFs from "node:fs"
 import * as NodePath from "node:path"
@@ -14,6 +19,20 @@ import { defaultConfig, MnesisConfig } from "../src/Config.js"
 import * as PackageEntry from "../src/index.js"
 import { MemoryTools, MnesisTest, Session } from "../src/index.js"
 import * as PromiseEntry from "../src/promise.js"
+import type { Exit } from "./support/process.js"
+import type { Program } from "./support/snippets.js"
+import {
+  blocksOf,
+  installCommand,
+  limit,
+  makeWorkspace,
+  programsOf,
+  runProgram,
+  sourceEntries,
+  typecheck,
+  typeProblems,
+  writePrograms
+} from "./support/snippets.js"
 
 const DOCS = fileURLToPath(new URL("../docs/", import.meta.url))
 
@@ -165,21 +184,6 @@ describe("docs/configuration.md", () => {
   })
 })
 
-describe("docs/README.md", () => {
-  const index = read("README.md")
-  const links = [...index.matchAll(/\]\(([^)\s]+)\)/g)]
-    .map((match) => match[1]!.replace(/#.*$/, ""))
-    .filter((target) => target !== "" && !/^[a-z]+:/i.test(target))
-
-  it("links to pages", () => {
-    expect(links.length).toBeGreaterThan(0)
-  })
-
-  it.each(links)("links to %s, which exists", (target) => {
-    expect(NodeFs.existsSync(NodePath.resolve(DOCS, target))).toBe(true)
-  })
-})
-
 // ---------------------------------------------------------------------------------------------
 // Names the pages use
 // ---------------------------------------------------------------------------------------------
@@ -327,3 +331,188 @@ describe("memory tools in the docs", () => {
       }
     })).pipe(Effect.provide(MnesisTest)))
 })
+
+// ---------------------------------------------------------------------------------------------
+// Links
+// ---------------------------------------------------------------------------------------------
+
+const ROOT = fileURLToPath(new URL("../", import.meta.url))
+const readRoot = (path: string): string => NodeFs.readFileSync(NodePath.join(ROOT, path), "utf8")
+const packageJson = JSON.parse(readRoot("package.json")) as {
+  readonly files: ReadonlyArray<string>
+  readonly peerDependencies: Record<string, string>
+}
+/** The README and every page of docs/, as paths from the root. */
+const markdownPages = ["README.md", ...pages.map((page) => `docs/${page}`)]
+
+/** Markdown without its code (fenced blocks and inline spans), where links are not links. */
+const prose = (markdown: string): string =>
+  markdown.replace(/^([ \t]*)```[\s\S]*?^\1```/gm, "").replace(/`[^`\n]*`/g, "")
+
+/** The anchors GitHub and npm give a page's headings. */
+const anchorsOf = (markdown: string): Set<string> => {
+  const anchors = new Set<string>()
+  for (const match of prose(markdown).matchAll(/^#{1,6}\s+(.+?)\s*$/gm)) {
+    const slug = match[1]!.replace(/`/g, "").toLowerCase().replace(/[^\p{L}\p{N}\s_-]/gu, "").replace(
+      /\s/g,
+      "-"
+    )
+    let anchor = slug
+    for (let n = 1; anchors.has(anchor); n++) anchor = `${slug}-${n}`
+    anchors.add(anchor)
+  }
+  return anchors
+}
+
+/** `[page, target]` for every relative link of a page (web addresses left out). */
+const links = markdownPages.flatMap((page) =>
+  [...prose(readRoot(page)).matchAll(/\]\(([^)\s]+)\)/g)]
+    .map((match) => match[1]!)
+    .filter((target) => !/^[a-z][a-z0-9+.-]*:/i.test(target))
+    .map((target) => [page, target] as const)
+)
+
+/** Whether a path from the root is in the package: under an entry of `files`, or package.json. */
+const shipped = (path: string): boolean =>
+  path === "package.json" ||
+  packageJson.files.some((entry) => path === entry || path.startsWith(`${entry}/`))
+
+describe("links in README.md and docs/", () => {
+  it("are there (the docs link to each other)", () => {
+    expect(links.filter(([page]) => page === "docs/README.md").length).toBeGreaterThan(5)
+    expect(links.filter(([page]) => page === "README.md").length).toBeGreaterThan(5)
+  })
+
+  it.each(links)("%s links to %s, which the package ships", (page, target) => {
+    const [file, anchor] = target.split("#") as [string, string | undefined]
+    const path = file === "" ? page : NodePath.posix.join(NodePath.posix.dirname(page), file)
+    expect(NodeFs.existsSync(NodePath.join(ROOT, path)), `${path} exists`).toBe(true)
+    // npm shows the README without the repository around it: only what the package ships is there
+    expect(shipped(path), `${path} is in package.json "files"`).toBe(true)
+    if (anchor !== undefined) expect([...anchorsOf(readRoot(path))]).toContain(anchor)
+  })
+})
+
+describe("README.md", () => {
+  it("installs the package and every peer dependency, with its range, in one command", () => {
+    const command = installCommand(readRoot("README.md"))
+    expect(command[0]).toBe("mnesis")
+    const peers = Object.fromEntries(
+      command.slice(1).map((spec) => {
+        const at = spec.lastIndexOf("@")
+        return at > 0 ? [spec.slice(0, at), spec.slice(at + 1)] : [spec, "(no range)"]
+      })
+    )
+    expect(peers).toEqual(packageJson.peerDependencies)
+  })
+})
+
+// ---------------------------------------------------------------------------------------------
+// The code in README.md and docs/: every block type-checked, and run
+// ---------------------------------------------------------------------------------------------
+
+const entriesOfSources = sourceEntries(ROOT)
+const blocks = markdownPages.flatMap((page) => blocksOf(page, readRoot(page)))
+const programs = markdownPages.flatMap((page) =>
+  programsOf(blocks.filter((block) => block.page === page), entriesOfSources)
+)
+
+/** A block that is wrong on purpose: the harness must report it (type error, then a throw). */
+const broken = programsOf(
+  blocksOf(
+    "broken.md",
+    "```ts\nconst answer: number = \"forty-two\"\nthrow new Error(`broken on purpose: ${answer}`)\n```\n"
+  ),
+  entriesOfSources
+)[0]!
+
+/** Effect's log lines at warning level or above (logfmt or pretty). */
+const LOGGED_PROBLEM = /level=(WARN|ERROR|FATAL)\b|\] (WARN|ERROR|FATAL) \(#\d+\)/
+const RUN_TIMEOUT_MS = 120_000
+
+const workspace = makeWorkspace(ROOT)
+writePrograms(workspace, [...programs, broken])
+
+let checked: Promise<Exit> | undefined
+const typechecked = (): Promise<Exit> => (checked ??= typecheck(ROOT, workspace, [...programs, broken]))
+const runs = new Map<Program, Promise<Exit>>()
+const oneAtATime = limit(2)
+const ran = (program: Program): Promise<Exit> => {
+  let run = runs.get(program)
+  if (run === undefined) {
+    run = oneAtATime(() => runProgram(workspace, program, RUN_TIMEOUT_MS))
+    runs.set(program, run)
+  }
+  return run
+}
+const toRun = programs.filter((program) => program.run && !program.isTestFile)
+
+// The checks and runs start together and mostly overlap; the tests below wait for theirs.
+beforeAll(() => {
+  void typechecked()
+  for (const program of [broken, ...toRun]) void ran(program)
+})
+
+afterAll(async () => {
+  await Promise.allSettled([typechecked(), ...runs.values()])
+  NodeFs.rmSync(workspace, { recursive: true, force: true })
+})
+
+describe("code blocks", () => {
+  it("are found in the README and the docs, and few are left unrun", () => {
+    expect(blocks.length).toBeGreaterThan(30)
+    const counts = (kind: string): Record<string, number> => {
+      const byPage: Record<string, number> = {}
+      for (const block of blocks) {
+        if (block.marker.kind === kind) byPage[block.page] = (byPage[block.page] ?? 0) + 1
+      }
+      return byPage
+    }
+    // Signatures written as TypeScript; a new one belongs here only if it is not code either.
+    expect(counts("not-run")).toEqual({ "docs/byo-llm.md": 2, "docs/concepts.md": 4 })
+    expect(counts("typecheck-only")).toEqual({ "docs/byo-llm.md": 1 })
+  })
+
+  it("subscribe before the turns whose events they are for", () => {
+    for (const program of programs) {
+      const subscribed = [...program.source.matchAll(/\bsession\.(subscribe|on)\(/g)].map((m) => m.index)
+      const turns = [...program.source.matchAll(/\bsession\.(send|stream|record|compact)\(/g)].map((m) =>
+        m.index
+      )
+      if (turns.length === 0) continue
+      const lastTurn = Math.max(...turns)
+      expect(subscribed.filter((at) => at > lastTurn), `${program.name} subscribes after its last turn`)
+        .toEqual([])
+    }
+  })
+
+  it("type-check against the sources", async () => {
+    const result = await typechecked()
+    const problems = typeProblems(result.stdout, [...programs, broken])
+    // the harness sees a type error
+    expect(problems.filter((p) => p.program === broken.name).map((p) => p.problem)).toEqual([
+      "broken.md:2: error TS2322: Type 'string' is not assignable to type 'number'."
+    ])
+    expect(problems.filter((p) => p.program !== broken.name), result.stderr).toEqual([])
+  }, RUN_TIMEOUT_MS * 2)
+
+  it("a program that throws fails its run", async () => {
+    const run = await ran(broken)
+    expect(run.code).not.toBe(0)
+    expect(run.stderr).toContain("broken on purpose: forty-two")
+  }, RUN_TIMEOUT_MS * 2)
+
+  it.each(toRun.map((program) => [program.name, program] as const))("%s runs", async (name, program) => {
+    const run = await ran(program)
+    const output = `${run.stdout}${run.stderr === "" ? "" : `\n--- stderr ---\n${run.stderr}`}`
+    expect(run.code, `${name} exited with ${run.code}:\n${program.source}\n--- output ---\n${output}`).toBe(0)
+    expect(output, `${name} logged a warning or an error`).not.toMatch(LOGGED_PROBLEM)
+  }, RUN_TIMEOUT_MS * 4)
+})
+
+// The blocks that are test files run here, as tests of this suite.
+for (const program of programs.filter((p) => p.isTestFile)) {
+  describe(`${program.name} (a test file)`, async () => {
+    await import(NodePath.join(workspace, program.file))
+  })
+}

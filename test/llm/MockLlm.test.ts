@@ -9,6 +9,7 @@ import type { LlmEvent, LlmRequest } from "../../src/LlmProvider.js"
 import { collect, complete, LlmProvider } from "../../src/LlmProvider.js"
 import * as ModelRegistry from "../../src/ModelRegistry.js"
 import { countTokens } from "../../src/Tokenizer.js"
+import { nextMacrotask } from "../support/eventLoop.js"
 
 const request = (text: string, extra: Partial<LlmRequest> = {}): LlmRequest => ({
   model: "mock/test",
@@ -173,6 +174,7 @@ describe("MockLlm", () => {
             FastCheck.array(FastCheck.lorem({ maxCount: 12 }), { minLength: 5, maxLength: 60 }),
             FastCheck.constantFrom<1 | 2>(1, 2),
             async (lines, level) => {
+              await nextMacrotask()
               const transcript = lines.map((line, i) => `[${i % 2 === 0 ? "user" : "assistant"}]\n${line}`)
                 .join("\n")
               const response = await Effect.runPromise(

@@ -27,6 +27,7 @@ import * as Ids from "../../src/internal/ids.js"
 import type { ContentBlock, LlmMessage } from "../../src/LlmProvider.js"
 import * as Storage from "../../src/Storage.js"
 import { countTokens } from "../../src/Tokenizer.js"
+import { yieldToEventLoop } from "../support/eventLoop.js"
 import { createSession, summaryCommit } from "../support/storage.js"
 import * as Arb from "./arbitraries.js"
 import type { AssistantPartSpec, SessionSpec, UserPartSpec } from "./arbitraries.js"
@@ -253,6 +254,7 @@ const setup = (
   mode: "fresh" | "shared" = "fresh"
 ) =>
   Effect.gen(function*() {
+    yield* yieldToEventLoop
     const store = yield* Storage.Storage
     const session = yield* (mode === "shared" ? materializeOnce(spec) : materialize(spec))
     const all = yield* store.contextItems(session.sessionId)

@@ -10,6 +10,7 @@ import { FileReference, TokenUsage } from "../../src/Domain.js"
 import { StorageError } from "../../src/Errors.js"
 import * as Ids from "../../src/internal/ids.js"
 import * as Storage from "../../src/Storage.js"
+import { nextMacrotask } from "../support/eventLoop.js"
 import { append, createSession, layerTempFile, summaryCommit } from "../support/storage.js"
 
 const backends: ReadonlyArray<readonly [string, Layer.Layer<Storage.Storage, unknown>]> = [
@@ -403,6 +404,7 @@ describe.each(backends)("Storage (%s)", (_name, backend) => {
           FastCheck.asyncProperty(
             FastCheck.string({ unit: FastCheck.constantFrom(..."\"*():-^+{}[]NEARORANDNOT alpha_\\'") }),
             async (text) => {
+              await nextMacrotask()
               const result = await Effect.runPromise(
                 Effect.either(store.search({ sessionIds: [session.id], text, limit: 5 }))
               )
