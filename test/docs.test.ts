@@ -341,7 +341,14 @@ const readRoot = (path: string): string => NodeFs.readFileSync(NodePath.join(ROO
 const packageJson = JSON.parse(readRoot("package.json")) as {
   readonly files: ReadonlyArray<string>
   readonly peerDependencies: Record<string, string>
+  readonly peerDependenciesMeta: Record<string, { readonly optional?: boolean }>
 }
+/** The peers every user installs (the optional ones serve one bridge each and say so in its page). */
+const requiredPeers = Object.fromEntries(
+  Object.entries(packageJson.peerDependencies).filter(([name]) =>
+    packageJson.peerDependenciesMeta[name]?.optional !== true
+  )
+)
 /** The README and every page of docs/, as paths from the root. */
 const markdownPages = ["README.md", ...pages.map((page) => `docs/${page}`)]
 
@@ -352,7 +359,10 @@ const prose = (markdown: string): string =>
 /** The anchors GitHub and npm give a page's headings. */
 const anchorsOf = (markdown: string): Set<string> => {
   const anchors = new Set<string>()
-  for (const match of prose(markdown).matchAll(/^#{1,6}\s+(.+?)\s*$/gm)) {
+  // Headings keep their inline code (it is part of the anchor); only fenced blocks are skipped.
+  for (
+    const match of markdown.replace(/^([ \t]*)```[\s\S]*?^\1```/gm, "").matchAll(/^#{1,6}\s+(.+?)\s*$/gm)
+  ) {
     const slug = match[1]!.replace(/`/g, "").toLowerCase().replace(/[^\p{L}\p{N}\s_-]/gu, "").replace(
       /\s/g,
       "-"
@@ -394,7 +404,7 @@ describe("links in README.md and docs/", () => {
 })
 
 describe("README.md", () => {
-  it("installs the package and every peer dependency, with its range, in one command", () => {
+  it("installs the package and every required peer dependency, with its range, in one command", () => {
     const command = installCommand(readRoot("README.md"))
     expect(command[0]).toBe("mnesis")
     const peers = Object.fromEntries(
@@ -403,7 +413,7 @@ describe("README.md", () => {
         return at > 0 ? [spec.slice(0, at), spec.slice(at + 1)] : [spec, "(no range)"]
       })
     )
-    expect(peers).toEqual(packageJson.peerDependencies)
+    expect(peers).toEqual(requiredPeers)
   })
 })
 
@@ -469,7 +479,13 @@ describe("code blocks", () => {
       return byPage
     }
     // Signatures written as TypeScript; a new one belongs here only if it is not code either.
-    expect(counts("not-run")).toEqual({ "docs/byo-llm.md": 2, "docs/concepts.md": 4 })
+    // The bridges' pages show a real provider package too (not installed here, and it needs a key).
+    expect(counts("not-run")).toEqual({
+      "docs/ai-sdk.md": 1,
+      "docs/byo-llm.md": 2,
+      "docs/concepts.md": 4,
+      "docs/effect-ai.md": 2
+    })
     expect(counts("typecheck-only")).toEqual({ "docs/byo-llm.md": 1 })
   })
 

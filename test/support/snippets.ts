@@ -131,15 +131,15 @@ export const programsOf = (blocks: ReadonlyArray<Block>, entries: Entries): Arra
   return groups.map((group) => assemble(group, entries))
 }
 
-/** Where `mnesis` and `mnesis/promise` point. */
-export interface Entries {
-  readonly mnesis: string
-  readonly "mnesis/promise": string
-}
+/** Where each of the package's entry points (`mnesis`, `mnesis/promise`, …) points. */
+export type Entries = Readonly<Record<string, string>>
 
+/** Every entry point of the package, pointed at its source module (`./x` → `src/x.ts`). */
 export const sourceEntries = (root: string): Entries => ({
   mnesis: NodePath.join(root, "src/index.ts"),
-  "mnesis/promise": NodePath.join(root, "src/promise.ts")
+  "mnesis/promise": NodePath.join(root, "src/promise.ts"),
+  "mnesis/effect-ai": NodePath.join(root, "src/effect-ai.ts"),
+  "mnesis/ai-sdk": NodePath.join(root, "src/ai-sdk.ts")
 })
 
 interface Line {
@@ -161,7 +161,7 @@ const assemble = (group: ReadonlyArray<Block>, entries: Entries): Program => {
       imports.push({ start: match.index, end: match.index + match[0].length })
       const module = match[3]!
       modules.add(module)
-      const target = module === "mnesis" || module === "mnesis/promise" ? entries[module] : module
+      const target = entries[module] ?? module
       const clause = match[2]!.trim()
       const braces = /^\{([\s\S]*)\}$/.exec(clause)
       if (braces === null) {
