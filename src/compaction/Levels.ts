@@ -166,15 +166,17 @@ const modelLevel = (context: LevelContext, transcript: string, inputTokens: numb
     Effect.either
   )
 
-/** The deterministic level: the transcript's most informative lines within 512 tokens. */
-export const level3 = (transcript: string, count: Count, input: LevelContext["input"]): string =>
-  extract(transcript, {
-    maxTokens: LEVEL3_MAX_TOKENS,
-    countTokens: count,
-    header: input === "messages"
-      ? "Extractive summary (deterministic fallback): the most informative lines of the span, in order."
-      : "Extractive summary (deterministic fallback) of the condensed summaries, in order."
-  })
+/** What level 3 writes for a span with nothing specific in it (small talk only). */
+export const LEVEL3_EMPTY = "(nothing specific; expand for the originals)"
+
+/**
+ * The deterministic level: the transcript's most specific sentences within 512 tokens. No
+ * header: the summary's wrapper already says what it is, and every token of it is a fact less.
+ */
+export const level3 = (transcript: string, count: Count): string => {
+  const text = extract(transcript, { maxTokens: LEVEL3_MAX_TOKENS, countTokens: count })
+  return text === "" ? LEVEL3_EMPTY : text
+}
 
 /**
  * Summarises with escalation. Never fails: level 3 always produces a summary. `inputTokens` is
@@ -192,5 +194,5 @@ export const summarize = (
       if (Either.isRight(outcome)) return { text: outcome.right, level }
       yield* Effect.logDebug(`compaction level ${level} not used: ${outcome.left}; escalating`)
     }
-    return { text: level3(transcript, context.count, context.input), level: 3 as const }
+    return { text: level3(transcript, context.count), level: 3 as const }
   }).pipe(Effect.withSpan("Compactor.summarize"))
