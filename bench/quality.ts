@@ -3,7 +3,7 @@
  *
  *   npm run bench -- quality                                   synthetic conversations
  *   npm run bench -- quality --locomo ../shared/data/locomo-tune.jsonl
- *   npm run bench -- quality --tune                            the tuning seed instead
+ *   npm run bench -- quality --tune                            the tuning seeds instead
  *   npm run bench -- quality --model anthropic/claude-… [--yes]   real model (qualityModel.ts)
  *
  * Each conversation is recorded turn by turn on a 4K usable budget with every summarisation
@@ -13,7 +13,7 @@
  * kind (synthetic) or question category (LoCoMo): answer presence and answer-word recall, ours vs
  * baseline; then token reduction and whether every evidence turn is reachable through `expand`.
  *
- * The synthetic conversations come from a seeded generator; level 3 is tuned on `TUNING_SEED`
+ * The synthetic conversations come from a seeded generator; level 3 is tuned on `TUNING_SEEDS`
  * only and the figures are reported on `EVALUATION_SEEDS`. LoCoMo files are read from where the
  * command line says (the dataset's licence forbids copying it into this repository).
  */
@@ -27,7 +27,7 @@ import { judge, scores, totals } from "./qualityEval.js"
 import { runModelQuality } from "./qualityModel.js"
 import type { Ingested } from "./qualityRun.js"
 import { forcedLevel3, ingest, type SummaryCalls, USABLE_TOKENS } from "./qualityRun.js"
-import { EVALUATION_SEEDS, FACT_KINDS, generate, TUNING_SEED } from "./qualitySynthetic.js"
+import { EVALUATION_SEEDS, FACT_KINDS, generate, TUNING_SEEDS } from "./qualitySynthetic.js"
 
 export interface QualityArgs {
   readonly locomo?: string | undefined
@@ -148,7 +148,7 @@ const benchmark: Benchmark = {
   description: "memory quality with level 3 forced: answers kept vs the newest-N-tokens baseline",
   run: async ({ quick }) => {
     const args = parseArgs(process.argv.slice(2))
-    const seeds = args.tune ? [TUNING_SEED] : quick ? EVALUATION_SEEDS.slice(0, 1) : EVALUATION_SEEDS
+    const seeds = args.tune ? TUNING_SEEDS : quick ? EVALUATION_SEEDS.slice(0, 2) : EVALUATION_SEEDS
     const synthetic = seeds.map((seed) =>
       generate({ seed, sessions: quick ? 8 : 16, factsPerKind: quick ? 3 : 6 })
     )
@@ -161,9 +161,7 @@ const benchmark: Benchmark = {
       })
     }
     const figures: Array<Figure> = []
-    const label = args.tune
-      ? `synthetic (tuning seed ${TUNING_SEED})`
-      : `synthetic (seeds ${seeds.join(", ")})`
+    const label = `synthetic (${args.tune ? "tuning " : ""}seeds ${seeds.join(", ")})`
     figures.push(...report(label, await Effect.runPromise(ingestAll(synthetic)), FACT_KINDS, quick))
     if (locomo.length > 0) {
       figures.push(

@@ -6,16 +6,16 @@
  * platitudes full of words like "always", "important" or "decided" (the trap the issue saw
  * level 3 fall into), and decoy specifics nobody asks about.
  *
- * The same seed always gives the same conversation. One seed is for tuning level 3, the others
- * for reporting (see `TUNING_SEED` and `EVALUATION_SEEDS`): a benchmark's tuning data is not its
+ * The same seed always gives the same conversation. Some seeds are for tuning level 3, others
+ * for reporting (see `TUNING_SEEDS` and `EVALUATION_SEEDS`): a benchmark's tuning data is not its
  * evaluation data.
  */
 import type { Conversation, Probe, Turn } from "./qualityData.js"
 
-/** The conversation level 3 may be tuned on (`npm run bench -- quality --tune`). */
-export const TUNING_SEED = 1
-/** The conversations the benchmark reports on. */
-export const EVALUATION_SEEDS: ReadonlyArray<number> = [11, 12, 13]
+/** The conversations level 3 may be tuned on (`npm run bench -- quality --tune`). */
+export const TUNING_SEEDS: ReadonlyArray<number> = [1, 2, 3]
+/** The conversations the benchmark reports on; never looked at while tuning. */
+export const EVALUATION_SEEDS: ReadonlyArray<number> = [11, 12, 13, 14, 15]
 
 export const FACT_KINDS = [
   "names",

@@ -29,7 +29,7 @@
  *
  * @since 0.1.0
  */
-import { COMMON_WORDS } from "./Words.js"
+import { COMMON_WORDS, VAGUE_WORDS } from "./Words.js"
 
 export interface ExtractOptions {
   /** Budget for the whole output, header included. */
@@ -85,9 +85,17 @@ const INTERJECTION =
 
 const MAX_SEGMENT_CHARS = 220
 /** A sentence must be worth at least this much to be kept at all. */
-const MIN_SCORE = 3
+const MIN_SCORE = 5
+/** A rare word that reads as a proper noun counts this much more; a vague one this much less. */
+const PROPER = 2.5
+const VAGUE = 0.3
+/** The k-th most telling word of a sentence counts 1 / (1 + DIMINISH·k): facts, not word count. */
+const DIMINISH = 0.5
 /** How much a word counts again once a kept sentence holds it. */
 const REPEAT = 0.3
+
+/** What level 3 writes for a span with nothing specific in it (small talk only). */
+export const EMPTY_NOTE = "(nothing specific; expand for the originals)"
 
 interface Unit {
   readonly index: number
@@ -99,6 +107,12 @@ interface Unit {
   readonly speaker: string | undefined
   readonly date: string | undefined
   readonly text: string
+  /** The sentence it is a clause of, its place in it, and what separated it from the clause before. */
+  readonly sentence: number
+  readonly clause: number
+  readonly joiner: string
+  /** Whether it ends its sentence. */
+  readonly final: boolean
   /** Its content words, lower-cased, each once, with whether it reads as a proper noun. */
   readonly words: ReadonlyArray<{ readonly word: string; readonly proper: boolean }>
   /** Points for specific patterns (numbers, dates, paths…), independent of the span. */
@@ -143,20 +157,53 @@ const window = (sentence: string): Array<string> => {
   ]
 }
 
-const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")
+/**
+ * Where a sentence is cut into clauses: dashes, semicolons, and a comma before a conjunction. A
+ * list ("love, faith and strength") is never cut.
+ */
+const CLAUSE_BREAK =
+  /(\s+[-–—]+\s+|;\s+|,\s+(?=(?:but|so|because|since|while|although|though|cause|'cause|plus)\s))/iu
 
-/** Drops greetings, interjections and the names of the people talked to. */
-const stripFiller = (sentence: string, names: RegExp | undefined): string => {
+/** The clauses of a sentence, each with the separator that came before it. */
+const clauses = (sentence: string): Array<{ readonly text: string; readonly joiner: string }> => {
+  const pieces = sentence.split(CLAUSE_BREAK)
+  const out: Array<{ text: string; joiner: string }> = []
+  let joiner = ""
+  for (let i = 0; i < pieces.length; i++) {
+    if (i % 2 === 1) {
+      joiner = pieces[i]!
+      continue
+    }
+    const text = pieces[i]!.trim()
+    // A fragment of one or two words is no clause: it stays with the one before.
+    if (out.length > 0 && text.split(/\s+/).length < 3) out[out.length - 1]!.text += `${joiner}${text}`
+    else if (text !== "") out.push({ text, joiner })
+  }
+  return out
+}
+
+const LEADING_CONJUNCTION = /^(?:but|so|and|plus|because|since|while|although|though|cause|'cause)\s+/i
+
+const capitalised = (text: string): string => text.length > 0 ? text[0]!.toUpperCase() + text.slice(1) : text
+
+const LEADING_NAME = /^(\p{Lu}[\p{Ll}'’-]+)[,!.:]+\s*/u
+const TRAILING_NAME = /,\s*(\p{Lu}[\p{Ll}'’-]+)(?=[!?.]*$)/u
+
+/** Drops greetings, interjections and the names (or nicknames: "Mel") of the people talked to. */
+const stripFiller = (sentence: string, isName: (word: string) => boolean): string => {
   let s = sentence.trim()
   for (let i = 0; i < 3; i++) {
     const before = s
     s = s.replace(INTERJECTION, "")
-    if (names !== undefined) s = s.replace(new RegExp(`^(?:${names.source})[,!.:]+\\s*`, "u"), "")
+    const lead = LEADING_NAME.exec(s)
+    if (lead !== null && isName(lead[1]!)) s = s.slice(lead[0].length)
     if (s === before) break
   }
-  if (names !== undefined) s = s.replace(new RegExp(`,\\s*(?:${names.source})(?=[!?.]*$)`, "u"), "")
-  s = s.trim()
-  return s.length > 0 ? s[0]!.toUpperCase() + s.slice(1) : s
+  const trail = TRAILING_NAME.exec(s)
+  if (trail !== null && isName(trail[1]!)) {
+    s = s.slice(0, trail.index) + s.slice(trail.index + trail[0].length)
+  }
+  return s.trim()
 }
 
 const WORD = /[\p{L}\p{N}][\p{L}\p{N}'’_./-]*[\p{L}\p{N}]|[\p{L}\p{N}]/gu
@@ -224,6 +271,7 @@ const parse = (transcript: string): Array<Unit> => {
       if (role === "summary") child++
       continue
     }
+    if (trimmed === EMPTY_NOTE) continue
     const dated = headerDate(trimmed)
     if (dated !== undefined) {
       date = dated
@@ -248,28 +296,42 @@ const parse = (transcript: string): Array<Unit> => {
     if (role === "summary") origin++
     lines.push({ text, role: lineRole, speaker, date, origin, child: role === "summary" ? child : -1 })
   }
-  const names = speakers.size === 0 ? undefined : new RegExp([...speakers].map(escape).join("|"), "u")
+  // A speaker's name, or the start of one (a nickname), when it is used to address them.
+  const known = [...speakers].map((name) => name.toLowerCase())
+  const isName = (word: string) => {
+    const w = word.toLowerCase()
+    return w.length >= 3 && known.some((name) => name.startsWith(w))
+  }
   const seen = new Set<string>()
   const units: Array<Unit> = []
+  let sentence = 0
   for (const line of lines) {
-    for (const sentence of sentences(line.text)) {
-      const text = stripFiller(sentence, names)
-      const words = contentWords(text)
-      const key = `${line.speaker ?? line.role}\u0000${text.toLowerCase()}`
-      if (words.length === 0 && !NUMBER.test(text)) continue
-      if (seen.has(key)) continue
-      seen.add(key)
-      units.push({
-        index: units.length,
-        origin: line.origin,
-        child: line.child,
-        role: line.role,
-        speaker: line.speaker,
-        date: line.date,
-        text,
-        words,
-        bonus: bonusOf(text, line.role),
-        question: /\?["')\]]*$/.test(text)
+    for (const whole of sentences(line.text)) {
+      sentence++
+      const parts = clauses(whole)
+      parts.forEach((part, clause) => {
+        const text = stripFiller(part.text, isName)
+        const words = contentWords(text)
+        const key = `${line.speaker ?? line.role}\u0000${text.toLowerCase()}`
+        if (words.length === 0 && !NUMBER.test(text)) return
+        if (seen.has(key)) return
+        seen.add(key)
+        units.push({
+          index: units.length,
+          origin: line.origin,
+          child: line.child,
+          role: line.role,
+          speaker: line.speaker,
+          date: line.date,
+          text,
+          sentence,
+          clause,
+          joiner: part.joiner,
+          final: clause === parts.length - 1,
+          words,
+          bonus: bonusOf(text, line.role),
+          question: /\?["')\]]*$/.test(text)
+        })
       })
     }
   }
@@ -290,18 +352,22 @@ const worth = (
   rarity: ReadonlyMap<string, number>,
   covered: ReadonlyMap<string, number>
 ): number => {
+  const parts = unit.words.map(({ proper, word }) =>
+    (rarity.get(word) ?? 0) * (proper ? PROPER : VAGUE_WORDS.has(word) ? VAGUE : 1) *
+    REPEAT ** (covered.get(word) ?? 0)
+  ).sort((a, b) => b - a)
+  // Diminishing returns: a long sentence of many uncommon words is not worth as many facts.
   let score = unit.bonus
-  for (const { proper, word } of unit.words) {
-    score += (rarity.get(word) ?? 0) * (proper ? 1.5 : 1) * REPEAT ** (covered.get(word) ?? 0)
-  }
+  parts.forEach((part, k) => (score += part / (1 + DIMINISH * k)))
   return unit.question ? score * 0.5 : score
 }
 
 const prefixOf = (unit: Pick<Unit, "speaker" | "role">): string =>
   unit.speaker !== undefined ? `${unit.speaker}: ` : unit.role === "user" ? "user: " : ""
 
-/** The line a sentence would add, as it is costed (the date line it may need counted apart). */
-const lineOf = (unit: Unit): string => `${prefixOf(unit)}${unit.text}`
+/** The line a clause starts, as it is costed (the date line it may need counted apart). */
+const lineOf = (unit: Unit): string =>
+  `${prefixOf(unit)}${capitalised(unit.text.replace(LEADING_CONJUNCTION, ""))}`
 
 /** Ranks a transcript's sentences; exported for tests of the ranking itself. */
 export const segments = (
@@ -326,7 +392,10 @@ const render = (header: string | undefined, chosen: ReadonlyArray<Unit>): string
     } else if (
       previous !== undefined && previous.origin === unit.origin && prefixOf(previous) === prefixOf(unit)
     ) {
-      out[out.length - 1] = `${out[out.length - 1]} ${unit.text}`
+      // The next clause of the same sentence joins as it was written; anything else after a gap.
+      const next = previous.sentence === unit.sentence && previous.clause + 1 === unit.clause
+      const glue = next ? unit.joiner : previous.final ? " " : " … "
+      out[out.length - 1] = `${out[out.length - 1]}${glue}${next ? unit.text : capitalised(unit.text)}`
       joined = true
     }
     if (!joined) out.push(lineOf(unit))

@@ -7,7 +7,7 @@
  * @internal
  */
 export const COMMON_WORDS: ReadonlySet<string> = new Set(
-  `a about above across actually after again against ago ah all almost along already also although always am
+  `a about above across actually after again against agree agreed ago ah all almost along already also although always am
   amazing among an and another any anybody anyone anything anyway anyways anywhere are aren't around as ask asked
   asking at aw away awesome awww back bad be beautiful became because become been before being believe best
   better between big bit both but by came can can't cannot care certainly chance change changed come comes coming
@@ -31,4 +31,19 @@ export const COMMON_WORDS: ReadonlySet<string> = new Set(
   way ways we we'd we'll we're we've well went were weren't what what's whatever when where whether which
   while who who's whole whom whose why will with within without won't wonderful work worked working would
   wouldn't wow yeah yes yet you you'd you'll you're you've your yours yourself yourselves yup`.split(/\s+/)
+)
+
+/**
+ * Words of feeling and abstraction that small talk is made of ("journey", "grateful", "vibe"):
+ * rarely the answer to anything, so they count for little even when rare in a span.
+ */
+export const VAGUE_WORDS: ReadonlySet<string> = new Set(
+  `appreciate appreciated appreciation awe blast blessed bond bonding calm calming cherish cherished comfort
+  comforting courage dream dreams emotion emotional emotions encourage encouraged encouragement encouraging
+  energy enjoying experience experiences fam feel-good fulfilling gift grateful gratitude growth gratifying
+  happiness heart hearts hope hopes inspiration inspire inspired inspires joy joyful journey lucky meaning
+  meaningful memories memory moment moments motivate motivated motivating motivation passion passionate
+  peace peaceful positive positivity powerful precious priceless proud reminder reminds rewarding sense
+  serenity soul strength strong stunning supportive thankful therapeutic thoughtful touching tranquil
+  unforgettable uplifting valuable vibe vibes warmth wholesome worth`.split(/\s+/)
 )
