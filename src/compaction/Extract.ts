@@ -206,18 +206,25 @@ const stripFiller = (sentence: string, isName: (word: string) => boolean): strin
   return s.trim()
 }
 
-const WORD = /[\p{L}\p{N}][\p{L}\p{N}'’_./-]*[\p{L}\p{N}]|[\p{L}\p{N}]/gu
+/** A word: letters and digits, inner apostrophes, dots, slashes, dashes (no backtracking: this runs a lot). */
+const WORD = /[\p{L}\p{N}]+(?:['’_./-][\p{L}\p{N}]+)*/gu
+
+const POSSESSIVE = /['’]s$/
+const UPPER_START = /^\p{Lu}/u
+const DIGIT = /\d/
 
 const contentWords = (text: string): Array<{ word: string; proper: boolean }> => {
   const out = new Map<string, boolean>()
   let first = true
-  for (const match of text.matchAll(WORD)) {
+  // `exec` on the shared pattern: `matchAll` would copy a Unicode regex on every call.
+  WORD.lastIndex = 0
+  for (let match = WORD.exec(text); match !== null; match = WORD.exec(text)) {
     const token = match[0]
-    const word = token.toLowerCase().replace(/['’]s$/, "")
+    const word = token.toLowerCase().replace(POSSESSIVE, "")
     const atStart = first
     first = false
-    if (COMMON_WORDS.has(word) || (word.length < 3 && !/\d/.test(word))) continue
-    const proper = !atStart && /^\p{Lu}/u.test(token)
+    if (COMMON_WORDS.has(word) || (word.length < 3 && !DIGIT.test(word))) continue
+    const proper = !atStart && UPPER_START.test(token)
     out.set(word, (out.get(word) ?? false) || proper)
   }
   return [...out].map(([word, proper]) => ({ word, proper }))
@@ -425,36 +432,43 @@ export const extract = (transcript: string, options: ExtractOptions): string => 
   const taken = new Set<number>()
   let budget = maxTokens - headerCost
 
-  /** Greedy choice among `pool` within `allowance`; returns what it spent. */
-  const choose = (pool: ReadonlyArray<Unit>, allowance: number): number => {
+  /**
+   * Greedy choice among `pool` within `allowance`. Lazy: a sentence's worth only falls as others
+   * are kept, so a stale worth is an upper bound and only the top of the queue is re-scored.
+   */
+  const choose = (pool: ReadonlyArray<Unit>, allowance: number): void => {
     let left = Math.min(allowance, budget)
-    const spentFrom = left
+    const none = new Map<string, number>()
+    // Worth per token, softened so a long sentence rich in facts still beats a short scrap.
+    const valueOf = (unit: Unit, w: number) => w / Math.sqrt(cost[unit.index]!)
+    const queue = new Heap()
+    for (const unit of pool) {
+      if (taken.has(unit.index)) continue
+      const w = worth(unit, rarity, covered.size === 0 ? none : covered)
+      if (w >= MIN_SCORE) queue.push(valueOf(unit, w), unit.index)
+    }
     for (;;) {
-      let best: Unit | undefined
-      let bestValue = 0
-      let bestCost = 0
-      for (const unit of pool) {
-        if (taken.has(unit.index)) continue
-        const extra = unit.date !== undefined && !dates.has(unit.date) ? dateCost.get(unit.date)! : 0
-        const c = cost[unit.index]! + extra
-        if (c > left) continue
-        const w = worth(unit, rarity, covered)
-        if (w < MIN_SCORE) continue
-        // Worth per token, softened so a long sentence rich in facts still beats a short scrap.
-        const value = w / Math.sqrt(c)
-        if (value > bestValue) {
-          best = unit
-          bestValue = value
-          bestCost = c
-        }
+      const top = queue.pop()
+      if (top === undefined) return
+      const unit = units[top.index]!
+      const extra = unit.date !== undefined && !dates.has(unit.date) ? dateCost.get(unit.date)! : 0
+      const c = cost[unit.index]! + extra
+      // The budget only shrinks: what does not fit now never will.
+      if (c > left) continue
+      const w = worth(unit, rarity, covered)
+      if (w < MIN_SCORE) continue
+      const value = valueOf(unit, w)
+      const next = queue.peek()
+      if (next !== undefined && (value < next.value || (value === next.value && next.index < unit.index))) {
+        queue.push(value, unit.index)
+        continue
       }
-      if (best === undefined) return spentFrom - left
-      taken.add(best.index)
-      chosen.push(best)
-      if (best.date !== undefined) dates.add(best.date)
-      for (const { word } of best.words) covered.set(word, (covered.get(word) ?? 0) + 1)
-      left -= bestCost
-      budget -= bestCost
+      taken.add(unit.index)
+      chosen.push(unit)
+      if (unit.date !== undefined) dates.add(unit.date)
+      for (const { word } of unit.words) covered.set(word, (covered.get(word) ?? 0) + 1)
+      left -= c
+      budget -= c
     }
   }
 
@@ -494,4 +508,59 @@ const childWeights = (transcript: string): Array<number> => {
     out.push(n === null ? 1 : Math.max(1, Number(n[1])))
   }
   return out
+}
+
+/** A max-queue of sentences by value (ties: the earlier sentence first). */
+class Heap {
+  private readonly values: Array<number> = []
+  private readonly indices: Array<number> = []
+
+  private above(i: number, j: number): boolean {
+    return this.values[i]! > this.values[j]! ||
+      (this.values[i] === this.values[j] && this.indices[i]! < this.indices[j]!)
+  }
+
+  private swap(i: number, j: number): void {
+    ;[this.values[i], this.values[j]] = [this.values[j]!, this.values[i]!]
+    ;[this.indices[i], this.indices[j]] = [this.indices[j]!, this.indices[i]!]
+  }
+
+  push(value: number, index: number): void {
+    this.values.push(value)
+    this.indices.push(index)
+    let i = this.values.length - 1
+    while (i > 0) {
+      const parent = (i - 1) >> 1
+      if (!this.above(i, parent)) break
+      this.swap(i, parent)
+      i = parent
+    }
+  }
+
+  peek(): { readonly value: number; readonly index: number } | undefined {
+    return this.values.length === 0 ? undefined : { value: this.values[0]!, index: this.indices[0]! }
+  }
+
+  pop(): { readonly value: number; readonly index: number } | undefined {
+    const top = this.peek()
+    if (top === undefined) return undefined
+    const lastValue = this.values.pop()!
+    const lastIndex = this.indices.pop()!
+    if (this.values.length > 0) {
+      this.values[0] = lastValue
+      this.indices[0] = lastIndex
+      let i = 0
+      for (;;) {
+        const l = 2 * i + 1
+        const r = l + 1
+        let best = i
+        if (l < this.values.length && this.above(l, best)) best = l
+        if (r < this.values.length && this.above(r, best)) best = r
+        if (best === i) break
+        this.swap(i, best)
+        i = best
+      }
+    }
+    return top
+  }
 }

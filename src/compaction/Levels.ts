@@ -177,15 +177,15 @@ export const level3 = (transcript: string, count: Count, maxTokens = LEVEL3_MAX_
 
 /**
  * Summarises with escalation. Never fails: level 3 always produces a summary. `inputTokens` is
- * the size of what the summary replaces in the context (what it must beat); `fallback` is the
- * level-3 text when the caller has already computed it (rounds do, to decide whether a span is
- * worth a model call at all).
+ * the size of what the summary replaces in the context (what it must beat); `fallback` gives the
+ * level-3 text when the caller has its own (rounds do: they may have computed it already, to
+ * decide whether a span is worth a model call at all, and they size it to the session).
  */
 export const summarize = (
   context: LevelContext,
   transcript: string,
   inputTokens: number,
-  fallback?: string
+  fallback?: () => string
 ): Effect.Effect<LevelOutcome> =>
   Effect.gen(function*() {
     const levels: ReadonlyArray<1 | 2> = context.config.level2Enabled ? [1, 2] : [1]
@@ -194,5 +194,5 @@ export const summarize = (
       if (Either.isRight(outcome)) return { text: outcome.right, level }
       yield* Effect.logDebug(`compaction level ${level} not used: ${outcome.left}; escalating`)
     }
-    return { text: fallback ?? level3(transcript, context.count), level: 3 as const }
+    return { text: fallback?.() ?? level3(transcript, context.count), level: 3 as const }
   }).pipe(Effect.withSpan("Compactor.summarize"))

@@ -163,12 +163,22 @@ const summaryFor = (
 ) =>
   Effect.gen(function*() {
     const count = env.session.count
-    const fallback = node(level3(transcript, count, level3Budget(env)), 3)
-    if (summaryCost({ ...fallback, id: SIZING_ID }, count) >= replaced) {
+    const budget = level3Budget(env)
+    let fallback: NodeFields | undefined
+    const level3Node = () => (fallback ??= node(level3(transcript, count, budget), 3))
+    // Level 3 writes at most `budget` tokens: past that bound the span is beaten for sure and
+    // level 3 need not run unless the model levels fail (it is not free on a long span).
+    const sure = replaced > budget + summaryCost({ ...node("", 3), id: SIZING_ID }, count)
+    if (!sure && summaryCost({ ...level3Node(), id: SIZING_ID }, count) >= replaced) {
       yield* Effect.logDebug("compaction round skipped: level 3 cannot make this span smaller; no model call")
       return Option.none<NodeFields>()
     }
-    const outcome = yield* summarize(levelContext(env, input), transcript, replaced, fallback.content)
+    const outcome = yield* summarize(
+      levelContext(env, input),
+      transcript,
+      replaced,
+      () => level3Node().content
+    )
     const written = node(outcome.text, outcome.level)
     if (outcome.level === 3 || summaryCost({ ...written, id: SIZING_ID }, count) < replaced) {
       return Option.some(written)
@@ -176,7 +186,7 @@ const summaryFor = (
     yield* Effect.logDebug(
       `compaction level ${outcome.level} summary larger than its span once wrapped; level 3 used`
     )
-    return Option.some(fallback)
+    return Option.some(level3Node())
   })
 
 /**
