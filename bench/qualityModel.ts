@@ -17,6 +17,7 @@ import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
 import { Effect, Layer, Stream } from "effect"
 import * as NodeReadline from "node:readline/promises"
 import { TokenUsage } from "../src/Domain.js"
+import * as MockLlm from "../src/llm/MockLlm.js"
 import * as Router from "../src/llm/Router.js"
 import { collect, LlmProvider, type LlmRequest, providerOf } from "../src/LlmProvider.js"
 import * as ModelRegistry from "../src/ModelRegistry.js"
@@ -106,7 +107,7 @@ export const metered = <E>(inner: Layer.Layer<LlmProvider, E>, meter: Meter, cou
         stream: (request) =>
           Stream.suspend(() => {
             meter.calls++
-            if (request.purpose?.kind === "summarize") counter.calls++
+            if (MockLlm.isSummaryRequest(request)) counter.calls++
             return provider.stream(request).pipe(Stream.tap((event) =>
               Effect.sync(() => {
                 if (event.type !== "usage") return
@@ -134,8 +135,7 @@ export const answerRequest = (model: string, memory: string, probe: Probe): LlmR
     }]
   }],
   maxTokens: ANSWER_TOKENS,
-  temperature: 0,
-  purpose: { kind: "turn" }
+  temperature: 0
 })
 
 export interface ModelQualityOptions<E = never> {

@@ -41,7 +41,7 @@ export const forcedLevel3 = (counter: SummaryCalls): Layer.Layer<LlmProvider> =>
     Effect.map(LlmProvider, (inner) =>
       LlmProvider.of({
         stream: (request) =>
-          request.purpose?.kind === "summarize"
+          MockLlm.isSummaryRequest(request)
             ? Stream.suspend(() => {
               counter.calls++
               return Stream.fail(

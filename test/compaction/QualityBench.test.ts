@@ -123,8 +123,8 @@ describe("the real-model mode, with MockLlm as the model", () => {
       confirm: "yes",
       log: (line) => lines.push(line)
     })
-    const summaries = seen.filter((r) => r.purpose?.kind === "summarize")
-    const answers = seen.filter((r) => r.purpose?.kind === "turn")
+    const summaries = seen.filter((r) => MockLlm.isSummaryRequest(r))
+    const answers = seen.filter((r) => !MockLlm.isSummaryRequest(r))
     expect(summaries.length).toBeGreaterThan(0)
     expect(answers.length).toBe(2 * small.probes.length)
     const history = renderTurns(small).join("\n\n")

@@ -17,7 +17,7 @@ const SOFT = 2_400
 
 const summarizeRequests = Effect.map(
   Effect.flatMap(MockLlm.MockLlmControl, (control) => control.requests),
-  (requests) => requests.filter((request) => request.purpose?.kind === "summarize").length
+  (requests) => requests.filter((request) => MockLlm.isSummaryRequest(request)).length
 )
 
 describe("rounds", () => {
