@@ -5,6 +5,7 @@ import grep from "./grep.js"
 import type { Benchmark } from "./harness.js"
 import memory from "./memory.js"
 import prefix from "./prefix.js"
+import quality from "./quality.js"
 import session from "./session.js"
 import storage from "./storage.js"
 import tokenizer from "./tokenizer.js"
@@ -17,5 +18,6 @@ export const benchmarks: ReadonlyArray<Benchmark> = [
   prefix,
   memory,
   grep,
-  files
+  files,
+  quality
 ]

@@ -7,10 +7,12 @@ import * as NodeOs from "node:os"
 import * as NodePath from "node:path"
 import type { Benchmark, Figure } from "./harness.js"
 import { benchmarks } from "./index.js"
+import { VALUE_OPTIONS } from "./quality.js"
 
 const args = process.argv.slice(2)
 const quick = args.includes("--quick")
-const names = args.filter((a) => !a.startsWith("--"))
+// The value after an option that takes one (`--locomo <file>`) is not a benchmark's name.
+const names = args.filter((a, i) => !a.startsWith("--") && !VALUE_OPTIONS.includes(args[i - 1] ?? ""))
 const unknown = names.filter((n) => !benchmarks.some((b) => b.name === n))
 if (unknown.length > 0) {
   console.error(

@@ -82,7 +82,8 @@ const indent = (text: string) =>
 
 program.pipe(
   Effect.provide(makeLive({
-    compaction: { compactionOutputBudget: 1_000 },
+    // A fan-out of 8 keeps the early leaf summaries apart, so `expand` shows the messages themselves.
+    compaction: { compactionOutputBudget: 1_000, condenseFanout: 8 },
     modelOverrides: { contextLimit: 8_000, maxOutputTokens: 1_000 }
   })),
   NodeRuntime.runMain

@@ -17,7 +17,7 @@ import type { SummaryLevel } from "../Domain.js"
 import type { LlmRequest, Service as Provider } from "../LlmProvider.js"
 import { collect, providerOf } from "../LlmProvider.js"
 import type { ModelInfo } from "../ModelRegistry.js"
-import { extract } from "./Extract.js"
+import { EMPTY_NOTE, extract } from "./Extract.js"
 
 /** Budget of the deterministic level, before the file-id footer. */
 export const LEVEL3_MAX_TOKENS = 512
@@ -166,24 +166,26 @@ const modelLevel = (context: LevelContext, transcript: string, inputTokens: numb
     Effect.either
   )
 
-/** The deterministic level: the transcript's most informative lines within 512 tokens. */
-export const level3 = (transcript: string, count: Count, input: LevelContext["input"]): string =>
-  extract(transcript, {
-    maxTokens: LEVEL3_MAX_TOKENS,
-    countTokens: count,
-    header: input === "messages"
-      ? "Extractive summary (deterministic fallback): the most informative lines of the span, in order."
-      : "Extractive summary (deterministic fallback) of the condensed summaries, in order."
-  })
+/**
+ * The deterministic level: the transcript's most specific sentences within 512 tokens. No
+ * header: the summary's wrapper already says what it is, and every token of it is a fact less.
+ */
+export const level3 = (transcript: string, count: Count, maxTokens = LEVEL3_MAX_TOKENS): string => {
+  const text = extract(transcript, { maxTokens: Math.min(maxTokens, LEVEL3_MAX_TOKENS), countTokens: count })
+  return text === "" ? EMPTY_NOTE : text
+}
 
 /**
  * Summarises with escalation. Never fails: level 3 always produces a summary. `inputTokens` is
- * the size of what the summary replaces in the context (what it must beat).
+ * the size of what the summary replaces in the context (what it must beat); `fallback` gives the
+ * level-3 text when the caller has its own (rounds do: they may have computed it already, to
+ * decide whether a span is worth a model call at all, and they size it to the session).
  */
 export const summarize = (
   context: LevelContext,
   transcript: string,
-  inputTokens: number
+  inputTokens: number,
+  fallback?: () => string
 ): Effect.Effect<LevelOutcome> =>
   Effect.gen(function*() {
     const levels: ReadonlyArray<1 | 2> = context.config.level2Enabled ? [1, 2] : [1]
@@ -192,5 +194,5 @@ export const summarize = (
       if (Either.isRight(outcome)) return { text: outcome.right, level }
       yield* Effect.logDebug(`compaction level ${level} not used: ${outcome.left}; escalating`)
     }
-    return { text: level3(transcript, context.count, context.input), level: 3 as const }
+    return { text: fallback?.() ?? level3(transcript, context.count), level: 3 as const }
   }).pipe(Effect.withSpan("Compactor.summarize"))

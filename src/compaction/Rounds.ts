@@ -3,12 +3,14 @@
  * summary, its provenance and the context swap in one transaction.
  *
  * - A leaf round takes the oldest contiguous run of raw messages outside the fresh tail (a tool
- *   call and its result are one part, so they are never split), capped to what the summariser
- *   can read; the rest waits for the next round — nothing leaves the context unsummarised.
+ *   call and its result are one part, so they are never split): as few as bring the context back
+ *   under the soft threshold with some room to spare, so the rest of the raw tail stays; capped
+ *   to what the summariser can read — nothing leaves the context unsummarised.
  * - A condensation takes the oldest run of same-depth summaries and writes one node a depth
  *   higher, superseding them.
  *
- * A round whose summary would not be smaller than what it replaces commits nothing.
+ * Level 3 is computed first, without a model: a span it cannot make smaller is not sent to the
+ * model levels at all, and the round commits nothing.
  *
  * @internal
  */
@@ -23,7 +25,7 @@ import type { Service as Provider } from "../LlmProvider.js"
 import type { ModelInfo } from "../ModelRegistry.js"
 import type { NewSummary, StoreFailure } from "../Storage.js"
 import { fileIdsOfMessages, fileIdsOfSummaries } from "./FileIds.js"
-import { level1MaxTokens, type LevelContext, summarize } from "./Levels.js"
+import { level1MaxTokens, level3, LEVEL3_MAX_TOKENS, type LevelContext, summarize } from "./Levels.js"
 import { freshTailStart } from "./Tail.js"
 import { messagesTranscript, summariesTranscript } from "./Transcript.js"
 
@@ -47,8 +49,24 @@ export interface RoundOutcome {
 
 type RoundFailure = StoreFailure | SessionNotFound
 
-/** An id as long as a real one, to cost a summary before its id exists. */
+/** Ids as long as real ones, to cost a summary before its id exists. */
 const SIZING_ID = `sum_${"0".repeat(26)}` as SummaryId
+const SIZING_MESSAGE = `msg_${"0".repeat(26)}` as MessageId
+
+/**
+ * Share of the soft threshold a leaf round frees beyond what getting under it takes: room for
+ * the next few turns, so that a round does not follow every turn. The rest of the raw tail stays.
+ */
+export const ROUND_SLACK = 0.15
+
+/**
+ * Level 3's budget in a session: 512 tokens, or a fifth of the soft threshold on a context so
+ * small that a few summaries of 512 would crowd out the raw tail.
+ */
+export const level3Budget = (env: RoundEnv): number =>
+  Math.min(LEVEL3_MAX_TOKENS, Math.max(128, Math.floor(env.session.budget.softThreshold / 5)))
+
+type NodeFields = Omit<NewSummary, "id" | "tokenCount" | "createdAt" | "model">
 
 /** Tokens of transcript the summariser may read in one round. */
 export const inputCap = (env: RoundEnv): number =>
@@ -74,7 +92,7 @@ const levelContext = (env: RoundEnv, input: LevelContext["input"]): LevelContext
 const commit = (
   env: RoundEnv,
   replaces: ReadonlyArray<ContextItem>,
-  node: Omit<NewSummary, "id" | "tokenCount" | "createdAt" | "model">
+  node: NodeFields
 ) =>
   Effect.gen(function*() {
     const { session } = env
@@ -130,7 +148,80 @@ const commit = (
     return summary
   })
 
-/** Summarises the oldest run of raw messages outside the fresh tail; none when there is none. */
+/**
+ * The summary of `transcript` that replaces `replaced` tokens, or none when level 3 cannot beat
+ * them: a span that the deterministic summary plus its wrapper does not shrink is not worth a
+ * model call either (the model's output would be refused or barely smaller), so none is made.
+ * A model summary that turns out larger than the span once wrapped gives way to level 3.
+ */
+const summaryFor = (
+  env: RoundEnv,
+  input: LevelContext["input"],
+  transcript: string,
+  replaced: number,
+  node: (content: string, level: SummaryLevel) => NodeFields
+) =>
+  Effect.gen(function*() {
+    const count = env.session.count
+    const budget = level3Budget(env)
+    let fallback: NodeFields | undefined
+    const level3Node = () => (fallback ??= node(level3(transcript, count, budget), 3))
+    // Level 3 writes at most `budget` tokens: past that bound the span is beaten for sure and
+    // level 3 need not run unless the model levels fail (it is not free on a long span).
+    const sure = replaced > budget + summaryCost({ ...node("", 3), id: SIZING_ID }, count)
+    if (!sure && summaryCost({ ...level3Node(), id: SIZING_ID }, count) >= replaced) {
+      yield* Effect.logDebug("compaction round skipped: level 3 cannot make this span smaller; no model call")
+      return Option.none<NodeFields>()
+    }
+    const outcome = yield* summarize(
+      levelContext(env, input),
+      transcript,
+      replaced,
+      () => level3Node().content
+    )
+    const written = node(outcome.text, outcome.level)
+    if (outcome.level === 3 || summaryCost({ ...written, id: SIZING_ID }, count) < replaced) {
+      return Option.some(written)
+    }
+    yield* Effect.logDebug(
+      `compaction level ${outcome.level} summary larger than its span once wrapped; level 3 used`
+    )
+    return Option.some(level3Node())
+  })
+
+/**
+ * Tokens the condensation that this leaf will set off frees: when the newest summaries are
+ * `condenseFanout − 1` leaves, the new leaf completes the run and they are merged right after,
+ * so the leaf itself need free that much less.
+ */
+const pendingCondensation = (env: RoundEnv, before: ReadonlyArray<ContextItem>) =>
+  Effect.gen(function*() {
+    const config = env.session.config.compaction
+    const wanted = config.condenseFanout - 1
+    const newest = before.slice(-wanted)
+    if (
+      !config.condensationEnabled || newest.length < wanted || newest.some((item) => item.kind !== "summary")
+    ) {
+      return 0
+    }
+    const older = before[before.length - wanted - 1]
+    const ids = [...(older?.kind === "summary" ? [older] : []), ...newest].map((item) => item.id as SummaryId)
+    const depths = new Map(
+      (yield* env.session.store.summaries(ids)).map((node) => [node.id as string, node.depth])
+    )
+    // A longer run of leaves would already have been condensed; a run one short is what counts.
+    const leaves = newest.every((item) => depths.get(item.id) === 0)
+    if (!leaves || (older !== undefined && depths.get(older.id) === 0)) return 0
+    return newest.reduce((sum, item) => sum + item.tokenCount, 0)
+  })
+
+/**
+ * Summarises the oldest raw messages outside the fresh tail: as few as bring the context under
+ * the soft threshold (less `ROUND_SLACK`) once replaced by their summary, so as much raw tail as
+ * fits stays; and at least enough that level 3 is sure to shrink them when more are there. Below
+ * the soft threshold (a `compact()` call) it takes all of them, up to what the summariser reads.
+ * None when there is nothing to summarise or nothing worth it.
+ */
 export const leafRound = (env: RoundEnv): Effect.Effect<Option.Option<RoundOutcome>, RoundFailure> =>
   Effect.gen(function*() {
     const { session } = env
@@ -139,6 +230,23 @@ export const leafRound = (env: RoundEnv): Effect.Effect<Option.Option<RoundOutco
     const start = items.findIndex((item, i) => i < tail && item.kind === "message")
     if (start === -1) return Option.none<RoundOutcome>()
     const cap = inputCap(env)
+    const size = yield* session.contextSize
+    const softThreshold = session.budget.softThreshold
+    const need = size - (softThreshold - Math.floor(softThreshold * ROUND_SLACK)) -
+      (yield* pendingCondensation(env, items.slice(0, start)))
+    // The most a level-3 summary of the span can cost: its text and its wrapper.
+    const bound = level3Budget(env) + summaryCost(
+      {
+        id: SIZING_ID,
+        depth: 0,
+        spanStart: SIZING_MESSAGE,
+        spanEnd: SIZING_MESSAGE,
+        messageCount: 1_000,
+        content: "",
+        fileIds: []
+      },
+      session.count
+    )
     const run: Array<ContextItem> = []
     let tokens = 0
     for (let i = start; i < tail && items[i]!.kind === "message"; i++) {
@@ -146,37 +254,45 @@ export const leafRound = (env: RoundEnv): Effect.Effect<Option.Option<RoundOutco
       if (run.length > 0 && tokens + item.tokenCount > cap) break
       run.push(item)
       tokens += item.tokenCount
+      // Below the soft threshold only `compact()` asks for a round: it gets everything there is.
+      if (size >= softThreshold && tokens > bound && tokens - bound >= need) break
     }
-    const messages = yield* session.messages(run.map((item) => item.id as MessageId))
-    const transcript = messagesTranscript(messages)
-    const outcome = yield* summarize(
-      levelContext(env, "messages"),
-      transcript,
-      tokens
-    )
-    const first = messages[0]!
-    const last = messages[messages.length - 1]!
-    const node = {
-      kind: "leaf" as const,
-      depth: 0,
-      level: outcome.level,
-      content: outcome.text,
-      spanStart: first.id,
-      spanEnd: last.id,
-      spanStartSeq: first.seq,
-      spanEndSeq: last.seq,
-      messageCount: messages.length,
-      fileIds: fileIdsOfMessages(messages)
-    }
-    if (summaryCost({ ...node, id: SIZING_ID }, session.count) >= tokens) {
-      yield* Effect.logDebug("compaction round skipped: the summary would not be smaller than the span")
+    // A scrap of raw tail is not worth a summary of its own while there are summaries to
+    // condense: wait until the tail has grown into a span worth summarising.
+    if (
+      size >= softThreshold && tokens <= bound && items.filter((item) => item.kind === "summary").length >= 2
+    ) {
+      yield* Effect.logDebug("compaction round skipped: the raw span outside the fresh tail is too short")
       return Option.none<RoundOutcome>()
     }
-    const summary = yield* commit(env, run, node)
+    const messages = yield* session.messages(run.map((item) => item.id as MessageId))
+    const first = messages[0]!
+    const last = messages[messages.length - 1]!
+    const fileIds = fileIdsOfMessages(messages)
+    const node = yield* summaryFor(
+      env,
+      "messages",
+      messagesTranscript(messages),
+      tokens,
+      (content, level) => ({
+        kind: "leaf" as const,
+        depth: 0,
+        level,
+        content,
+        spanStart: first.id,
+        spanEnd: last.id,
+        spanStartSeq: first.seq,
+        spanEndSeq: last.seq,
+        messageCount: messages.length,
+        fileIds
+      })
+    )
+    if (Option.isNone(node)) return Option.none<RoundOutcome>()
+    const summary = yield* commit(env, run, node.value)
     return Option.some<RoundOutcome>({
       summaryId: summary.id,
       kind: "leaf",
-      level: outcome.level,
+      level: summary.level,
       depth: 0,
       messagesCovered: messages.length
     })
@@ -230,37 +346,35 @@ export const condenseRound = (
     if (run === undefined) return Option.none<RoundOutcome>()
     const chosen = mode === "all" ? run : run.slice(0, fanout)
     const parents = chosen.map((entry) => entry.node)
-    const transcript = summariesTranscript(parents)
-    const outcome = yield* summarize(
-      levelContext(env, "summaries"),
-      transcript,
-      chosen.reduce((sum, entry) => sum + entry.item.tokenCount, 0)
-    )
     const first = parents[0]!
     const last = parents[parents.length - 1]!
     const depth = Math.max(...parents.map((p) => p.depth)) + 1
-    const node = {
-      kind: "condensed" as const,
-      depth,
-      level: outcome.level,
-      content: outcome.text,
-      spanStart: first.spanStart,
-      spanEnd: last.spanEnd,
-      spanStartSeq: first.spanStartSeq,
-      spanEndSeq: last.spanEndSeq,
-      messageCount: parents.reduce((sum, p) => sum + p.messageCount, 0),
-      fileIds: fileIdsOfSummaries(parents)
-    }
+    const fileIds = fileIdsOfSummaries(parents)
     const replaced = chosen.reduce((sum, entry) => sum + entry.item.tokenCount, 0)
-    if (summaryCost({ ...node, id: SIZING_ID }, session.count) >= replaced) {
-      yield* Effect.logDebug("condensation skipped: the merged summary would not be smaller than its parts")
-      return Option.none<RoundOutcome>()
-    }
-    const summary = yield* commit(env, chosen.map((entry) => entry.item), node)
+    const node = yield* summaryFor(
+      env,
+      "summaries",
+      summariesTranscript(parents),
+      replaced,
+      (content, level) => ({
+        kind: "condensed" as const,
+        depth,
+        level,
+        content,
+        spanStart: first.spanStart,
+        spanEnd: last.spanEnd,
+        spanStartSeq: first.spanStartSeq,
+        spanEndSeq: last.spanEndSeq,
+        messageCount: parents.reduce((sum, p) => sum + p.messageCount, 0),
+        fileIds
+      })
+    )
+    if (Option.isNone(node)) return Option.none<RoundOutcome>()
+    const summary = yield* commit(env, chosen.map((entry) => entry.item), node.value)
     return Option.some<RoundOutcome>({
       summaryId: summary.id,
       kind: "condensed",
-      level: outcome.level,
+      level: summary.level,
       depth,
       messagesCovered: 0
     })

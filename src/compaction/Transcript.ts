@@ -57,6 +57,6 @@ export const messagesTranscript = (messages: ReadonlyArray<Message>): string =>
 export const summariesTranscript = (nodes: ReadonlyArray<SummaryNode>): string =>
   // File ids are left out: the condensed node's footer carries every parent's ids anyway.
   nodes.map((node) =>
-    `[summary ${node.id} depth ${node.depth}, messages ${node.spanStart}..${node.spanEnd}]\n${node.content.trim()}`
+    `[summary ${node.id} depth ${node.depth}, ${node.messageCount} messages ${node.spanStart}..${node.spanEnd}]\n${node.content.trim()}`
   )
     .join("\n\n")

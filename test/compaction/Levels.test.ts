@@ -92,7 +92,7 @@ describe("level 3 (deterministic, extractive)", () => {
   it("stays within 512 tokens and keeps at least 90% of 20 facts planted in a 20K-token span", () => {
     const transcript = plantedTranscript()
     expect(countTokens(transcript)).toBeGreaterThanOrEqual(20_000)
-    const summary = level3(transcript, countTokens, "messages")
+    const summary = level3(transcript, countTokens)
     expect(countTokens(summary)).toBeLessThanOrEqual(LEVEL3_MAX_TOKENS)
     const kept = KEY.filter((key) => summary.includes(key))
     expect(kept.length / KEY.length).toBeGreaterThanOrEqual(0.9)
