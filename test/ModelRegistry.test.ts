@@ -154,7 +154,7 @@ describe("ModelRegistry", () => {
         input: 2,
         output: 6
       })
-      expect(ModelRegistry.resolve("mistral/mistral-large-latest").pricing).toMatchObject({
+      expect(ModelRegistry.resolve("mistral/mistral-large-2512").pricing).toMatchObject({
         input: 0.5,
         output: 1.5
       })
