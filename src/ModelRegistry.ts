@@ -435,7 +435,11 @@ export interface ResolveOptions {
  *
  * @since 0.1.0
  */
-export const resolve = (model: string, overrides?: RegistryOverrides, options: ResolveOptions = {}): ModelInfo => {
+export const resolve = (
+  model: string,
+  overrides?: RegistryOverrides,
+  options: ResolveOptions = {}
+): ModelInfo => {
   const { name, provider } = parseModel(model)
   // `mock/<name>` is MockLlm: sized like the model it names (or a generous default), and free.
   const mock = provider === "mock"
@@ -520,7 +524,9 @@ const decodeCustom = Schema.decodeUnknownEither(
  *
  * @since 0.1.0
  */
-export const layer = (models: Readonly<Record<string, CustomEntry>>): Layer.Layer<ModelRegistry, ConfigError> =>
+export const layer = (
+  models: Readonly<Record<string, CustomEntry>>
+): Layer.Layer<ModelRegistry, ConfigError> =>
   Layer.effect(
     ModelRegistry,
     decodeCustom(models).pipe(

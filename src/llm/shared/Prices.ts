@@ -116,7 +116,9 @@ const find = (providerId: string, modelId: string, at: Date): TableEntry | undef
   const { model, provider } = found.right
   const prices = activePrices(model, at)
   if (prices === undefined) return undefined
-  const thresholds = [...new Set(PRICE_KEYS.flatMap((key) => thresholdsOf(prices[key])))].sort((a, b) => a - b)
+  const thresholds = [...new Set(PRICE_KEYS.flatMap((key) => thresholdsOf(prices[key])))].sort((a, b) =>
+    a - b
+  )
   return {
     providerId: provider.id,
     modelId: model.id,
