@@ -574,6 +574,14 @@ const mergePricing = (
   return merged
 }
 
+/** The user's corrections for `model`: the layer's entry under the session's overrides. */
+const overridesFor = (model: string, overrides: RegistryOverrides | undefined) =>
+  Effect.map(
+    Effect.serviceOption(ModelRegistry),
+    (registry) =>
+      mergeOverrides(Option.isSome(registry) ? customFor(registry.value.models, model) : undefined, overrides)
+  )
+
 /**
  * {@link resolve} with the {@link ModelRegistry} layer's entries (when one is provided), at the
  * `Clock`'s time, without logging.
@@ -582,30 +590,28 @@ const mergePricing = (
  */
 export const lookupQuiet = (model: string, overrides?: RegistryOverrides): Effect.Effect<ModelInfo> =>
   Effect.gen(function*() {
-    const registry = yield* Effect.serviceOption(ModelRegistry)
-    const custom = Option.isSome(registry) ? customFor(registry.value.models, model) : undefined
-    const at = yield* Clock.currentTimeMillis
-    return resolve(model, mergeOverrides(custom, overrides), { at })
+    const merged = yield* overridesFor(model, overrides)
+    return resolve(model, merged, { at: yield* Clock.currentTimeMillis })
   })
 
 /**
- * {@link lookupQuiet}, logging a warning when the model is unknown so the fallback is never
- * silent.
+ * {@link lookupQuiet}, logging a warning when the model is unknown and no window was given for
+ * it, so the fallback is never silent.
  *
  * @since 0.1.0
  */
 export const lookup = (model: string, overrides?: RegistryOverrides): Effect.Effect<ModelInfo> =>
-  Effect.flatMap(lookupQuiet(model, overrides), (info) => {
-    if (info.known) return Effect.succeed(info)
+  Effect.gen(function*() {
+    const merged = yield* overridesFor(model, overrides)
+    const info = resolve(model, merged, { at: yield* Clock.currentTimeMillis })
+    if (info.known || merged?.contextLimit !== undefined) return info
     const cost = info.priceSource === "none" ? "zero cost" : `${info.priceSource} prices`
-    return Effect.as(
-      Effect.logWarning(
-        `unknown model "${model}": assuming a ${info.contextLimit}-token context window, ` +
-          `${info.maxOutputTokens} output tokens, approximate o200k_base token counts and ${cost}; ` +
-          `set modelOverrides.contextLimit / maxOutputTokens if these are wrong`
-      ).pipe(Effect.annotateLogs({ model })),
-      info
-    )
+    yield* Effect.logWarning(
+      `unknown model "${model}": assuming a ${info.contextLimit}-token context window, ` +
+        `${info.maxOutputTokens} output tokens, approximate o200k_base token counts and ${cost}; ` +
+        `set modelOverrides.contextLimit / maxOutputTokens if these are wrong`
+    ).pipe(Effect.annotateLogs({ model }))
+    return info
   })
 
 /**
