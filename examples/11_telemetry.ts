@@ -1,7 +1,7 @@
 /**
- * Example 9 — telemetry: mnesis's spans and metrics exported through `@effect/opentelemetry`.
+ * Example 11 — telemetry: mnesis's spans and metrics exported through `@effect/opentelemetry`.
  *
- *   MNESIS_MOCK_LLM=1 npx tsx examples/09_telemetry.ts
+ *   MNESIS_MOCK_LLM=1 npx tsx examples/11_telemetry.ts
  *
  * Every model call gets a `chat <model>` span with the OpenTelemetry GenAI attributes (model,
  * tokens, cache tokens, finish reason, cost); each turn a `mnesis.turn` span; each compaction
@@ -51,7 +51,7 @@ const session = Effect.scoped(Effect.gen(function*() {
     systemPrompt: "You are a helpful assistant.",
     config: { compaction: { freshTailTurns: 1 } }
   })
-  yield* Console.log("== Example 9: telemetry — spans and metrics through @effect/opentelemetry ==")
+  yield* Console.log("== Example 11: telemetry — spans and metrics through @effect/opentelemetry ==")
   const questions = [
     "What is a B-tree?",
     "How do B-trees stay balanced?",
