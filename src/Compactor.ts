@@ -21,24 +21,37 @@ import {
   Cause,
   Clock,
   Context,
-  type Duration,
+  Duration,
   Effect,
   Either,
+  Exit,
   Fiber,
   Layer,
   Option,
+  Ref,
   type Scope,
+  Stream,
   SynchronizedRef
 } from "effect"
 import { prune } from "./compaction/Pruner.js"
-import { condenseRound, leafRound, type RoundEnv, type RoundOutcome } from "./compaction/Rounds.js"
+import {
+  type CondenseMode,
+  condenseRound,
+  leafRound,
+  type RoundEnv,
+  type RoundOutcome
+} from "./compaction/Rounds.js"
 import type { Budget, MnesisConfig } from "./Config.js"
 import type { Count } from "./context/Render.js"
 import { CompactionResult } from "./Domain.js"
 import type { ContextItem, Message, MessageId, SessionId } from "./Domain.js"
+import type { SessionNotFound } from "./Errors.js"
 import type { MnesisEvent } from "./Events.js"
 import { CompactionCompleted, CompactionFailed, CompactionTriggered } from "./Events.js"
+import * as GenAiTelemetry from "./llm/shared/GenAiTelemetry.js"
+import type { Service as Provider } from "./LlmProvider.js"
 import { LlmProvider } from "./LlmProvider.js"
+import * as Metrics from "./Metrics.js"
 import * as ModelRegistry from "./ModelRegistry.js"
 import type { ModelInfo } from "./ModelRegistry.js"
 import type * as Storage from "./Storage.js"
@@ -168,12 +181,75 @@ export const make: Effect.Effect<Service, never, LlmProvider> = Effect.gen(funct
       const compactionInfo = config.compactionModel === undefined
         ? context.model
         : yield* ModelRegistry.lookup(config.compactionModel)
-      const env: RoundEnv = { session: context, provider, compactionModel, compactionInfo }
+      // Every summariser call is observed; `calls` tells a round that ran one from one that found
+      // nothing to do.
+      const calls = yield* Ref.make(0)
+      const observed = GenAiTelemetry.instrument(provider, {
+        purpose: "compaction",
+        conversationId: context.sessionId,
+        info: compactionInfo
+      })
+      const counted: Provider = {
+        stream: (request) =>
+          Stream.unwrap(Effect.as(Ref.update(calls, (n) => n + 1), observed.stream(request)))
+      }
+      const env: RoundEnv = { session: context, provider: counted, compactionModel, compactionInfo }
       const running = yield* SynchronizedRef.make<Option.Option<RoundFiber>>(
         Option.none()
       )
 
       const contextSize = context.contextSize
+
+      /**
+       * One round in a `mnesis.compaction.round` span (kind, tokens before and after, outcome and,
+       * when a summary was written, its level and depth), counted in the round metrics. A round
+       * that found nothing to summarise has a span but no metrics.
+       */
+      const round = (
+        kind: "leaf" | "condense",
+        mode: CondenseMode | undefined,
+        attempt: Effect.Effect<Option.Option<RoundOutcome>, Storage.StoreFailure | SessionNotFound>
+      ) =>
+        Effect.gen(function*() {
+          const callsBefore = yield* Ref.get(calls)
+          const started = yield* Clock.currentTimeMillis
+          const tokensBefore = yield* contextSize
+          yield* Effect.annotateCurrentSpan("mnesis.compaction.tokens_before", tokensBefore)
+          const exit = yield* Effect.exit(attempt)
+          const ran = (yield* Ref.get(calls)) > callsBefore
+          const duration = Duration.millis((yield* Clock.currentTimeMillis) - started)
+          if (Exit.isFailure(exit)) {
+            yield* Effect.annotateCurrentSpan("mnesis.compaction.outcome", "failed")
+            yield* Metrics.recordRound(undefined, "failed", duration)
+            return yield* exit
+          }
+          const outcome = exit.value
+          if (Option.isSome(outcome)) {
+            yield* Effect.annotateCurrentSpan({
+              "mnesis.compaction.outcome": "committed",
+              "mnesis.compaction.level": outcome.value.level,
+              "mnesis.compaction.depth": outcome.value.depth,
+              "mnesis.compaction.summary_id": outcome.value.summaryId,
+              "mnesis.compaction.messages_covered": outcome.value.messagesCovered
+            })
+            yield* Metrics.recordRound(outcome.value.level, "committed", duration)
+          } else {
+            yield* Effect.annotateCurrentSpan("mnesis.compaction.outcome", ran ? "skipped" : "nothing_to_do")
+            if (ran) yield* Metrics.recordRound(undefined, "skipped", duration)
+          }
+          yield* Effect.annotateCurrentSpan("mnesis.compaction.tokens_after", yield* contextSize)
+          return outcome
+        }).pipe(
+          Effect.withSpan("mnesis.compaction.round", {
+            attributes: {
+              "mnesis.session.id": context.sessionId,
+              "mnesis.compaction.kind": kind,
+              ...(mode === undefined ? {} : { "mnesis.compaction.mode": mode }),
+              "mnesis.compaction.model": compactionModel
+            },
+            captureStackTrace: false
+          })
+        )
 
       /** Prune, then summary rounds until below the soft threshold, out of rounds, or stuck. */
       const rounds = (trigger: Trigger) =>
@@ -188,23 +264,24 @@ export const make: Effect.Effect<Service, never, LlmProvider> = Effect.gen(funct
             const size = yield* contextSize
             // A manual call summarises at least once; triggered ones stop once under the soft threshold.
             if (size < context.budget.softThreshold && (trigger !== "manual" || written > 0)) break
-            let round = yield* leafRound(env)
+            let done = yield* round("leaf", undefined, leafRound(env))
             // Nothing raw left to summarise: condense, harder the further over budget we are.
-            if (Option.isNone(round) && config.condensationEnabled) {
-              round = yield* condenseRound(env, size >= context.budget.softThreshold ? "soft" : "fanout")
-              if (Option.isNone(round) && size >= context.budget.hardThreshold) {
-                round = yield* condenseRound(env, "all")
+            if (Option.isNone(done) && config.condensationEnabled) {
+              const mode = size >= context.budget.softThreshold ? "soft" : "fanout"
+              done = yield* round("condense", mode, condenseRound(env, mode))
+              if (Option.isNone(done) && size >= context.budget.hardThreshold) {
+                done = yield* round("condense", "all", condenseRound(env, "all"))
               }
             }
-            if (Option.isNone(round)) {
+            if (Option.isNone(done)) {
               break
             }
             written++
-            messagesCovered += round.value.messagesCovered
-            last = round.value
+            messagesCovered += done.value.messagesCovered
+            last = done.value
             // Condense whenever a depth has filled up to the fan-out.
             while (config.condensationEnabled && written < config.maxCompactionRounds) {
-              const condensed = yield* condenseRound(env, "fanout")
+              const condensed = yield* round("condense", "fanout", condenseRound(env, "fanout"))
               if (Option.isNone(condensed)) break
               written++
               last = condensed.value
@@ -230,6 +307,15 @@ export const make: Effect.Effect<Service, never, LlmProvider> = Effect.gen(funct
       const run = (trigger: Trigger): Effect.Effect<CompactionResult> =>
         rounds(trigger).pipe(
           Effect.tap((result) =>
+            Effect.annotateCurrentSpan({
+              "mnesis.compaction.tokens_before": result.tokensBefore,
+              "mnesis.compaction.tokens_after": result.tokensAfter,
+              "mnesis.compaction.rounds": result.rounds,
+              "mnesis.compaction.level": result.level,
+              "mnesis.compaction.pruned": result.pruned.count
+            })
+          ),
+          Effect.tap((result) =>
             Effect.flatMap(
               Clock.currentTimeMillis,
               (at) => context.publish(new CompactionCompleted({ sessionId: context.sessionId, at, result }))
@@ -249,7 +335,9 @@ export const make: Effect.Effect<Service, never, LlmProvider> = Effect.gen(funct
             })
           ),
           Effect.annotateLogs({ sessionId: context.sessionId, trigger }),
-          Effect.withSpan("Compactor.run", { attributes: { sessionId: context.sessionId, trigger } })
+          Effect.withSpan("Compactor.run", {
+            attributes: { sessionId: context.sessionId, "mnesis.session.id": context.sessionId, trigger }
+          })
         )
 
       /**

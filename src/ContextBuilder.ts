@@ -404,7 +404,18 @@ export const make: Effect.Effect<Service> = Effect.sync(() => {
         truncated,
         contextTokens: snapshot.total
       } satisfies BuiltContext
-    }).pipe(Effect.withSpan("ContextBuilder.build", { captureStackTrace: false }))
+    }).pipe(
+      Effect.tap((b) =>
+        Effect.annotateCurrentSpan({
+          "mnesis.session.id": request.sessionId,
+          "mnesis.context.tokens": b.breakdown.total,
+          "mnesis.context.summary_tokens": b.breakdown.summaries,
+          "mnesis.context.items": b.items.length,
+          "mnesis.context.truncated": b.truncated
+        })
+      ),
+      Effect.withSpan("ContextBuilder.build", { captureStackTrace: false })
+    )
 
   const messages: Service["messages"] = (session, ids, count) =>
     Effect.gen(function*() {

@@ -118,6 +118,8 @@ export interface UsageEvent {
 export interface Finish {
   readonly type: "finish"
   readonly reason: FinishReason
+  /** The model that answered, as the provider names it (when it says; telemetry reports it). */
+  readonly model?: string | undefined
 }
 
 export type LlmEvent = TextDelta | ReasoningDelta | ToolCall | UsageEvent | Finish

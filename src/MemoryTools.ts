@@ -17,7 +17,7 @@
  *
  * @since 0.1.0
  */
-import { Clock, Effect, ParseResult, Schema } from "effect"
+import { Clock, Effect, Metric, ParseResult, Schema } from "effect"
 import { messageTranscript } from "./compaction/Transcript.js"
 import type { Count } from "./context/Render.js"
 import { renderSummary } from "./context/Render.js"
@@ -27,6 +27,7 @@ import { coverage } from "./memory/coverage.js"
 import * as Cursor from "./memory/cursor.js"
 import * as Regex from "./memory/regex.js"
 import { ceilBoundary, clipChars, firstCharLength, floorBoundary, sliceChars } from "./memory/text.js"
+import * as Metrics from "./Metrics.js"
 import type * as Storage from "./Storage.js"
 import * as Tool from "./Tool.js"
 
@@ -319,7 +320,19 @@ export const grep = (scope: MemoryScope, request: GrepInput): Effect.Effect<Grep
       result = render(1)
     }
     return result
-  }).pipe(Effect.withSpan("MemoryTools.grep", { captureStackTrace: false }))
+  }).pipe(
+    Effect.tap((r) =>
+      Effect.annotateCurrentSpan({
+        "mnesis.grep.hits": r.hits.length,
+        "mnesis.grep.more": r.nextCursor !== undefined
+      })
+    ),
+    Metric.trackDurationWith(Metrics.grepDuration, Metrics.seconds),
+    Effect.withSpan("MemoryTools.grep", {
+      attributes: { "mnesis.session.id": scope.sessionId },
+      captureStackTrace: false
+    })
+  )
 
 // ---------------------------------------------------------------------------------------------
 // describe
@@ -446,7 +459,12 @@ export const describe = (
       }
     }
     return yield* unknownId(id)
-  }).pipe(Effect.withSpan("MemoryTools.describe", { captureStackTrace: false }))
+  }).pipe(
+    Effect.withSpan("MemoryTools.describe", {
+      attributes: { "mnesis.session.id": scope.sessionId },
+      captureStackTrace: false
+    })
+  )
 
 // ---------------------------------------------------------------------------------------------
 // expand
@@ -582,7 +600,12 @@ export const expand = (scope: MemoryScope, request: ExpandInput): Effect.Effect<
       result = render()
     }
     return result
-  }).pipe(Effect.withSpan("MemoryTools.expand", { captureStackTrace: false }))
+  }).pipe(
+    Effect.withSpan("MemoryTools.expand", {
+      attributes: { "mnesis.session.id": scope.sessionId },
+      captureStackTrace: false
+    })
+  )
 
 /** The full text of each source: messages as transcripts (pruned outputs included), summaries rendered. */
 const textsOf = (

@@ -2,15 +2,23 @@
  * The model registry: context window, output limit, tokenizer encoding and list prices of the
  * models mnesis knows, looked up from a `provider/model` string.
  *
- * Entries are matched on the model's last path segment (`openrouter/anthropic/claude-sonnet-4-5`
- * is matched as `claude-sonnet-4-5`) by patterns anchored at the start of the name, so a family
+ * Prices come, in this order, from the user (a {@link ModelRegistry} layer, or `pricing` in the
+ * overrides), from the maintained table `@pydantic/genai-prices` (current list prices with cache
+ * reads and writes, long-context tiers and dated changes, updated with the package), and from
+ * mnesis's own table below for what the maintained one lacks. Limits and encodings come from the
+ * user, then mnesis's table, then the maintained table's context window.
+ *
+ * mnesis's table matches the model's last path segment (`openrouter/anthropic/claude-sonnet-4-5`
+ * is matched as `claude-sonnet-4-5`) with patterns anchored at the start of the name, so a family
  * like `o1` matches `o1` and `o1-mini` but never `gpt-4o1` or `foo-o1x` (the Python reference
  * tested substrings anywhere). Unknown models get a conservative fallback and say so in a log.
  *
  * @since 0.1.0
  */
-import { Effect, Schema } from "effect"
+import { Clock, Context, Effect, Layer, Option, ParseResult, Schema } from "effect"
 import type { TokenUsageFields } from "./Domain.js"
+import { ConfigError } from "./Errors.js"
+import * as Prices from "./llm/shared/Prices.js"
 
 // ---------------------------------------------------------------------------------------------
 // Data shapes
@@ -32,6 +40,20 @@ export const Pricing = Schema.Struct({
 })
 export type Pricing = typeof Pricing.Type
 
+/** Prices for calls whose whole input (cached or not) is above `above` tokens (long-context rates). */
+export const PriceTier = Schema.Struct({
+  above: Schema.NonNegativeInt,
+  pricing: Pricing
+})
+export type PriceTier = typeof PriceTier.Type
+
+/**
+ * Where a model's prices came from: the user (`override`), the maintained table (`genai-prices`),
+ * mnesis's own table (`mnesis`), or nowhere (`none`: priced at zero — local, open-weight or unknown).
+ */
+export const PriceSource = Schema.Literal("override", "genai-prices", "mnesis", "none")
+export type PriceSource = typeof PriceSource.Type
+
 /**
  * What mnesis knows about a model.
  *
@@ -49,20 +71,28 @@ export class ModelInfo extends Schema.Class<ModelInfo>("ModelInfo")({
   encoding: Encoding,
   /** True when `encoding` only approximates the model's own tokenizer (Claude, Gemini, open models). */
   approximate: Schema.Boolean,
+  /** Prices of calls up to the first tier (all calls when there are no tiers). */
   pricing: Pricing,
-  /** False when the model matched no registry entry and the fallback was used. */
+  /** Higher prices for long prompts, lowest threshold first; empty for flat prices. */
+  pricingTiers: Schema.Array(PriceTier),
+  priceSource: PriceSource,
+  /** False when neither table knows the model's limits and the fallback was used. */
   known: Schema.Boolean
 }) {}
 
 /**
- * Per-session corrections of a registry entry. Structurally compatible with the config's
- * `modelOverrides`; `pricing` is accepted here for callers with negotiated prices.
+ * Corrections of a registry entry. Structurally compatible with the config's `modelOverrides`;
+ * `pricing` is for callers with negotiated prices (it replaces any long-context tiers: a price
+ * the user gives is the price of every call).
  */
 export interface RegistryOverrides {
   readonly contextLimit?: number | undefined
   readonly maxOutputTokens?: number | undefined
-  readonly pricing?: Partial<Pricing> | undefined
+  readonly pricing?: PartialPricing | undefined
 }
+
+/** Some of a model's prices (the rest come from the tables). */
+export type PartialPricing = { readonly [K in keyof Pricing]?: number | undefined }
 
 // ---------------------------------------------------------------------------------------------
 // Fallback
@@ -388,67 +418,224 @@ const findEntry = (model: string, provider: string): Entry | undefined => {
   )
 }
 
+/** Options of {@link resolve}. */
+export interface ResolveOptions {
+  /**
+   * The time whose list prices apply (epoch ms; the maintained table records dated price
+   * changes). {@link lookup} passes the `Clock`'s time; without it, the current time.
+   */
+  readonly at?: number | undefined
+}
+
 /**
- * The registry entry for `model` with `overrides` applied. Unknown models fall back to a 128K
- * window, 4,096 output tokens, an approximate o200k count and zero prices (`known: false`).
- * Override limits must be positive integers (the config schema guarantees it); anything else
- * fails `ModelInfo`'s validation and throws.
+ * The registry entry for `model` with `overrides` applied. Models neither table knows fall back
+ * to a 128K window, 4,096 output tokens, an approximate o200k count and zero prices
+ * (`known: false`). Override limits must be positive integers (the config schema and
+ * {@link layer} guarantee it); anything else fails `ModelInfo`'s validation and throws.
  *
  * @since 0.1.0
  */
-export const resolve = (model: string, overrides?: RegistryOverrides): ModelInfo => {
+export const resolve = (
+  model: string,
+  overrides?: RegistryOverrides,
+  options: ResolveOptions = {}
+): ModelInfo => {
   const { name, provider } = parseModel(model)
   // `mock/<name>` is MockLlm: sized like the model it names (or a generous default), and free.
-  const entry = provider === "mock"
-    ? { ...(findEntry(model, provider) ?? MOCK), pricing: FREE }
-    : findEntry(model, provider)
+  const mock = provider === "mock"
+  const entry = mock ? (findEntry(model, provider) ?? MOCK) : findEntry(model, provider)
+  const table = mock || !Prices.coversProvider(provider)
+    ? undefined
+    : Prices.lookup(provider, name, new Date(options.at ?? Date.now()), (key) => inferVendor(matchKey(key)))
+  const base = mock ? FREE : table?.pricing ?? entry?.pricing ?? FREE
+  const source: PriceSource = overrides?.pricing !== undefined
+    ? "override"
+    : mock
+    ? "none"
+    : table !== undefined
+    ? "genai-prices"
+    : entry !== undefined && entry.pricing !== FREE
+    ? "mnesis"
+    : "none"
+  const window = entry?.contextLimit ?? table?.contextWindow
   return new ModelInfo({
     model,
     provider,
     name,
-    contextLimit: overrides?.contextLimit ?? entry?.contextLimit ?? FALLBACK_CONTEXT_LIMIT,
-    maxOutputTokens: overrides?.maxOutputTokens ?? entry?.maxOutputTokens ?? FALLBACK_MAX_OUTPUT_TOKENS,
+    contextLimit: overrides?.contextLimit ?? window ?? FALLBACK_CONTEXT_LIMIT,
+    maxOutputTokens: overrides?.maxOutputTokens ??
+      entry?.maxOutputTokens ??
+      Math.min(FALLBACK_MAX_OUTPUT_TOKENS, window ?? FALLBACK_MAX_OUTPUT_TOKENS),
     encoding: entry?.encoding ?? "o200k_base",
     approximate: entry?.approximate ?? true,
-    pricing: withPricing(entry?.pricing ?? FREE, overrides?.pricing),
-    known: entry !== undefined
+    pricing: withPricing(base, overrides?.pricing),
+    pricingTiers: overrides?.pricing === undefined && !mock ? table?.tiers ?? [] : [],
+    priceSource: source,
+    known: window !== undefined
   })
 }
 
-const withPricing = (base: Pricing, override: Partial<Pricing> | undefined): Pricing => ({
+const withPricing = (base: Pricing, override: PartialPricing | undefined): Pricing => ({
   input: override?.input ?? base.input,
   output: override?.output ?? base.output,
   cacheRead: override?.cacheRead ?? base.cacheRead,
   cacheWrite: override?.cacheWrite ?? base.cacheWrite
 })
 
+// ---------------------------------------------------------------------------------------------
+// Local overrides as a layer
+// ---------------------------------------------------------------------------------------------
+
+/** One user-supplied entry: limits and prices (USD per million tokens), each optional. */
+export const CustomEntry = Schema.Struct({
+  contextLimit: Schema.optionalWith(Schema.Int.pipe(Schema.positive()), { exact: true }),
+  maxOutputTokens: Schema.optionalWith(Schema.Int.pipe(Schema.positive()), { exact: true }),
+  pricing: Schema.optionalWith(Schema.partial(Pricing), { exact: true })
+})
+export type CustomEntry = typeof CustomEntry.Type
+
 /**
- * {@link resolve}, logging a warning when the model is unknown so the fallback is never silent.
+ * User-supplied limits and prices for models, by model string. A key with a `provider/` prefix
+ * matches that exact model string; a bare key matches the name under any prefix
+ * (`"my-finetune"` covers `openai/my-finetune` and `azure/my-finetune`). Keys are compared
+ * case-insensitively. A session's own `modelOverrides` still win over these.
+ *
+ * @since 0.1.0
+ */
+export class ModelRegistry extends Context.Tag("mnesis/ModelRegistry")<ModelRegistry, {
+  readonly models: ReadonlyMap<string, CustomEntry>
+}>() {}
+
+const decodeCustom = Schema.decodeUnknownEither(
+  Schema.Record({ key: Schema.String, value: CustomEntry }),
+  { onExcessProperty: "error", errors: "first" }
+)
+
+/**
+ * Local overrides for the registry: negotiated prices, fine-tunes and deployments the tables do
+ * not know, a window a host extends. Fails with `ConfigError` naming the entry that is invalid.
+ *
+ * ```ts
+ * ModelRegistry.layer({
+ *   "azure/prod-chat-eu": { contextLimit: 128_000, maxOutputTokens: 16_384, pricing: { input: 2.5, output: 10 } },
+ *   "anthropic/claude-sonnet-4-5": { pricing: { input: 2.4, output: 12, cacheRead: 0.24, cacheWrite: 3 } }
+ * })
+ * ```
+ *
+ * @since 0.1.0
+ */
+export const layer = (
+  models: Readonly<Record<string, CustomEntry>>
+): Layer.Layer<ModelRegistry, ConfigError> =>
+  Layer.effect(
+    ModelRegistry,
+    decodeCustom(models).pipe(
+      Effect.mapError((error) =>
+        new ConfigError({
+          path: "ModelRegistry.layer",
+          rule: `${ParseResult.TreeFormatter.formatErrorSync(error)} (limits are whole numbers ≥ 1, ` +
+            "prices are USD per million tokens ≥ 0)"
+        })
+      ),
+      Effect.map((decoded) => ({
+        models: new Map(Object.entries(decoded).map(([key, entry]) => [key.trim().toLowerCase(), entry]))
+      }))
+    )
+  )
+
+/** The user's entry for `model`: by the exact model string, else by its name without the prefix. */
+const customFor = (models: ReadonlyMap<string, CustomEntry>, model: string): CustomEntry | undefined => {
+  const lower = model.trim().toLowerCase()
+  return models.get(lower) ?? models.get(parseModel(lower).name)
+}
+
+/** The user's entry under a session's overrides (the session's own limits win). */
+const mergeOverrides = (
+  custom: CustomEntry | undefined,
+  overrides: RegistryOverrides | undefined
+): RegistryOverrides | undefined =>
+  custom === undefined ? overrides : {
+    contextLimit: overrides?.contextLimit ?? custom.contextLimit,
+    maxOutputTokens: overrides?.maxOutputTokens ?? custom.maxOutputTokens,
+    pricing: mergePricing(custom.pricing, overrides?.pricing)
+  }
+
+/** Field-wise `over` on top of `base`; undefined when neither sets a price. */
+const mergePricing = (
+  base: PartialPricing | undefined,
+  over: PartialPricing | undefined
+): PartialPricing | undefined => {
+  if (base === undefined && over === undefined) return undefined
+  const merged: { -readonly [K in keyof Pricing]?: number } = {}
+  for (const key of ["input", "output", "cacheRead", "cacheWrite"] as const) {
+    const value = over?.[key] ?? base?.[key]
+    if (value !== undefined) merged[key] = value
+  }
+  return merged
+}
+
+/** The user's corrections for `model`: the layer's entry under the session's overrides. */
+const overridesFor = (model: string, overrides: RegistryOverrides | undefined) =>
+  Effect.map(
+    Effect.serviceOption(ModelRegistry),
+    (registry) =>
+      mergeOverrides(Option.isSome(registry) ? customFor(registry.value.models, model) : undefined, overrides)
+  )
+
+/**
+ * {@link resolve} with the {@link ModelRegistry} layer's entries (when one is provided), at the
+ * `Clock`'s time, without logging.
+ *
+ * @since 0.1.0
+ */
+export const lookupQuiet = (model: string, overrides?: RegistryOverrides): Effect.Effect<ModelInfo> =>
+  Effect.gen(function*() {
+    const merged = yield* overridesFor(model, overrides)
+    return resolve(model, merged, { at: yield* Clock.currentTimeMillis })
+  })
+
+/**
+ * {@link lookupQuiet}, logging a warning when the model is unknown and no window was given for
+ * it, so the fallback is never silent.
  *
  * @since 0.1.0
  */
 export const lookup = (model: string, overrides?: RegistryOverrides): Effect.Effect<ModelInfo> =>
-  Effect.suspend(() => {
-    const info = resolve(model, overrides)
-    if (info.known) return Effect.succeed(info)
-    return Effect.as(
-      Effect.logWarning(
-        `unknown model "${model}": assuming a ${info.contextLimit}-token context window, ` +
-          `${info.maxOutputTokens} output tokens, approximate o200k_base token counts and zero cost; ` +
-          `set modelOverrides.contextLimit / maxOutputTokens if these are wrong`
-      ).pipe(Effect.annotateLogs({ model })),
-      info
-    )
+  Effect.gen(function*() {
+    const merged = yield* overridesFor(model, overrides)
+    const info = resolve(model, merged, { at: yield* Clock.currentTimeMillis })
+    if (info.known || merged?.contextLimit !== undefined) return info
+    const cost = info.priceSource === "none" ? "zero cost" : `${info.priceSource} prices`
+    yield* Effect.logWarning(
+      `unknown model "${model}": assuming a ${info.contextLimit}-token context window, ` +
+        `${info.maxOutputTokens} output tokens, approximate o200k_base token counts and ${cost}; ` +
+        `set modelOverrides.contextLimit / maxOutputTokens if these are wrong`
+    ).pipe(Effect.annotateLogs({ model }))
+    return info
   })
 
 /**
- * Cost in USD of `usage` at the model's list prices. The usage fields are disjoint (input
- * excludes cached tokens), as every provider adapter reports them.
+ * The prices of one call: the tier its whole input (uncached, cache reads and cache writes) falls
+ * in, as providers bill long prompts.
+ *
+ * @since 0.1.0
+ */
+export const pricingFor = (usage: TokenUsageFields, info: ModelInfo): Pricing => {
+  const input = usage.input + usage.cacheRead + usage.cacheWrite
+  let pricing = info.pricing
+  for (const tier of info.pricingTiers) if (input > tier.above) pricing = tier.pricing
+  return pricing
+}
+
+/**
+ * Cost in USD of one call's `usage` at the model's list prices (its long-context tier included).
+ * The usage fields are disjoint (input excludes cached tokens), as every provider adapter reports
+ * them. A turn's cost is the sum of its calls' costs, each on the usage the provider reported.
  *
  * @since 0.1.0
  */
 export const costOf = (usage: TokenUsageFields, info: ModelInfo): number => {
-  const { cacheRead, cacheWrite, input, output } = info.pricing
+  const { cacheRead, cacheWrite, input, output } = pricingFor(usage, info)
   return (usage.input * input + usage.output * output + usage.cacheRead * cacheRead +
     usage.cacheWrite * cacheWrite) / 1e6
 }

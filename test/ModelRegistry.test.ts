@@ -1,7 +1,11 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, Logger, LogLevel } from "effect"
+import { calcPrice } from "@pydantic/genai-prices"
+import { Effect, Layer, Logger, LogLevel, TestClock } from "effect"
 import { TokenUsage } from "../src/Domain.js"
+import { makeTest } from "../src/Layers.js"
+import * as MockLlm from "../src/llm/MockLlm.js"
 import * as ModelRegistry from "../src/ModelRegistry.js"
+import * as Session from "../src/Session.js"
 
 type Row = readonly [
   model: string,
@@ -154,7 +158,7 @@ describe("ModelRegistry", () => {
         input: 2,
         output: 6
       })
-      expect(ModelRegistry.resolve("mistral/mistral-large-latest").pricing).toMatchObject({
+      expect(ModelRegistry.resolve("mistral/mistral-large-2512").pricing).toMatchObject({
         input: 0.5,
         output: 1.5
       })
@@ -329,4 +333,192 @@ describe("ModelRegistry", () => {
       expect(ModelRegistry.costOf(usage, ModelRegistry.resolve("acme/frontier-9000"))).toBe(0)
     })
   })
+})
+
+// ---------------------------------------------------------------------------------------------
+// Prices from the maintained table
+// ---------------------------------------------------------------------------------------------
+
+/** A fixed time, so dated price changes in the table do not move the expectations. */
+const AT = Date.parse("2026-10-01T12:00:00Z")
+
+/** The table's own total for one call (its input count includes cached tokens). */
+const tablePrice = (usage: TokenUsage, model: string, providerId: string, at = AT): number => {
+  const result = calcPrice(
+    {
+      input_tokens: usage.input + usage.cacheRead + usage.cacheWrite,
+      cache_read_tokens: usage.cacheRead,
+      cache_write_tokens: usage.cacheWrite,
+      output_tokens: usage.output
+    },
+    model,
+    { providerId, timestamp: new Date(at) }
+  )
+  if (result === null) throw new Error(`the table has no price for ${providerId}/${model}`)
+  return result.total_price
+}
+
+const CURRENT: ReadonlyArray<readonly [model: string, providerId: string]> = [
+  ["anthropic/claude-opus-4-7", "anthropic"],
+  ["anthropic/claude-opus-4-5-20251101", "anthropic"],
+  ["anthropic/claude-sonnet-4-6", "anthropic"],
+  ["anthropic/claude-sonnet-4-5", "anthropic"],
+  ["anthropic/claude-haiku-4-5", "anthropic"],
+  ["openai/gpt-5", "openai"],
+  ["openai/gpt-5.2", "openai"],
+  ["openai/gpt-5.4", "openai"],
+  ["openai/gpt-5-mini", "openai"],
+  ["openai/gpt-4.1", "openai"],
+  ["openai/gpt-4o-mini", "openai"],
+  ["openai/o3", "openai"]
+]
+
+describe("prices from the maintained table (@pydantic/genai-prices)", () => {
+  const usage = TokenUsage.of({ input: 12_000, output: 3_000, cacheRead: 40_000, cacheWrite: 6_000 })
+
+  it.each(CURRENT)("%s costs what the table says, cache reads and writes included", (model, providerId) => {
+    const info = ModelRegistry.resolve(model, undefined, { at: AT })
+    expect(info.priceSource).toBe("genai-prices")
+    expect(ModelRegistry.costOf(usage, info)).toBeCloseTo(
+      tablePrice(usage, ModelRegistry.parseModel(model).name, providerId),
+      12
+    )
+  })
+
+  it("reads Anthropic's cache prices: reads at a tenth of input, 5-minute writes at 1.25×", () => {
+    for (
+      const model of [
+        "anthropic/claude-sonnet-4-5",
+        "anthropic/claude-opus-4-5",
+        "anthropic/claude-haiku-4-5"
+      ]
+    ) {
+      const { pricing } = ModelRegistry.resolve(model, undefined, { at: AT })
+      expect(pricing.cacheRead, model).toBeCloseTo(pricing.input / 10, 12)
+      expect(pricing.cacheWrite, model).toBeCloseTo(pricing.input * 1.25, 12)
+    }
+  })
+
+  it("reads OpenAI's cached-input price, and bills cache writes as input where OpenAI has no write price", () => {
+    const { pricing } = ModelRegistry.resolve("openai/gpt-5", undefined, { at: AT })
+    expect(pricing).toEqual({ input: 1.25, output: 10, cacheRead: 0.125, cacheWrite: 1.25 })
+  })
+
+  it("prices a long prompt at the model's long-context tier, exactly as the table does", () => {
+    const long = TokenUsage.of({ input: 150_000, output: 2_000, cacheRead: 90_000 })
+    const info = ModelRegistry.resolve("anthropic/claude-sonnet-4-5", undefined, { at: AT })
+    expect(info.pricingTiers.map((tier) => tier.above)).toEqual([200_000])
+    const cost = ModelRegistry.costOf(long, info)
+    expect(cost).toBeCloseTo(tablePrice(long, "claude-sonnet-4-5", "anthropic"), 12)
+    // 240K tokens in: every token at the higher rate (input 6, cache read 0.6, output 22.5).
+    expect(cost).toBeCloseTo((150_000 * 6 + 90_000 * 0.6 + 2_000 * 22.5) / 1e6, 12)
+    const short = TokenUsage.of({ input: 150_000, output: 2_000 })
+    expect(ModelRegistry.costOf(short, info)).toBeCloseTo((150_000 * 3 + 2_000 * 15) / 1e6, 12)
+  })
+
+  it("applies a dated price change from its date on", () => {
+    const before = ModelRegistry.resolve("openai/o3", undefined, { at: Date.parse("2025-06-01T00:00:00Z") })
+    const after = ModelRegistry.resolve("openai/o3", undefined, { at: Date.parse("2025-06-10T00:00:00Z") })
+    expect(before.pricing.input).toBe(10)
+    expect(after.pricing.input).toBe(2)
+  })
+
+  it.effect("lookup prices at the Clock's time", () =>
+    Effect.gen(function*() {
+      yield* TestClock.setTime(Date.parse("2025-06-01T00:00:00Z"))
+      expect((yield* ModelRegistry.lookup("openai/o3")).pricing.input).toBe(10)
+      yield* TestClock.setTime(Date.parse("2025-07-01T00:00:00Z"))
+      expect((yield* ModelRegistry.lookup("openai/o3")).pricing.input).toBe(2)
+    }))
+
+  it("finds routed and hosted names: OpenRouter's dotted Claude versions, a host's vendor prefix, Azure deployments", () => {
+    const routed = ModelRegistry.resolve("openrouter/anthropic/claude-sonnet-4-5", undefined, { at: AT })
+    expect(routed.priceSource).toBe("genai-prices")
+    expect(routed.pricing.input).toBe(3)
+    expect(ModelRegistry.resolve("groq/openai/gpt-oss-120b", undefined, { at: AT }).pricing).toMatchObject({
+      input: 0.15,
+      cacheRead: 0.075
+    })
+    expect(ModelRegistry.resolve("azure/gpt-4.1-mini", undefined, { at: AT }).priceSource).toBe(
+      "genai-prices"
+    )
+  })
+
+  it("keeps its own prices where the table's depend on the time of day, and charges nothing for local models", () => {
+    // DeepSeek's off-peak discount: one rate per call is all mnesis can apply, so it uses its own.
+    expect(ModelRegistry.resolve("deepseek/deepseek-chat", undefined, { at: AT }).priceSource).toBe("mnesis")
+    for (
+      const model of ["ollama/llama-3.3-70b-versatile", "openai-compat/gpt-oss-20b", "mock/claude-sonnet-4-5"]
+    ) {
+      const info = ModelRegistry.resolve(model, undefined, { at: AT })
+      expect(info.priceSource, model).toBe("none")
+      expect(ModelRegistry.costOf(usage, info), model).toBe(0)
+    }
+  })
+
+  it("takes the table's context window for a model only the table knows", () => {
+    const info = ModelRegistry.resolve("anthropic/claude-opus-5-5", undefined, { at: AT })
+    expect(info.known).toBe(true)
+    expect(info.contextLimit).toBe(1_000_000)
+    expect(info.maxOutputTokens).toBe(ModelRegistry.FALLBACK_MAX_OUTPUT_TOKENS)
+  })
+})
+
+describe("local overrides", () => {
+  const negotiated = ModelRegistry.layer({
+    "anthropic/claude-sonnet-4-5": { pricing: { input: 2, output: 10 } },
+    "prod-chat-eu": { contextLimit: 128_000, maxOutputTokens: 16_384, pricing: { input: 2.5, output: 10 } }
+  })
+
+  it.effect("a ModelRegistry layer's prices win over the table's, and drop its tiers", () =>
+    Effect.gen(function*() {
+      const info = yield* ModelRegistry.lookup("anthropic/claude-sonnet-4-5")
+      expect(info.priceSource).toBe("override")
+      expect(info.pricing).toMatchObject({ input: 2, output: 10, cacheRead: 0.3, cacheWrite: 3.75 })
+      expect(info.pricingTiers).toEqual([])
+    }).pipe(Effect.provide(negotiated)))
+
+  it.effect("a bare key covers the name under any prefix; the session's own limits still win", () =>
+    Effect.gen(function*() {
+      const { lines, result } = yield* captureWarnings(ModelRegistry.lookup("azure/prod-chat-eu"))
+      expect(lines).toEqual([])
+      expect(result).toMatchObject({ known: false, contextLimit: 128_000, maxOutputTokens: 16_384 })
+      expect(result.pricing.input).toBe(2.5)
+      const session = yield* ModelRegistry.lookup("azure/prod-chat-eu", { contextLimit: 64_000 })
+      expect(session.contextLimit).toBe(64_000)
+      expect(session.pricing.input).toBe(2.5)
+    }).pipe(Effect.provide(negotiated)))
+
+  it.effect("an invalid entry fails with a ConfigError naming it", () =>
+    Effect.gen(function*() {
+      const error = yield* Effect.flip(
+        Layer.build(ModelRegistry.layer({ "openai/x": { contextLimit: 0 } })).pipe(Effect.scoped)
+      )
+      expect(error._tag).toBe("ConfigError")
+      expect(error.message).toContain("openai/x")
+    }))
+})
+
+describe("cost per turn", () => {
+  it.effect("is the sum of each call's cost on the usage the provider reported, as recorded", () =>
+    Effect.gen(function*() {
+      const control = yield* MockLlm.MockLlmControl
+      yield* control.enqueue(
+        MockLlm.Reply.toolCalls([{ name: "lookup", input: {} }]),
+        MockLlm.Reply.text("done", {
+          usage: { input: 1_000, output: 200, cacheRead: 30_000, cacheWrite: 4_000 }
+        })
+      )
+      const session = yield* Session.create({ model: "anthropic/claude-sonnet-4-5" })
+      const turn = yield* session.send("go")
+      const info = yield* ModelRegistry.lookup("anthropic/claude-sonnet-4-5")
+      const stored = (yield* session.messages()).filter((m) => m.role === "assistant")
+      expect(stored).toHaveLength(2)
+      for (const message of stored) expect(message.cost).toBe(ModelRegistry.costOf(message.tokens, info))
+      expect(turn.cost).toBeCloseTo(stored.reduce((sum, m) => sum + m.cost, 0), 15)
+      expect(stored[1]!.cost).toBeCloseTo(
+        tablePrice(stored[1]!.tokens, "claude-sonnet-4-5", "anthropic", 0),
+        12
+      )
+    }).pipe(Effect.provide(makeTest())))
 })

@@ -32,8 +32,10 @@ import { EventBus, MessageCreated, SessionClosed, SessionCreated } from "../Even
 import type { EventOf, EventTag, Handler, MnesisEvent, Subscription } from "../Events.js"
 import { runCallback } from "../internal/callbacks.js"
 import * as Ids from "../internal/ids.js"
+import * as GenAiTelemetry from "../llm/shared/GenAiTelemetry.js"
 import { LlmProvider } from "../LlmProvider.js"
 import * as MemoryTools from "../MemoryTools.js"
+import * as Metrics from "../Metrics.js"
 import * as ModelRegistry from "../ModelRegistry.js"
 import type {
   HistoryOptions,
@@ -275,6 +277,7 @@ const assemble = (init: Init) =>
       ? [...init.tools, ...MemoryTools.tools(memory)]
       : init.tools
 
+    const trackTurn = yield* Metrics.trackTurns(sessionId, row.model)
     const turnLock = yield* Effect.makeSemaphore(1)
     const closed = yield* Ref.make(false)
     const usage = yield* Ref.make(row.tokens)
@@ -287,7 +290,7 @@ const assemble = (init: Init) =>
       config,
       budget,
       store,
-      provider,
+      provider: GenAiTelemetry.instrument(provider, { purpose: "turn", conversationId: sessionId, info }),
       builder,
       count,
       publish,
@@ -355,7 +358,7 @@ const assemble = (init: Init) =>
       options: Omit<SendOptions<R>, "onPart">,
       emit: (event: StreamEvent) => Effect.Effect<void>
     ): Effect.Effect<TurnResult, MnesisError, R> =>
-      guarded(Effect.gen(function*() {
+      guarded(trackTurn(Effect.gen(function*() {
         const tools = [...sessionTools, ...(options.tools ?? [])]
         yield* validateTools(tools)
         const systemPrompt = options.systemPrompt ?? row.systemPrompt
@@ -402,7 +405,7 @@ const assemble = (init: Init) =>
           compactionTriggered,
           ...(Option.isSome(waited) ? { compactionResult: waited.value } : {})
         } satisfies TurnResult
-      })).pipe(Effect.withSpan("Session.send", { attributes: { sessionId }, captureStackTrace: false }))
+      }))).pipe(Effect.withSpan("Session.send", { attributes: { sessionId }, captureStackTrace: false }))
 
     const decodeSendOptions = decodeInput(SendOptionsInput, "options")
 

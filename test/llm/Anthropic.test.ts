@@ -175,7 +175,7 @@ describe("Anthropic provider", () => {
           { type: "tool_call", id: "toolu_1", name: "read_file", input: { path: "/tmp/a.txt", limit: 20 } },
           { type: "tool_call", id: "toolu_2", name: "list_files", input: {} }
         ])
-        expect(events.at(-1)).toEqual({ type: "finish", reason: "tool_calls" })
+        expect(events.at(-1)).toEqual({ type: "finish", reason: "tool_calls", model: "claude-fake" })
       }))
 
     it.scoped("keeps malformed tool JSON as raw input with an inputError", () =>

@@ -97,7 +97,7 @@ layer(NodeHttpClient.layerUndici, { excludeTestServices: true })("OpenAiCompat",
         yield* Fiber.join(fiber)
         const events = yield* Ref.get(seen)
         expect(textOf(events)).toBe("Hello")
-        expect(events.at(-1)).toEqual({ type: "finish", reason: "stop" })
+        expect(events.at(-1)).toEqual({ type: "finish", reason: "stop", model: "test-model" })
       }))
 
     it.scoped("collects text, usage (cached tokens apart) and the finish reason, usage before finish", () =>
@@ -110,7 +110,7 @@ layer(NodeHttpClient.layerUndici, { excludeTestServices: true })("OpenAiCompat",
         expect(textOf(events)).toBe("Hello world")
         const tail = events.slice(-2)
         expect(tail[0]?.type).toBe("usage")
-        expect(tail[1]).toEqual({ type: "finish", reason: "stop" })
+        expect(tail[1]).toEqual({ type: "finish", reason: "stop", model: "test-model" })
         if (tail[0]?.type !== "usage") throw new Error("expected a usage event")
         const usage = tail[0].usage
         expect([usage.input, usage.cacheRead, usage.output, usage.cacheWrite, usage.total]).toEqual([
@@ -142,7 +142,7 @@ layer(NodeHttpClient.layerUndici, { excludeTestServices: true })("OpenAiCompat",
         ])
         // No usage chunk was sent: no usage event, and the finish still comes last.
         expect(events.some((event) => event.type === "usage")).toBe(false)
-        expect(events.at(-1)).toEqual({ type: "finish", reason: "stop" })
+        expect(events.at(-1)).toEqual({ type: "finish", reason: "stop", model: "test-model" })
       }))
 
     it.scoped("assembles two parallel tool calls from interleaved fragments", () =>
@@ -166,7 +166,7 @@ layer(NodeHttpClient.layerUndici, { excludeTestServices: true })("OpenAiCompat",
           { type: "tool_call", id: "call_a", name: "read_file", input: { path: "src/a.ts" } },
           { type: "tool_call", id: "call_b", name: "grep", input: { pattern: "foo", limit: 3 } },
           expect.objectContaining({ type: "usage" }),
-          { type: "finish", reason: "tool_calls" }
+          { type: "finish", reason: "tool_calls", model: "test-model" }
         ])
       }))
 
@@ -188,7 +188,7 @@ layer(NodeHttpClient.layerUndici, { excludeTestServices: true })("OpenAiCompat",
         expect(calls[0]).toMatchObject({ id: "call_bad", input: "{\"path\": \"a.ts\", \"content\": " })
         expect(calls[0]?.inputError).toMatch(/not valid JSON/)
         expect(calls[1]).toEqual({ type: "tool_call", id: "call_empty", name: "list_files", input: {} })
-        expect(events.at(-1)).toEqual({ type: "finish", reason: "tool_calls" })
+        expect(events.at(-1)).toEqual({ type: "finish", reason: "tool_calls", model: "test-model" })
       }))
 
     it.scoped("maps finish reasons", () =>
@@ -206,7 +206,7 @@ layer(NodeHttpClient.layerUndici, { excludeTestServices: true })("OpenAiCompat",
         const provider = yield* providerFor(server)
         for (const [wire, expected] of cases) {
           const events = yield* collectEvents(provider)
-          expect(events.at(-1), wire).toEqual({ type: "finish", reason: expected })
+          expect(events.at(-1), wire).toEqual({ type: "finish", reason: expected, model: "test-model" })
         }
       }))
 
@@ -217,7 +217,11 @@ layer(NodeHttpClient.layerUndici, { excludeTestServices: true })("OpenAiCompat",
           reply.stream([sse.raw(": OPENROUTER PROCESSING\n\n"), sse.text("ok"), sse.finish("stop")])
         )
         const events = yield* collectEvents(yield* providerFor(server))
-        expect(events).toEqual([{ type: "text_delta", text: "ok" }, { type: "finish", reason: "stop" }])
+        expect(events).toEqual([{ type: "text_delta", text: "ok" }, {
+          type: "finish",
+          reason: "stop",
+          model: "test-model"
+        }])
       }))
   })
 
@@ -601,7 +605,7 @@ layer(NodeHttpClient.layerUndici, { excludeTestServices: true })("OpenAiCompat",
         const second = yield* retried(provider)
         // The cut attempt's delta was already emitted; callers discard a failed attempt's output.
         expect(textOf(second)).toBe("lost again")
-        expect(second.at(-1)).toEqual({ type: "finish", reason: "stop" })
+        expect(second.at(-1)).toEqual({ type: "finish", reason: "stop", model: "test-model" })
         expect(yield* server.requests).toHaveLength(6)
       }))
 

@@ -48,6 +48,7 @@ interface PendingToolCall {
 export class MessageAssembler {
   private usage = { input: 0, output: 0, cacheRead: 0, cacheWrite: 0 }
   private stopReason: string | null | undefined = undefined
+  private model: string | undefined = undefined
   private readonly toolCalls = new Map<number, PendingToolCall>()
   /** Set once `message_stop` arrived: the only way a response counts as complete. */
   finished = false
@@ -55,6 +56,7 @@ export class MessageAssembler {
   accept(event: WireEvent): ReadonlyArray<LlmEvent> {
     switch (event.type) {
       case "message_start":
+        this.model = event.message.model
         this.takeUsage(event.message.usage)
         return []
       case "content_block_start": {
@@ -90,7 +92,7 @@ export class MessageAssembler {
         this.finished = true
         return [
           { type: "usage", usage: TokenUsage.of(this.usage) },
-          { type: "finish", reason: finishReasonOf(this.stopReason) }
+          { type: "finish", reason: finishReasonOf(this.stopReason), model: this.model }
         ]
     }
   }

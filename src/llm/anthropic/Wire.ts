@@ -39,7 +39,7 @@ export const BlockDelta = Schema.Union(
 export const WireEvent = Schema.Union(
   Schema.Struct({
     type: Schema.Literal("message_start"),
-    message: Schema.Struct({ usage: Schema.optional(WireUsage) })
+    message: Schema.Struct({ model: Schema.optional(Schema.String), usage: Schema.optional(WireUsage) })
   }),
   Schema.Struct({ type: Schema.Literal("content_block_start"), index: Count, content_block: BlockStart }),
   Schema.Struct({ type: Schema.Literal("content_block_delta"), index: Count, delta: BlockDelta }),

@@ -123,6 +123,7 @@ export const makeEventAssembler = (options: AssemblerOptions): EventAssembler =>
   let emittedCalls = 0
   let finish: FinishReason | undefined
   let usage: TokenUsage | undefined
+  let model: string | undefined
 
   const startsNewCall = (fragment: ToolCallFragment, current: PendingCall | undefined): boolean => {
     if (current === undefined) return true
@@ -161,6 +162,7 @@ export const makeEventAssembler = (options: AssemblerOptions): EventAssembler =>
 
   const onChunk = (chunk: StreamChunk): Either.Either<ReadonlyArray<LlmEvent>, LlmError> => {
     if (chunk.error != null) return Either.left(errorForStreamError(provider, chunk.error, redact))
+    if (chunk.model != null && chunk.model !== "") model = chunk.model
     const reported = chunk.usage ?? chunk.x_groq?.usage
     if (reported != null) usage = usageOf(reported)
     const events: Array<LlmEvent> = []
@@ -196,7 +198,7 @@ export const makeEventAssembler = (options: AssemblerOptions): EventAssembler =>
     }
     const events: Array<LlmEvent> = flushCalls()
     if (usage !== undefined) events.push({ type: "usage", usage })
-    events.push({ type: "finish", reason: finish })
+    events.push({ type: "finish", reason: finish, model })
     return Either.right(events)
   }
 

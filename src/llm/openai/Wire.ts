@@ -132,6 +132,8 @@ export type Usage = typeof Usage.Type
 
 /** One `data:` payload of the stream. */
 export const StreamChunk = Schema.Struct({
+  /** The model that answers (telemetry reports it). */
+  model: maybe(Schema.String),
   choices: maybe(Schema.Array(Choice)),
   usage: maybe(Usage),
   /** Groq reports streamed usage here, in the last chunk. */
