@@ -484,7 +484,8 @@ describe("code blocks", () => {
       "docs/ai-sdk.md": 1,
       "docs/byo-llm.md": 2,
       "docs/concepts.md": 4,
-      "docs/effect-ai.md": 2
+      "docs/effect-ai.md": 2,
+      "docs/telemetry.md": 1
     })
     expect(counts("typecheck-only")).toEqual({ "docs/byo-llm.md": 1 })
   })
