@@ -9,7 +9,7 @@ import { Effect, ManagedRuntime } from "effect"
 import * as NodePath from "node:path"
 import { makeTest } from "../src/Layers.js"
 import * as Session from "../src/Session.js"
-import * as Storage from "../src/Storage.js"
+import * as SqliteStore from "../src/storage/sqlite/SqliteStore.js"
 import type { Benchmark } from "./harness.js"
 import { check, percentile, round } from "./harness.js"
 import { seedHistory } from "./support.js"
@@ -30,7 +30,7 @@ const benchmark: Benchmark = {
   run: async ({ quick, tmpDir }) => {
     const messages = quick ? 50_000 : 1_000_000
     const filename = NodePath.join(tmpDir, "grep.db")
-    const runtime = ManagedRuntime.make(makeTest({ storage: Storage.layerSqlite({ filename }) }))
+    const runtime = ManagedRuntime.make(makeTest({ storage: SqliteStore.layer({ filename }) }))
     const session = await runtime.runPromise(
       Session.create({ model: "mock/bench", config: { compaction: { auto: false } } })
     )

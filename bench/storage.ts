@@ -14,6 +14,7 @@ import { DatabaseSync } from "node:sqlite"
 import type { MessageId, SessionId } from "../src/Domain.js"
 import * as Ids from "../src/internal/ids.js"
 import * as Storage from "../src/Storage.js"
+import * as SqliteStore from "../src/storage/sqlite/SqliteStore.js"
 import type { Benchmark, Figure } from "./harness.js"
 import { check, median, round } from "./harness.js"
 import { inTransaction } from "./support.js"
@@ -101,11 +102,11 @@ const appendThroughput = async (
   quick: boolean
 ): Promise<ReadonlyArray<Figure>> => {
   const libraryFile = NodePath.join(dir, "library.db")
-  const runtime = ManagedRuntime.make(Storage.layerSqlite({ filename: libraryFile }))
+  const runtime = ManagedRuntime.make(SqliteStore.layer({ filename: libraryFile }))
   const store = await runtime.runPromise(Storage.Storage)
   const rawFile = NodePath.join(dir, "raw.db")
   // the raw baseline writes into a database with exactly our schema and pragmas
-  const schemaRuntime = ManagedRuntime.make(Storage.layerSqlite({ filename: rawFile }))
+  const schemaRuntime = ManagedRuntime.make(SqliteStore.layer({ filename: rawFile }))
   const rawStore = await schemaRuntime.runPromise(Storage.Storage)
   const rawSession = await schemaRuntime.runPromise(newSession(rawStore))
   await schemaRuntime.dispose()
@@ -152,7 +153,7 @@ const appendThroughput = async (
 
 const contextRead = async (dir: string, large: number, quick: boolean): Promise<ReadonlyArray<Figure>> => {
   const filename = NodePath.join(dir, "context.db")
-  const runtime = ManagedRuntime.make(Storage.layerSqlite({ filename }))
+  const runtime = ManagedRuntime.make(SqliteStore.layer({ filename }))
   const store = await runtime.runPromise(Storage.Storage)
   const small = await runtime.runPromise(newSession(store))
   const big = await runtime.runPromise(newSession(store))

@@ -13,6 +13,7 @@ import type { ContextItem, SessionId } from "../../src/Domain.js"
 import * as Storage from "../../src/Storage.js"
 import { countTokens } from "../../src/Tokenizer.js"
 import { append, createSession, summaryCommit } from "../support/storage.js"
+import * as SqliteStore from "../../src/storage/sqlite/SqliteStore.js"
 
 const count: Count = (text) => countTokens(text)
 const budget: Budget = {
@@ -92,7 +93,7 @@ describe("context cache under concurrent reads", () => {
       expect([a, b]).toEqual([stored, stored])
       expect((yield* builder.items(ref)).length).toBe(3)
       yield* expectCacheEqualsStore(builder, ref, store, session.id)
-    }).pipe(Effect.provide(Storage.layerMemory)))
+    }).pipe(Effect.provide(SqliteStore.layerMemory)))
 
   it.effect("builds, sizes and item reads beside appends and compactions each see one consistent context", () =>
     Effect.gen(function*() {
@@ -157,7 +158,7 @@ describe("context cache under concurrent reads", () => {
         })
         yield* expectCacheEqualsStore(builder, ref, store, session.id)
       }
-    }).pipe(Effect.provide(Storage.layerMemory)))
+    }).pipe(Effect.provide(SqliteStore.layerMemory)))
 
   it.effect("a build keeps the renderings it chose while a concurrent reload drops items that left", () =>
     Effect.gen(function*() {
@@ -191,7 +192,7 @@ describe("context cache under concurrent reads", () => {
       for (const text of ["alpha question", "bravo answer", "charlie question", "delta answer"]) {
         expect(sentText(built)).toContain(text)
       }
-    }).pipe(Effect.provide(Storage.layerMemory)))
+    }).pipe(Effect.provide(SqliteStore.layerMemory)))
 
   it.effect("messages() returns cached messages even when a concurrent reload drops them", () =>
     Effect.gen(function*() {
@@ -219,7 +220,7 @@ describe("context cache under concurrent reads", () => {
       const messages = yield* Fiber.join(reading)
 
       expect(messages.map((message) => message.id)).toEqual([first.id, second.id, third.id])
-    }).pipe(Effect.provide(Storage.layerMemory)))
+    }).pipe(Effect.provide(SqliteStore.layerMemory)))
 })
 
 describe("context items whose content is missing", () => {
@@ -251,5 +252,5 @@ describe("context items whose content is missing", () => {
       expect(sentText(built)).toContain("kept question")
       expect(built.items.map((item) => item.id)).toEqual([kept.id, lost.id])
       expect(logs.filter((line) => line.startsWith("WARN") && line.includes(lost.id))).toHaveLength(1)
-    }).pipe(Effect.provide(Storage.layerMemory)))
+    }).pipe(Effect.provide(SqliteStore.layerMemory)))
 })

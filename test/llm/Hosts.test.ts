@@ -16,11 +16,11 @@ import * as Router from "../../src/llm/Router.js"
 import type { LlmRequest } from "../../src/LlmProvider.js"
 import { complete } from "../../src/LlmProvider.js"
 import * as Session from "../../src/Session.js"
-import * as Storage from "../../src/Storage.js"
 import * as Tool from "../../src/Tool.js"
 import type { RecordedRequest, Reply, ServerOptions } from "./support/openaiServer.js"
 import * as FakeServer from "./support/openaiServer.js"
 import { reply, sse } from "./support/openaiServer.js"
+import * as SqliteStore from "../../src/storage/sqlite/SqliteStore.js"
 
 const KEY = "host-key-0123456789abcdef"
 
@@ -359,7 +359,7 @@ const routerWith = (env: ReadonlyArray<readonly [string, string]>) =>
 
 /** mnesis with that router (SQLite in memory). */
 const mnesisWith = (env: ReadonlyArray<readonly [string, string]>) =>
-  makeLayer({ settings: Settings.layer(), storage: Storage.layerMemory, provider: routerWith(env) })
+  makeLayer({ settings: Settings.layer(), storage: SqliteStore.layerMemory, provider: routerWith(env) })
 
 const request = (model: string): LlmRequest => ({
   model,

@@ -8,6 +8,13 @@
  * below is ours, shaped like the upstream client — one connection per store, serialised by a
  * semaphore, prepared statements kept in a bounded cache.
  *
+ * Two departures, both for several writers: a transaction begins with `BEGIN IMMEDIATE`, so it
+ * takes the write lock before its first read (a deferred transaction that read first could not
+ * upgrade once another connection had written, and would fail at once); and a statement that finds
+ * the database locked (SQLITE_BUSY) waits asynchronously and tries again until the busy timeout,
+ * instead of SQLite's own busy handler, which would block the whole thread (node:sqlite is
+ * synchronous) — including the fiber of another connection in this process that holds the lock.
+ *
  * `node:sqlite` is imported lazily when a client is made, so importing mnesis loads no driver.
  *
  * @internal
@@ -17,7 +24,7 @@ import * as Client from "@effect/sql/SqlClient"
 import type { Connection, Row } from "@effect/sql/SqlConnection"
 import { SqlError } from "@effect/sql/SqlError"
 import * as Statement from "@effect/sql/Statement"
-import { Cache, Context, Duration, Effect, Scope } from "effect"
+import { Context, Effect, Random, Scope } from "effect"
 import type { DatabaseSync, SQLInputValue, StatementSync } from "node:sqlite"
 
 export interface NodeSqliteOptions {
@@ -28,6 +35,8 @@ export interface NodeSqliteOptions {
   /** How long a statement waits for another connection's lock before SQLITE_BUSY. */
   readonly busyTimeoutMs?: number | undefined
   readonly prepareCacheSize?: number | undefined
+  /** Wraps the connection, e.g. to inject failures in tests. */
+  readonly wrapConnection?: ((connection: Connection) => Connection) | undefined
 }
 
 /** The primary SQLite result codes a caller can act on, by number (see sqlite3.h). */
@@ -57,80 +66,116 @@ export const sqliteErrorCode = (cause: unknown): string | undefined => {
   return RESULT_CODES[errcode & 0xff] ?? `SQLITE_${errcode}`
 }
 
-const failure = (message: string) => (cause: unknown) => new SqlError({ cause, message })
-
 /** Opens the database: the lazy import keeps the driver out of `import "mnesis"`. */
 const open = (options: NodeSqliteOptions): Effect.Effect<DatabaseSync, SqlError, Scope.Scope> =>
   Effect.acquireRelease(
     Effect.tryPromise({
       try: async () => {
         const { DatabaseSync } = await import("node:sqlite")
-        return new DatabaseSync(options.filename, {
-          readOnly: options.readonly ?? false,
-          timeout: Math.max(0, Math.round(options.busyTimeoutMs ?? 30_000))
-        })
+        // no busy handler of SQLite's own: a locked database is waited for asynchronously (see above)
+        return new DatabaseSync(options.filename, { readOnly: options.readonly ?? false, timeout: 0 })
       },
-      catch: failure("Failed to open the database")
+      catch: (cause) => new SqlError({ cause, message: "Failed to open the database" })
     }),
     (db) => Effect.sync(() => db.isOpen && db.close())
   )
 
+const isBusy = (cause: unknown) => sqliteErrorCode(cause) === "SQLITE_BUSY"
+
+/** Sleeps in real time: another process holding the lock does not follow a test's clock. */
+const pause = (ms: number) =>
+  Effect.async<void>((resume) => {
+    const timer = setTimeout(() => resume(Effect.void), ms)
+    return Effect.sync(() => clearTimeout(timer))
+  })
+
+/**
+ * Runs `attempt`; while it finds the database locked, waits (1, 2, 4 … 50 ms, jittered) and tries
+ * again until `timeoutMs` have passed. Retrying is safe: every write transaction holds its lock
+ * from `BEGIN IMMEDIATE` on, so a statement can only find the database locked before any of its
+ * transaction's writes (or at a COMMIT, which SQLite lets the caller retry).
+ */
+const withBusyRetry = <A>(timeoutMs: number, message: string, attempt: () => A): Effect.Effect<A, SqlError> =>
+  Effect.suspend(() => {
+    let deadline: number | undefined
+    let delay = 1
+    const loop: Effect.Effect<A, SqlError> = Effect.suspend(() => {
+      try {
+        return Effect.succeed(attempt())
+      } catch (cause) {
+        const now = Date.now()
+        deadline ??= now + timeoutMs
+        if (!isBusy(cause) || now >= deadline) return Effect.fail(new SqlError({ cause, message }))
+        const wait = delay
+        delay = Math.min(delay * 2, 50)
+        return Effect.flatMap(
+          Random.nextRange(0.5, 1.5),
+          (jitter) => Effect.zipRight(pause(wait * jitter), loop)
+        )
+      }
+    })
+    return loop
+  })
+
 const makeConnection = (options: NodeSqliteOptions): Effect.Effect<Connection, SqlError, Scope.Scope> =>
   Effect.gen(function*() {
     const db = yield* open(options)
-    if (options.walMode !== false && options.filename !== ":memory:") {
-      yield* Effect.try({
-        try: () => db.exec("PRAGMA journal_mode = WAL"),
-        catch: failure("Failed to enable WAL")
-      })
+    const timeoutMs = Math.max(0, Math.round(options.busyTimeoutMs ?? 30_000))
+    const inMemory = options.filename === ":memory:" || options.filename.includes("vfs=memdb")
+    if (options.walMode !== false && !inMemory) {
+      yield* withBusyRetry(timeoutMs, "Failed to enable WAL", () => db.exec("PRAGMA journal_mode = WAL"))
     }
 
-    const prepareCache = yield* Cache.make({
-      capacity: options.prepareCacheSize ?? 200,
-      timeToLive: Duration.minutes(10),
-      lookup: (sql: string) =>
-        Effect.try({ try: () => db.prepare(sql), catch: failure("Failed to prepare statement") })
-    })
+    // A plain map in least-recently-used order: cheaper per statement than an Effect `Cache`.
+    const capacity = options.prepareCacheSize ?? 200
+    const prepared = new Map<string, StatementSync>()
+    const prepare = (sql: string): StatementSync => {
+      const cached = prepared.get(sql)
+      if (cached !== undefined) {
+        prepared.delete(sql)
+        prepared.set(sql, cached)
+        return cached
+      }
+      const statement = db.prepare(sql)
+      prepared.set(sql, statement)
+      if (prepared.size > capacity) prepared.delete(prepared.keys().next().value!)
+      return statement
+    }
 
     // Both settings are per statement and statements are cached: set them on every run.
-    const rows = (statement: StatementSync, params: ReadonlyArray<unknown>, arrays: boolean) =>
+    const rows = (sql: string, params: ReadonlyArray<unknown>, arrays: boolean, cache: boolean) =>
       Effect.withFiberRuntime<ReadonlyArray<Row>, SqlError>((fiber) => {
-        try {
-          statement.setReadBigInts(Context.get(fiber.currentContext, Client.SafeIntegers))
+        const safeIntegers = Context.get(fiber.currentContext, Client.SafeIntegers)
+        return withBusyRetry(timeoutMs, "Failed to execute statement", () => {
+          const statement = cache ? prepare(sql) : db.prepare(sql)
+          statement.setReadBigInts(safeIntegers)
           statement.setReturnArrays(arrays)
-          return Effect.succeed(statement.all(...bindable(params)))
-        } catch (cause) {
-          return Effect.fail(new SqlError({ cause, message: "Failed to execute statement" }))
-        }
+          return statement.all(...bindable(params))
+        })
       })
-
-    const run = (sql: string, params: ReadonlyArray<unknown>, arrays = false) =>
-      Effect.flatMap(prepareCache.get(sql), (statement) => rows(statement, params, arrays))
 
     const withTransform = (
       effect: Effect.Effect<ReadonlyArray<Row>, SqlError>,
       transformRows: (<A extends object>(rows: ReadonlyArray<A>) => ReadonlyArray<A>) | undefined
     ) => transformRows === undefined ? effect : Effect.map(effect, transformRows)
 
-    return {
-      execute: (sql, params, transformRows) => withTransform(run(sql, params), transformRows),
+    /** A COMMIT that fails leaves the transaction open in SQLite: roll it back so the connection is usable. */
+    const unprepared = (sql: string, params: ReadonlyArray<unknown>) =>
+      sql !== "COMMIT" ? rows(sql, params, false, false) : Effect.tapError(
+        rows(sql, params, false, false),
+        () => Effect.sync(() => db.isTransaction && db.exec("ROLLBACK"))
+      )
+
+    const connection: Connection = {
+      execute: (sql, params, transformRows) => withTransform(rows(sql, params, false, true), transformRows),
       executeRaw: (sql, params) =>
-        Effect.flatMap(prepareCache.get(sql), (statement) =>
-          Effect.try({
-            try: () => statement.run(...bindable(params)),
-            catch: failure("Failed to execute statement")
-          })),
-      executeValues: (sql, params) => Effect.map(run(sql, params, true), toValueRows),
+        withBusyRetry(timeoutMs, "Failed to execute statement", () => prepare(sql).run(...bindable(params))),
+      executeValues: (sql, params) => Effect.map(rows(sql, params, true, true), toValueRows),
       executeUnprepared: (sql, params, transformRows) =>
-        withTransform(
-          Effect.flatMap(
-            Effect.try({ try: () => db.prepare(sql), catch: failure("Failed to prepare statement") }),
-            (statement) => rows(statement, params, false)
-          ),
-          transformRows
-        ),
+        withTransform(unprepared(sql, params), transformRows),
       executeStream: () => Effect.dieMessage("executeStream is not supported by the node:sqlite client")
-    } satisfies Connection
+    }
+    return options.wrapConnection?.(connection) ?? connection
   })
 
 /** `node:sqlite` binds only null, numbers, bigints, strings and bytes; booleans go in as 0/1. */
@@ -170,6 +215,7 @@ export const make = (options: NodeSqliteOptions): Effect.Effect<Client.SqlClient
       acquirer,
       transactionAcquirer,
       compiler: Statement.makeCompilerSqlite(),
+      beginTransaction: "BEGIN IMMEDIATE",
       spanAttributes: [["db.system.name", "sqlite"]]
     }).pipe(Effect.provide(Reactivity.layer))
   })
