@@ -1,9 +1,10 @@
 /**
  * Storage benchmarks.
  *
- * 1. Append throughput: the library's `appendMessage` (3 parts, one transaction per message,
- *    with its seq bump, search rows and context item) against a raw node:sqlite loop that
- *    writes the same rows with the same statements in the same transactions. Target ratio ≥ 0.5.
+ * 1. Append throughput: the library's `appendMessage` (3 parts, one transaction per message:
+ *    the session row's counters, the message, its parts, its context item) against a raw
+ *    node:sqlite loop that writes the same rows with the same statements in the same
+ *    transactions. Target ratio ≥ 0.6.
  * 2. Context read: reading a 200-item active context (items + messages with parts) from a session
  *    with 100K stored messages against one with 1K. Target ratio ≤ 1.3 (reads must not scan the
  *    history).
@@ -45,26 +46,79 @@ const libraryMessage = (sessionId: SessionId, n: number) =>
     }
   })
 
-/** The same statements as `appendMessage` (one insert through the view, one read of the seq), raw. */
+/**
+ * What `appendMessage` does, on a raw node:sqlite connection: the same statements, prepared once,
+ * in the same transaction (`BEGIN IMMEDIATE` … `COMMIT`), with the same JSON encoding of the parts.
+ * The floor the store is measured against.
+ */
 const rawAppender = (db: DatabaseSync) => {
-  const append = db.prepare(`INSERT INTO message_appends (id, session_id, role, agent, model, created_at,
+  const begin = db.prepare("BEGIN IMMEDIATE")
+  const commit = db.prepare("COMMIT")
+  const bump = db.prepare(`UPDATE sessions SET next_seq = next_seq + 1, next_position = next_position + ?,
+    updated_at = CASE WHEN updated_at > ? THEN updated_at ELSE ? END, tokens_input = tokens_input + ?,
+    tokens_output = tokens_output + ?, tokens_cache_read = tokens_cache_read + ?,
+    tokens_cache_write = tokens_cache_write + ?, tokens_total = tokens_total + ?, cost = cost + ?
+    WHERE id = ? RETURNING next_seq, next_position`)
+  const message = db.prepare(
+    `INSERT INTO messages (id, session_id, seq, role, agent, model, is_summary, created_at,
     tokens_input, tokens_output, tokens_cache_read, tokens_cache_write, tokens_total, cost, finish_reason, error,
-    in_context, context_tokens, parts, snapshot)
-    VALUES (?, ?, ?, 'bench', 'mock/bench', ?, 0, 0, 0, 0, 0, 0, NULL, NULL, 1, 124, ?, NULL)`)
-  const seq = db.prepare("SELECT seq FROM messages WHERE id = ?")
+    in_context, context_tokens) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+  )
+  const row = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+  const parts = db.prepare(`INSERT INTO parts (id, message_id, session_id, idx, type, content, token_count,
+    tool_call_id, tool_name, tool_status, tool_output, tool_error, started_at, completed_at, compacted_at)
+    VALUES ${[row, row, row].join(", ")}`)
+  const item = db.prepare(
+    `INSERT INTO context_items (session_id, position, item_type, item_id, role, token_count)
+    VALUES (?, ?, 'message', ?, ?, ?)`
+  )
   return (sessionId: string, n: number, [messageId, ...partIds]: readonly [string, ...Array<string>]) => {
-    const parts = partIds.map((id, i) => ({
+    const role = n % 2 === 0 ? "user" : "assistant"
+    begin.run()
+    const counters = bump.get(1, n, n, 0, 0, 0, 0, 0, 0, sessionId)!
+    message.run(
+      messageId,
+      sessionId,
+      counters["next_seq"]!,
+      role,
+      "bench",
+      "mock/bench",
+      0,
+      n,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      null,
+      null,
+      1,
+      124
+    )
+    parts.run(...partIds.flatMap((id, i) => [
       id,
-      type: "text",
-      content: { text: text(n, i) },
-      tokenCount: 40
-    }))
-    append.run(messageId, sessionId, n % 2 === 0 ? "user" : "assistant", n, JSON.stringify(parts))
-    seq.get(messageId)
+      messageId,
+      sessionId,
+      i,
+      "text",
+      JSON.stringify({ text: text(n, i) }),
+      40,
+      null,
+      null,
+      null,
+      null,
+      null,
+      null,
+      null,
+      null
+    ]))
+    item.run(sessionId, counters["next_position"]!, messageId, role, 124)
+    commit.run()
   }
 }
 
-/** Fills a session with `count` messages in bulk; only the newest `inContext` are context items. */
+/** Fills a fresh session with `count` messages in bulk; only the newest `inContext` are context items. */
 const fillSession = (db: DatabaseSync, sessionId: string, count: number, inContext: number) => {
   const insertMessage = db.prepare(`INSERT INTO messages (id, session_id, seq, role, agent, model, created_at,
     in_context, context_tokens) VALUES (?, ?, ?, ?, 'bench', 'mock/bench', ?, ?, 124)`)
@@ -72,17 +126,15 @@ const fillSession = (db: DatabaseSync, sessionId: string, count: number, inConte
     `INSERT INTO parts (id, message_id, session_id, idx, type, content, token_count)
     VALUES (?, ?, ?, ?, 'text', ?, 40)`
   )
+  const insertItem = db.prepare(`INSERT INTO context_items (session_id, position, item_type, item_id, role,
+    token_count) VALUES (?, ?, 'message', ?, ?, 124)`)
   inTransaction(db, () => {
+    let position = 0
     for (let n = 1; n <= count; n++) {
       const messageId = Effect.runSync(Ids.messageId)
-      insertMessage.run(
-        messageId,
-        sessionId,
-        n,
-        n % 2 === 0 ? "assistant" : "user",
-        n,
-        n > count - inContext ? 1 : 0
-      )
+      const role = n % 2 === 0 ? "assistant" : "user"
+      const inCtx = n > count - inContext
+      insertMessage.run(messageId, sessionId, n, role, n, inCtx ? 1 : 0)
       for (let i = 0; i < 3; i++) {
         insertPart.run(
           Effect.runSync(Ids.partId),
@@ -92,7 +144,13 @@ const fillSession = (db: DatabaseSync, sessionId: string, count: number, inConte
           JSON.stringify({ text: text(n, i) })
         )
       }
+      if (inCtx) insertItem.run(sessionId, ++position, messageId, role)
     }
+    db.prepare("UPDATE sessions SET next_seq = ?, next_position = ? WHERE id = ?").run(
+      count,
+      position,
+      sessionId
+    )
   })
 }
 
@@ -147,7 +205,7 @@ const appendThroughput = async (
     unit: "msg/s",
     baseline: { label: "raw node:sqlite, same statements", value: round(raw, 0) },
     ratio: round(library / raw),
-    ...check({ value: library / raw, op: "≥", limit: 0.5, kind: "ratio", label: "ratio", quick })
+    ...check({ value: library / raw, op: "≥", limit: 0.6, kind: "ratio", label: "ratio", quick })
   }]
 }
 

@@ -56,9 +56,9 @@ export const inTransaction = (db: DatabaseSync, body: () => void) => {
 }
 
 /**
- * Appends `count` user/assistant messages (one text part each) to a fresh session in one
- * transaction, as the store would (seq, positions, counters); only the newest `inContext` become
- * context items, as if older ones had been compacted away.
+ * Appends `count` user/assistant messages (one text part each) to a session in one transaction,
+ * as the store would (seq, positions, counters); only the newest `inContext` become context
+ * items, as if older ones had been compacted away.
  */
 export const seedHistory = (file: string, sessionId: string, count: number, inContext: number) => {
   const db = new DatabaseSync(file)
@@ -74,19 +74,21 @@ export const seedHistory = (file: string, sessionId: string, count: number, inCo
   const counters = db.prepare(
     "UPDATE sessions SET next_seq = ?, next_position = ?, updated_at = ? WHERE id = ?"
   )
+  const start = db.prepare("SELECT next_seq, next_position FROM sessions WHERE id = ?").get(sessionId)
+  const first = Number(start?.["next_seq"] ?? 0)
   inTransaction(db, () => {
-    let position = 0
-    for (let n = 1; n <= count; n++) {
+    let position = Number(start?.["next_position"] ?? 0)
+    for (let n = first + 1; n <= first + count; n++) {
       const id = Effect.runSync(Ids.messageId)
       const role = n % 2 === 1 ? "user" : "assistant"
       const text = filler(n)
       const tokens = Math.ceil(text.length / 4)
-      const inCtx = n > count - inContext
+      const inCtx = n > first + count - inContext
       insertMessage.run(id, sessionId, n, role, n, inCtx ? 1 : 0, tokens + 4)
       insertPart.run(Effect.runSync(Ids.partId), id, sessionId, JSON.stringify({ text }), tokens)
       if (inCtx) insertItem.run(sessionId, ++position, id, role, tokens + 4)
     }
-    counters.run(count, position, count, sessionId)
+    counters.run(first + count, position, first + count, sessionId)
   })
   db.close()
 }

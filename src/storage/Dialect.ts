@@ -11,6 +11,7 @@ import type { Fragment } from "@effect/sql/Statement"
 import type { Effect, ParseResult, Schema } from "effect"
 import type { SessionId } from "../Domain.js"
 import type { ScannedText, ScanQuery, SearchHit, SearchQuery } from "../Storage.js"
+import type { Program } from "./Program.js"
 
 /** Decoders of column values as the driver returns them. */
 export interface Columns {
@@ -29,14 +30,16 @@ export interface Search {
   readonly search: (query: SearchQuery) => Effect.Effect<ReadonlyArray<SearchHit>, DialectError>
   /** The searchable text of parts in writing order (for regular expressions). */
   readonly scan: (query: ScanQuery) => Effect.Effect<ReadonlyArray<ScannedText>, DialectError>
-  /** Called in the transaction that wrote a tool part's result: re-indexes the part if needed. */
-  readonly partChanged: (partId: string) => Effect.Effect<void, SqlError>
+  /** Part of the program that wrote a tool part's result: re-indexes the part if needed. */
+  readonly partChanged: (partId: string) => Program<void, never>
   /** Called in a deletion's transaction before the parts go: drops the sessions' search rows. */
   readonly forget: (sessionIds: ReadonlyArray<SessionId>) => Effect.Effect<void, SqlError>
 }
 
 export interface Dialect {
   readonly columns: Columns
+  /** The statement that opens a write transaction, taking the write lock first where that matters. */
+  readonly beginWrite: string
   /** A JSON value (object or array) as a statement parameter. */
   readonly json: (value: unknown) => string
   /**

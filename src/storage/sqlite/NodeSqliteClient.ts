@@ -26,6 +26,7 @@ import { SqlError } from "@effect/sql/SqlError"
 import * as Statement from "@effect/sql/Statement"
 import { Context, Effect, Random, Scope } from "effect"
 import type { DatabaseSync, SQLInputValue, StatementSync } from "node:sqlite"
+import type { SyncConnection } from "../Program.js"
 
 export interface NodeSqliteOptions {
   readonly filename: string
@@ -36,7 +37,7 @@ export interface NodeSqliteOptions {
   readonly busyTimeoutMs?: number | undefined
   readonly prepareCacheSize?: number | undefined
   /** Wraps the connection, e.g. to inject failures in tests. */
-  readonly wrapConnection?: ((connection: Connection) => Connection) | undefined
+  readonly wrapConnection?: ((connection: SyncConnection) => Connection) | undefined
 }
 
 /** The primary SQLite result codes a caller can act on, by number (see sqlite3.h). */
@@ -90,32 +91,86 @@ const pause = (ms: number) =>
   })
 
 /**
+ * A prepared statement with the settings last applied to it: `setReadBigInts` and
+ * `setReturnArrays` cost as much as a small statement, so they are called only on a change.
+ */
+interface Prepared {
+  readonly statement: StatementSync
+  /** False for statements without result columns (INSERT, UPDATE without RETURNING, BEGIN…): run, not all. */
+  readonly returnsRows: boolean
+  safeIntegers: boolean
+  arrays: boolean
+}
+
+const preparedOf = (statement: StatementSync): Prepared => ({
+  statement,
+  returnsRows: statement.columns().length > 0,
+  safeIntegers: false,
+  arrays: false
+})
+
+const NO_ROWS: ReadonlyArray<Row> = []
+
+const runPrepared = (
+  prepared: Prepared,
+  params: ReadonlyArray<unknown>,
+  arrays: boolean,
+  safeIntegers: boolean
+): ReadonlyArray<Row> => {
+  const { statement } = prepared
+  if (!prepared.returnsRows) {
+    statement.run(...bindable(params))
+    return NO_ROWS
+  }
+  if (prepared.safeIntegers !== safeIntegers) {
+    statement.setReadBigInts(safeIntegers)
+    prepared.safeIntegers = safeIntegers
+  }
+  if (prepared.arrays !== arrays) {
+    statement.setReturnArrays(arrays)
+    prepared.arrays = arrays
+  }
+  return statement.all(...bindable(params))
+}
+
+/** The statements of transaction control (few distinct texts, worth keeping prepared). */
+const TRANSACTION_CONTROL = /^(BEGIN|COMMIT|ROLLBACK|SAVEPOINT|RELEASE)\b/
+
+/**
  * Runs `attempt`; while it finds the database locked, waits (1, 2, 4 … 50 ms, jittered) and tries
  * again until `timeoutMs` have passed. Retrying is safe: every write transaction holds its lock
  * from `BEGIN IMMEDIATE` on, so a statement can only find the database locked before any of its
  * transaction's writes (or at a COMMIT, which SQLite lets the caller retry).
  */
-const withBusyRetry = <A>(timeoutMs: number, message: string, attempt: () => A): Effect.Effect<A, SqlError> =>
-  Effect.suspend(() => {
-    let deadline: number | undefined
-    let delay = 1
-    const loop: Effect.Effect<A, SqlError> = Effect.suspend(() => {
-      try {
-        return Effect.succeed(attempt())
-      } catch (cause) {
-        const now = Date.now()
-        deadline ??= now + timeoutMs
-        if (!isBusy(cause) || now >= deadline) return Effect.fail(new SqlError({ cause, message }))
-        const wait = delay
-        delay = Math.min(delay * 2, 50)
-        return Effect.flatMap(
-          Random.nextRange(0.5, 1.5),
-          (jitter) => Effect.zipRight(pause(wait * jitter), loop)
-        )
-      }
-    })
-    return loop
+const attemptNow = <A>(timeoutMs: number, message: string, attempt: () => A): Effect.Effect<A, SqlError> => {
+  // the common case first, without the retry loop's allocations
+  try {
+    return Effect.succeed(attempt())
+  } catch (cause) {
+    if (!isBusy(cause)) return Effect.fail(new SqlError({ cause, message }))
+  }
+  let deadline: number | undefined
+  let delay = 1
+  const retry: Effect.Effect<A, SqlError> = Effect.suspend(() => {
+    try {
+      return Effect.succeed(attempt())
+    } catch (cause) {
+      const now = Date.now()
+      deadline ??= now + timeoutMs
+      if (!isBusy(cause) || now >= deadline) return Effect.fail(new SqlError({ cause, message }))
+      const wait = delay
+      delay = Math.min(delay * 2, 50)
+      return Effect.flatMap(
+        Random.nextRange(0.5, 1.5),
+        (jitter) => Effect.zipRight(pause(wait * jitter), retry)
+      )
+    }
   })
+  return Effect.zipRight(pause(1), retry)
+}
+
+const withBusyRetry = <A>(timeoutMs: number, message: string, attempt: () => A): Effect.Effect<A, SqlError> =>
+  Effect.suspend(() => attemptNow(timeoutMs, message, attempt))
 
 const makeConnection = (options: NodeSqliteOptions): Effect.Effect<Connection, SqlError, Scope.Scope> =>
   Effect.gen(function*() {
@@ -128,30 +183,28 @@ const makeConnection = (options: NodeSqliteOptions): Effect.Effect<Connection, S
 
     // A plain map in least-recently-used order: cheaper per statement than an Effect `Cache`.
     const capacity = options.prepareCacheSize ?? 200
-    const prepared = new Map<string, StatementSync>()
-    const prepare = (sql: string): StatementSync => {
+    const prepared = new Map<string, Prepared>()
+    const prepare = (sql: string): Prepared => {
       const cached = prepared.get(sql)
       if (cached !== undefined) {
         prepared.delete(sql)
         prepared.set(sql, cached)
         return cached
       }
-      const statement = db.prepare(sql)
-      prepared.set(sql, statement)
+      const fresh = preparedOf(db.prepare(sql))
+      prepared.set(sql, fresh)
       if (prepared.size > capacity) prepared.delete(prepared.keys().next().value!)
-      return statement
+      return fresh
     }
 
-    // Both settings are per statement and statements are cached: set them on every run.
     const rows = (sql: string, params: ReadonlyArray<unknown>, arrays: boolean, cache: boolean) =>
       Effect.withFiberRuntime<ReadonlyArray<Row>, SqlError>((fiber) => {
         const safeIntegers = Context.get(fiber.currentContext, Client.SafeIntegers)
-        return withBusyRetry(timeoutMs, "Failed to execute statement", () => {
-          const statement = cache ? prepare(sql) : db.prepare(sql)
-          statement.setReadBigInts(safeIntegers)
-          statement.setReturnArrays(arrays)
-          return statement.all(...bindable(params))
-        })
+        return attemptNow(
+          timeoutMs,
+          "Failed to execute statement",
+          () => runPrepared(cache ? prepare(sql) : preparedOf(db.prepare(sql)), params, arrays, safeIntegers)
+        )
       })
 
     const withTransform = (
@@ -159,21 +212,34 @@ const makeConnection = (options: NodeSqliteOptions): Effect.Effect<Connection, S
       transformRows: (<A extends object>(rows: ReadonlyArray<A>) => ReadonlyArray<A>) | undefined
     ) => transformRows === undefined ? effect : Effect.map(effect, transformRows)
 
-    /** A COMMIT that fails leaves the transaction open in SQLite: roll it back so the connection is usable. */
-    const unprepared = (sql: string, params: ReadonlyArray<unknown>) =>
-      sql !== "COMMIT" ? rows(sql, params, false, false) : Effect.tapError(
-        rows(sql, params, false, false),
-        () => Effect.sync(() => db.isTransaction && db.exec("ROLLBACK"))
-      )
+    /**
+     * Transaction control comes as "unprepared" statements; its few texts are cached like the
+     * rest. A COMMIT that fails leaves the transaction open in SQLite: it is rolled back, so the
+     * connection stays usable.
+     */
+    const unprepared = (sql: string, params: ReadonlyArray<unknown>) => {
+      const statement = rows(sql, params, false, TRANSACTION_CONTROL.test(sql))
+      return sql !== "COMMIT"
+        ? statement
+        : Effect.tapError(statement, () => Effect.sync(() => db.isTransaction && db.exec("ROLLBACK")))
+    }
 
-    const connection: Connection = {
+    const connection: SyncConnection = {
       execute: (sql, params, transformRows) => withTransform(rows(sql, params, false, true), transformRows),
       executeRaw: (sql, params) =>
-        withBusyRetry(timeoutMs, "Failed to execute statement", () => prepare(sql).run(...bindable(params))),
+        withBusyRetry(
+          timeoutMs,
+          "Failed to execute statement",
+          () => prepare(sql).statement.run(...bindable(params))
+        ),
       executeValues: (sql, params) => Effect.map(rows(sql, params, true, true), toValueRows),
       executeUnprepared: (sql, params, transformRows) =>
         withTransform(unprepared(sql, params), transformRows),
-      executeStream: () => Effect.dieMessage("executeStream is not supported by the node:sqlite client")
+      executeStream: () => Effect.dieMessage("executeStream is not supported by the node:sqlite client"),
+      // for write transactions run at once (storage/Program.ts): only their BEGIN can find the
+      // database locked, and the caller then takes the Effect path, which waits
+      executeSync: (sql, params) => runPrepared(prepare(sql), params, false, false),
+      inTransaction: () => db.isTransaction
     }
     return options.wrapConnection?.(connection) ?? connection
   })
@@ -198,6 +264,19 @@ const toValueRows = (rows: ReadonlyArray<Row>): ReadonlyArray<ReadonlyArray<unkn
  * time; a transaction holds the connection until it ends.
  */
 export const make = (options: NodeSqliteOptions): Effect.Effect<Client.SqlClient, SqlError, Scope.Scope> =>
+  Effect.map(makeWithConnection(options), ({ client }) => client)
+
+/**
+ * The client and its one connection (wrapped, when `wrapConnection` is given), for callers that
+ * run whole transactions synchronously on it (storage/Program.ts).
+ */
+export const makeWithConnection = (
+  options: NodeSqliteOptions
+): Effect.Effect<
+  { readonly client: Client.SqlClient; readonly connection: Connection },
+  SqlError,
+  Scope.Scope
+> =>
   Effect.gen(function*() {
     const connection = yield* makeConnection(options)
     const semaphore = yield* Effect.makeSemaphore(1)
@@ -211,11 +290,12 @@ export const make = (options: NodeSqliteOptions): Effect.Effect<Client.SqlClient
         connection
       )
     )
-    return yield* Client.make({
+    const client = yield* Client.make({
       acquirer,
       transactionAcquirer,
       compiler: Statement.makeCompilerSqlite(),
       beginTransaction: "BEGIN IMMEDIATE",
       spanAttributes: [["db.system.name", "sqlite"]]
     }).pipe(Effect.provide(Reactivity.layer))
+    return { client, connection }
   })

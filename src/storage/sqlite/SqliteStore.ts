@@ -14,6 +14,7 @@ import { resolveDbPath } from "../../Config.js"
 import type { StorageError } from "../../Errors.js"
 import type { CompactionStep, Service, StoreOpenFailure } from "../../Storage.js"
 import { Storage } from "../../Storage.js"
+import type { SyncConnection } from "../Program.js"
 import * as SqlStore from "../SqlStore.js"
 import * as Dialect from "./dialect.js"
 import * as NodeSqliteClient from "./NodeSqliteClient.js"
@@ -32,7 +33,7 @@ export interface Options {
   /** Test hook: runs before each step of a compaction commit, inside its transaction. */
   readonly onCompactionStep?: ((step: CompactionStep) => Effect.Effect<void, StorageError>) | undefined
   /** Test hook: wraps the database connection (to count or fail statements, whatever the backend). */
-  readonly wrapConnection?: ((connection: Connection) => Connection) | undefined
+  readonly wrapConnection?: ((connection: SyncConnection) => Connection) | undefined
 }
 
 /**
@@ -41,7 +42,10 @@ export interface Options {
  */
 export const fromClient = (
   sql: SqlClient.SqlClient,
-  options: Pick<Options, "filename" | "onCompactionStep">
+  options: Pick<Options, "filename" | "onCompactionStep"> & {
+    /** The client's connection, to run write transactions on at once (see storage/Program.ts). */
+    readonly connection?: Connection | undefined
+  }
 ): Effect.Effect<Service, StoreOpenFailure> =>
   Effect.gen(function*() {
     const path = options.filename
@@ -52,7 +56,8 @@ export const fromClient = (
     return yield* SqlStore.make(Dialect.make(sql), {
       fromSqlError: (operation: string, error: SqlError) => fromCause(path, operation, error.cause),
       fromDefect: (operation, defect) => fromCause(path, operation, causeOf(defect)),
-      onCompactionStep: options.onCompactionStep
+      onCompactionStep: options.onCompactionStep,
+      connection: options.connection
     }).pipe(Effect.provideService(SqlClientTag.SqlClient, sql))
   })
 
@@ -66,7 +71,7 @@ export const make = (options: Options): Effect.Effect<Service, StoreOpenFailure,
     const uri = options.filename.startsWith("file:")
     const filename = uri ? options.filename : resolveDbPath(options.filename)
     if (!uri) yield* preflight(filename)
-    const sql = yield* NodeSqliteClient.make({
+    const { client, connection } = yield* NodeSqliteClient.makeWithConnection({
       filename,
       walMode: options.walMode,
       busyTimeoutMs: options.busyTimeoutMs,
@@ -75,7 +80,7 @@ export const make = (options: Options): Effect.Effect<Service, StoreOpenFailure,
       Effect.catchTag("SqlError", (error) => Effect.fail(fromCause(filename, "open", error.cause))),
       Effect.catchAllDefect((defect) => Effect.fail(fromCause(filename, "open", defect)))
     )
-    return yield* fromClient(sql, { filename, onCompactionStep: options.onCompactionStep })
+    return yield* fromClient(client, { filename, onCompactionStep: options.onCompactionStep, connection })
   })
 
 /**

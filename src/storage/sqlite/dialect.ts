@@ -43,6 +43,7 @@ export const columns: Columns = {
 
 export const make = (sql: SqlClient): Dialect => ({
   columns,
+  beginWrite: "BEGIN IMMEDIATE",
   json: (value) => JSON.stringify(value),
   idList: (ids) => sql`json_each(${JSON.stringify(ids)}) j`,
   jsonField: (column, field) => `json_extract(${column}, '$.${field}')`,

@@ -7,10 +7,11 @@
  * @internal
  */
 import type { SqlClient } from "@effect/sql/SqlClient"
-import { Effect } from "effect"
+import { Effect, Either } from "effect"
 import type { SessionId } from "../../Domain.js"
 import type { ScanQuery, SearchQuery } from "../../Storage.js"
 import type { Search } from "../Dialect.js"
+import { makeTag, type Program, Raw } from "../Program.js"
 import { decodeAll, type Rows } from "../rows.js"
 import { buildMatchQuery } from "./searchQuery.js"
 
@@ -94,18 +95,17 @@ export const make = (sql: SqlClient, rows: Rows): Search => {
         Effect.map((hits) => hits.map(rows.toScanned))
       )
 
-  const partChanged = (partId: string) =>
-    Effect.gen(function*() {
-      // only a part the catch-up already passed needs its row replaced; later ones are indexed as they are
-      const stale = yield* sql<{ rowid: number }>`SELECT p.rowid AS rowid FROM parts p, search_state s
-        WHERE p.id = ${partId} AND s.id = 1 AND p.rowid <= s.indexed_upto`
-      const row = stale[0]
-      if (row === undefined) return
-      yield* sql`DELETE FROM search_index WHERE rowid = ${row.rowid}`
-      yield* sql`INSERT INTO search_index (rowid, body, session_id, message_id)
-        SELECT p.rowid, ${sql.literal(searchBody("p"))}, p.session_id, p.message_id FROM parts p
-        WHERE p.rowid = ${row.rowid}`
-    })
+  const stmt = makeTag(sql)
+  const SEARCH_BODY = new Raw(searchBody("p"))
+  // Only a part the catch-up already passed needs its row replaced; later ones are indexed as they are.
+  function* partChanged(partId: string): Program<void, never> {
+    yield stmt`DELETE FROM search_index WHERE rowid = (SELECT p.rowid FROM parts p, search_state s
+      WHERE p.id = ${partId} AND s.id = 1 AND p.rowid <= s.indexed_upto)`
+    yield stmt`INSERT INTO search_index (rowid, body, session_id, message_id)
+      SELECT p.rowid, ${SEARCH_BODY}, p.session_id, p.message_id FROM parts p, search_state s
+      WHERE p.id = ${partId} AND s.id = 1 AND p.rowid <= s.indexed_upto`
+    return Either.right(undefined)
+  }
 
   const forget = (sessionIds: ReadonlyArray<SessionId>) =>
     sql`DELETE FROM search_index WHERE rowid IN (
