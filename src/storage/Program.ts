@@ -18,6 +18,7 @@ import type { SqlClient } from "@effect/sql/SqlClient"
 import * as Client from "@effect/sql/SqlClient"
 import type { Connection, Row } from "@effect/sql/SqlConnection"
 import { SqlError } from "@effect/sql/SqlError"
+import type * as Statement from "@effect/sql/Statement"
 import { Effect, Either, Option } from "effect"
 
 /** One statement of a program: its text and its parameters. */
@@ -195,6 +196,31 @@ const reserved = <A, E>(sql: SqlClient, options: RunnerOptions, make: () => Prog
 /** A step on a connection (`@effect/sql` types a connection's rows loosely; they are rows). */
 export const execute = (connection: Connection, step: Step): Effect.Effect<ReadonlyArray<Row>, SqlError> =>
   Effect.map(connection.execute(step.sql, step.params, undefined), (rows: ReadonlyArray<Row>) => rows)
+
+/**
+ * Runs statements for the store: inside a transaction, straight on its connection; outside one,
+ * synchronously on the client's only connection when it has one and no transaction is open on it
+ * (a single statement cannot interleave with anything then), else through `@effect/sql`'s statement
+ * pipeline, which also waits when the database is locked. The pipeline's own cost (its span, its
+ * connection lookup) is several times a small statement's (bench/README.md).
+ */
+export const makeRun = (options: { readonly connection?: Connection | undefined }) => {
+  const only = options.connection !== undefined && isSync(options.connection) ? options.connection : undefined
+  return (statement: Statement.Statement<Row>): Effect.Effect<ReadonlyArray<Row>, SqlError> =>
+    Effect.flatMap(Effect.serviceOption(Client.TransactionConnection), (open) => {
+      if (Option.isSome(open)) {
+        const [text, params] = statement.compile()
+        return execute(open.value[0], { sql: text, params })
+      }
+      if (only === undefined || only.inTransaction()) return statement
+      const [text, params] = statement.compile()
+      try {
+        return Effect.succeed(only.executeSync(text, params))
+      } catch (cause) {
+        return isBusyError(cause) ? statement : Effect.fail(driverError(cause))
+      }
+    })
+}
 
 const fromEither = <A, E>(result: Either.Either<A, E>): Effect.Effect<A, E> =>
   Either.isLeft(result) ? Effect.fail(result.left) : Effect.succeed(result.right)

@@ -41,7 +41,7 @@ import type {
 } from "../Storage.js"
 import type { Dialect } from "./Dialect.js"
 import * as Lifecycle from "./lifecycle.js"
-import { execute, makeRunner, makeTag, type Program, type Step } from "./Program.js"
+import { execute, makeRun, makeRunner, makeTag, type Program, type Step } from "./Program.js"
 import {
   decodeAll,
   encodeCompactionResult,
@@ -158,12 +158,7 @@ export const make = (
      * `@effect/sql`'s statement pipeline (span, connection lookup) costs several times what the
      * statement itself does, and an append runs four statements (see bench/README.md).
      */
-    const run: Context["run"] = (statement) =>
-      Effect.flatMap(Effect.serviceOption(SqlClient.TransactionConnection), (connection) => {
-        if (Option.isNone(connection)) return statement
-        const [text, params] = statement.compile()
-        return execute(connection.value[0], { sql: text, params })
-      })
+    const run: Context["run"] = makeRun({ connection: options.connection })
 
     const ctx: Context = { sql, dialect, rows, run, query, transaction }
     const stmt = makeTag(sql)
@@ -219,9 +214,9 @@ export const make = (
         "listSessions",
         Effect.map(
           Effect.flatMap(
-            sql`SELECT * FROM sessions
+            run(sql`SELECT * FROM sessions
               ${q.parentId === undefined ? sql.literal("") : sql`WHERE parent_id = ${q.parentId}`}
-              ORDER BY created_at DESC, id DESC LIMIT ${q.limit ?? 100} OFFSET ${q.offset ?? 0}`,
+              ORDER BY created_at DESC, id DESC LIMIT ${q.limit ?? 100} OFFSET ${q.offset ?? 0}`),
             decodeSessions
           ),
           (found) => found.map(rows.toSession)
@@ -407,11 +402,13 @@ export const make = (
     const toolParts: Service["toolParts"] = (ids) =>
       ids.length === 0 ? Effect.succeed([]) : query(
         "toolParts",
-        sql`SELECT p.message_id, p.id AS part_id, p.type, p.content, p.token_count, p.tool_status, p.tool_output,
+        run(
+          sql`SELECT p.message_id, p.id AS part_id, p.type, p.content, p.token_count, p.tool_status, p.tool_output,
             p.tool_error, p.started_at, p.completed_at, p.compacted_at
           FROM ${dialect.idList(ids)}
           JOIN parts p ON p.message_id = j.value AND p.type = 'tool'
-          ORDER BY j.key, p.idx`.pipe(
+          ORDER BY j.key, p.idx`
+        ).pipe(
           Effect.flatMap(decodeToolParts),
           Effect.map((found) => found.map(rows.toMessageToolPart))
         )
@@ -419,11 +416,11 @@ export const make = (
 
     const selectMessages = (ids: ReadonlyArray<string>) =>
       Effect.flatMap(
-        sql`SELECT ${sql.literal(MESSAGE_COLUMNS)}
+        run(sql`SELECT ${sql.literal(MESSAGE_COLUMNS)}
           FROM ${dialect.idList(ids)}
           JOIN messages m ON m.id = j.value
           LEFT JOIN parts p ON p.message_id = m.id
-          ORDER BY j.key, p.idx`,
+          ORDER BY j.key, p.idx`),
         rows.groupMessages
       )
 
@@ -436,9 +433,9 @@ export const make = (
         "findToolCall",
         Effect.gen(function*() {
           const [row] = yield* Effect.flatMap(
-            sql`SELECT p.message_id FROM parts p JOIN messages m ON m.id = p.message_id
+            run(sql`SELECT p.message_id FROM parts p JOIN messages m ON m.id = p.message_id
               WHERE p.session_id = ${sessionId} AND p.tool_call_id = ${toolCallId}
-              ORDER BY m.seq DESC LIMIT 1`,
+              ORDER BY m.seq DESC LIMIT 1`),
             decodeMessageIds
           )
           if (row === undefined) return undefined
@@ -483,8 +480,8 @@ export const make = (
     const contextItems: Service["contextItems"] = (sessionId) =>
       query(
         "contextItems",
-        sql`SELECT position, item_type, item_id, role, token_count FROM context_items
-          WHERE session_id = ${sessionId} ORDER BY position`.pipe(
+        run(sql`SELECT position, item_type, item_id, role, token_count FROM context_items
+          WHERE session_id = ${sessionId} ORDER BY position`).pipe(
           Effect.flatMap(decodeContextItems),
           Effect.map((items) => items.map(rows.toContextItem))
         )
@@ -516,12 +513,12 @@ export const make = (
       query(
         "history",
         Effect.flatMap(
-          sql`SELECT ${sql.literal(MESSAGE_COLUMNS)}
+          run(sql`SELECT ${sql.literal(MESSAGE_COLUMNS)}
             FROM (SELECT * FROM messages WHERE session_id = ${sessionId} AND seq > ${q.afterSeq ?? 0}
                     ${q.includeSummaries === false ? sql`AND is_summary = ${false}` : sql.literal("")}
                   ORDER BY seq LIMIT ${q.limit}) m
             LEFT JOIN parts p ON p.message_id = m.id
-            ORDER BY m.seq, p.idx`,
+            ORDER BY m.seq, p.idx`),
           rows.groupMessages
         )
       )
@@ -549,14 +546,18 @@ export const make = (
         "summaries",
         Effect.gen(function*() {
           const found = yield* Effect.flatMap(
-            sql`SELECT n.* FROM ${dialect.idList(ids)} JOIN summary_nodes n ON n.id = j.value ORDER BY j.key`,
+            run(
+              sql`SELECT n.* FROM ${
+                dialect.idList(ids)
+              } JOIN summary_nodes n ON n.id = j.value ORDER BY j.key`
+            ),
             decodeSummaryRows
           )
           const parentRows = found.some((row) => row.kind === "condensed")
             ? yield* Effect.flatMap(
-              sql`SELECT summary_id, source_type, source_id FROM summary_sources
+              run(sql`SELECT summary_id, source_type, source_id FROM summary_sources
                 WHERE summary_id IN (SELECT j.value FROM ${dialect.idList(ids)}) AND source_type = 'summary'
-                ORDER BY summary_id, ord`,
+                ORDER BY summary_id, ord`),
               decodeSources
             )
             : []
@@ -569,15 +570,15 @@ export const make = (
         "sessionSummaries",
         Effect.gen(function*() {
           const found = yield* Effect.flatMap(
-            sql`SELECT n.* FROM summary_nodes n JOIN messages m ON m.id = n.message_id
-              WHERE n.session_id = ${sessionId} ORDER BY m.seq`,
+            run(sql`SELECT n.* FROM summary_nodes n JOIN messages m ON m.id = n.message_id
+              WHERE n.session_id = ${sessionId} ORDER BY m.seq`),
             decodeSummaryRows
           )
           const parentRows = yield* Effect.flatMap(
-            sql`SELECT s.summary_id, s.source_type, s.source_id FROM summary_sources s
+            run(sql`SELECT s.summary_id, s.source_type, s.source_id FROM summary_sources s
               JOIN summary_nodes n ON n.id = s.summary_id
               WHERE n.session_id = ${sessionId} AND s.source_type = 'summary'
-              ORDER BY s.summary_id, s.ord`,
+              ORDER BY s.summary_id, s.ord`),
             decodeSources
           )
           return withParents(found, parentRows)
@@ -587,7 +588,9 @@ export const make = (
     const summarySources: Service["summarySources"] = (id) =>
       query(
         "summarySources",
-        sql`SELECT summary_id, source_type, source_id FROM summary_sources WHERE summary_id = ${id} ORDER BY ord`
+        run(
+          sql`SELECT summary_id, source_type, source_id FROM summary_sources WHERE summary_id = ${id} ORDER BY ord`
+        )
           .pipe(
             Effect.flatMap(decodeSources),
             Effect.map((found) => found.map(rows.toSource))
@@ -598,14 +601,14 @@ export const make = (
     const activeCovers: Service["activeCovers"] = (ids) =>
       ids.length === 0 ? Effect.succeed(new Map()) : query(
         "activeCovers",
-        sql`WITH RECURSIVE up(orig, sid) AS (
+        run(sql`WITH RECURSIVE up(orig, sid) AS (
             SELECT s.source_id, s.summary_id FROM summary_sources s
             WHERE s.source_id IN (SELECT j.value FROM ${dialect.idList(ids)})
             UNION ALL
             SELECT up.orig, n.superseded_by FROM up JOIN summary_nodes n ON n.id = up.sid
             WHERE n.superseded_by IS NOT NULL
           )
-          SELECT up.orig, up.sid FROM up JOIN summary_nodes n ON n.id = up.sid WHERE n.superseded_by IS NULL`
+          SELECT up.orig, up.sid FROM up JOIN summary_nodes n ON n.id = up.sid WHERE n.superseded_by IS NULL`)
           .pipe(
             Effect.flatMap(decodeCovers),
             Effect.map((found) => new Map(found.map((row) => [row.orig, row.sid])))
@@ -735,8 +738,8 @@ export const make = (
     const snapshots: Service["snapshots"] = (sessionId, q = {}) =>
       query(
         "snapshots",
-        sql`SELECT * FROM turn_snapshots WHERE session_id = ${sessionId} AND turn > ${q.afterTurn ?? 0}
-          ORDER BY turn ${q.limit === undefined ? sql.literal("") : sql`LIMIT ${q.limit}`}`.pipe(
+        run(sql`SELECT * FROM turn_snapshots WHERE session_id = ${sessionId} AND turn > ${q.afterTurn ?? 0}
+          ORDER BY turn ${q.limit === undefined ? sql.literal("") : sql`LIMIT ${q.limit}`}`).pipe(
           Effect.flatMap(decodeSnapshots),
           Effect.map((found) => found.map(rows.toSnapshot))
         )
@@ -745,16 +748,16 @@ export const make = (
     const putFileReference: Service["putFileReference"] = (ref: FileReference) =>
       query(
         "putFileReference",
-        sql`INSERT INTO file_references (id, path, file_type, token_count, summary, created_at)
+        run(sql`INSERT INTO file_references (id, path, file_type, token_count, summary, created_at)
           VALUES (${ref.id}, ${ref.path}, ${ref.fileType}, ${ref.tokenCount}, ${ref.summary}, ${ref.createdAt})
-          ON CONFLICT (id) DO UPDATE SET path = excluded.path`.pipe(Effect.asVoid)
+          ON CONFLICT (id) DO UPDATE SET path = excluded.path`).pipe(Effect.asVoid)
       )
 
     const decodeFileReferences = decodeAll(rows.FileReferenceRow)
     const getFileReference: Service["getFileReference"] = (id: FileId) =>
       query(
         "getFileReference",
-        sql`SELECT * FROM file_references WHERE id = ${id}`.pipe(
+        run(sql`SELECT * FROM file_references WHERE id = ${id}`).pipe(
           Effect.flatMap(decodeFileReferences),
           Effect.map((found) => found[0] === undefined ? undefined : rows.toFileReference(found[0]))
         )

@@ -11,6 +11,7 @@ import {
   CompactionMarkerPart,
   CompactionResult,
   ContextBreakdown,
+  type ContextItem,
   FileId,
   FileReference,
   FileRefPart,
@@ -41,6 +42,22 @@ import type { Columns } from "./Dialect.js"
 
 const Count = Schema.NonNegativeInt
 const Nullable = Schema.NullOr
+
+/**
+ * The columns of the hot reads — a context's messages and parts, its items — hold what the store
+ * wrote itself after checking it (ids at the public boundary, counts and times by construction):
+ * they are decoded by type (a string, a number), not re-checked against their patterns and ranges
+ * on every read, which would cost more than reading the rows (bench/README.md, cold build).
+ */
+const Stored = {
+  MessageId: Schema.String.pipe(Schema.brand("MessageId")),
+  SessionId: Schema.String.pipe(Schema.brand("SessionId")),
+  PartId: Schema.String.pipe(Schema.brand("PartId")),
+  SummaryId: Schema.String.pipe(Schema.brand("SummaryId")),
+  Count: Schema.Number,
+  Int: Schema.Number,
+  Time: Schema.Number
+}
 
 /** A ParseError from a row, as the storage failure callers see. */
 export const unreadable = (operation: string) => (error: ParseResult.ParseError) =>
@@ -136,30 +153,49 @@ const CompactionContent = CompactionMarkerPart.pipe(Schema.omit("id", "tokenCoun
 
 export const encodeCompactionResult = Schema.encodeSync(CompactionResult)
 
+/** A row's token columns as a `TokenUsage` (the shared zero for the many messages without usage). */
+const usage = (row: {
+  readonly tokens_input: number
+  readonly tokens_output: number
+  readonly tokens_cache_read: number
+  readonly tokens_cache_write: number
+  readonly tokens_total: number
+}) =>
+  row.tokens_input === 0 && row.tokens_output === 0 && row.tokens_cache_read === 0 &&
+    row.tokens_cache_write === 0 && row.tokens_total === 0
+    ? TokenUsage.zero
+    : new TokenUsage({
+      input: row.tokens_input,
+      output: row.tokens_output,
+      cacheRead: row.tokens_cache_read,
+      cacheWrite: row.tokens_cache_write,
+      total: row.tokens_total
+    }, { disableValidation: true })
+
 /** The row Schemas for a dialect's column codecs. */
 export const makeRows = (columns: Columns) => {
   const { Bool, Json } = columns
 
   const MessageRow = Schema.Struct({
-    id: MessageId,
-    session_id: SessionId,
-    seq: Schema.Int,
+    id: Stored.MessageId,
+    session_id: Stored.SessionId,
+    seq: Stored.Int,
     role: Role,
     agent: Schema.String,
     model: Schema.String,
     is_summary: Bool,
-    created_at: Timestamp,
-    tokens_input: Count,
-    tokens_output: Count,
-    tokens_cache_read: Count,
-    tokens_cache_write: Count,
-    tokens_total: Count,
-    cost: Schema.NonNegative,
+    created_at: Stored.Time,
+    tokens_input: Stored.Count,
+    tokens_output: Stored.Count,
+    tokens_cache_read: Stored.Count,
+    tokens_cache_write: Stored.Count,
+    tokens_total: Stored.Count,
+    cost: Schema.Number,
     finish_reason: Nullable(Schema.String),
     error: Nullable(Json(TurnError))
   })
 
-  const partBase = { part_id: PartId, token_count: Count }
+  const partBase = { part_id: Stored.PartId, token_count: Stored.Count }
   const toolRowFields = {
     ...partBase,
     type: Schema.Literal("tool"),
@@ -167,9 +203,9 @@ export const makeRows = (columns: Columns) => {
     tool_status: ToolStatus,
     tool_output: Nullable(Schema.String),
     tool_error: Nullable(Schema.String),
-    started_at: Nullable(Timestamp),
-    completed_at: Nullable(Timestamp),
-    compacted_at: Nullable(Timestamp)
+    started_at: Nullable(Stored.Time),
+    completed_at: Nullable(Stored.Time),
+    compacted_at: Nullable(Stored.Time)
   }
   const ToolPartRow = Schema.Struct(toolRowFields)
   const PartRow = Schema.Union(
@@ -219,7 +255,7 @@ export const makeRows = (columns: Columns) => {
   }
 
   /** A tool part with the id of its message (what `toolParts` reads). */
-  const MessageToolPartRow = Schema.Struct({ ...toolRowFields, message_id: MessageId })
+  const MessageToolPartRow = Schema.Struct({ ...toolRowFields, message_id: Stored.MessageId })
   const toMessageToolPart = (row: typeof MessageToolPartRow.Type) => ({
     messageId: row.message_id,
     part: toToolPart(row)
@@ -256,13 +292,7 @@ export const makeRows = (columns: Columns) => {
             model: m.model,
             isSummary: m.is_summary,
             createdAt: m.created_at,
-            tokens: new TokenUsage({
-              input: m.tokens_input,
-              output: m.tokens_output,
-              cacheRead: m.tokens_cache_read,
-              cacheWrite: m.tokens_cache_write,
-              total: m.tokens_total
-            }, { disableValidation: true }),
+            tokens: usage(m),
             cost: m.cost,
             ...(reason === null ? {} : { finishReason: isFinishReason(reason) ? reason : "other" }),
             ...present("error", m.error),
@@ -385,29 +415,23 @@ export const makeRows = (columns: Columns) => {
       ? { kind: "message", id: row.source_id }
       : { kind: "summary", id: row.source_id }
 
-  const ContextItemRow = Schema.Union(
-    Schema.Struct({
-      position: Schema.Int,
-      item_type: Schema.Literal("message"),
-      item_id: MessageId,
-      role: Nullable(Role),
-      token_count: Count
-    }),
-    Schema.Struct({
-      position: Schema.Int,
-      item_type: Schema.Literal("summary"),
-      item_id: SummaryId,
-      role: Nullable(Role),
-      token_count: Count
-    })
-  )
-  const toContextItem = (row: typeof ContextItemRow.Type) => ({
-    position: row.position,
-    kind: row.item_type,
-    id: row.item_id,
-    ...present("role", row.role),
-    tokenCount: row.token_count
+  const ContextItemRow = Schema.Struct({
+    position: Stored.Int,
+    item_type: Schema.Literal("message", "summary"),
+    item_id: Schema.Union(Stored.MessageId, Stored.SummaryId),
+    role: Nullable(Role),
+    token_count: Stored.Count
   })
+  const toContextItem = (row: typeof ContextItemRow.Type): ContextItem =>
+    row.role === null
+      ? { position: row.position, kind: row.item_type, id: row.item_id, tokenCount: row.token_count }
+      : {
+        position: row.position,
+        kind: row.item_type,
+        id: row.item_id,
+        role: row.role,
+        tokenCount: row.token_count
+      }
 
   const SnapshotRow = Schema.Struct({
     session_id: SessionId,

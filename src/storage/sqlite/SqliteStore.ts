@@ -14,7 +14,7 @@ import { resolveDbPath } from "../../Config.js"
 import type { StorageError } from "../../Errors.js"
 import type { CompactionStep, Service, StoreOpenFailure } from "../../Storage.js"
 import { Storage } from "../../Storage.js"
-import type { SyncConnection } from "../Program.js"
+import { makeRun, type SyncConnection } from "../Program.js"
 import * as SqlStore from "../SqlStore.js"
 import * as Dialect from "./dialect.js"
 import * as NodeSqliteClient from "./NodeSqliteClient.js"
@@ -53,7 +53,7 @@ export const fromClient = (
       Effect.catchTag("SqlError", (error) => Effect.fail(fromCause(path, "open", error.cause)))
     )
     yield* migrate(sql, path)
-    return yield* SqlStore.make(Dialect.make(sql), {
+    return yield* SqlStore.make(Dialect.make(sql, makeRun({ connection: options.connection })), {
       fromSqlError: (operation: string, error: SqlError) => fromCause(path, operation, error.cause),
       fromDefect: (operation, defect) => fromCause(path, operation, causeOf(defect)),
       onCompactionStep: options.onCompactionStep,

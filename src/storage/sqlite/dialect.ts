@@ -41,11 +41,11 @@ export const columns: Columns = {
   Json: (schema) => Schema.compose(JsonText, schema, { strict: false })
 }
 
-export const make = (sql: SqlClient): Dialect => ({
+export const make = (sql: SqlClient, run: Search.Run): Dialect => ({
   columns,
   beginWrite: "BEGIN IMMEDIATE",
   json: (value) => JSON.stringify(value),
   idList: (ids) => sql`json_each(${JSON.stringify(ids)}) j`,
   jsonField: (column, field) => `json_extract(${column}, '$.${field}')`,
-  search: Search.make(sql, makeRows(columns))
+  search: Search.make(sql, makeRows(columns), run)
 })

@@ -7,7 +7,10 @@
  * @internal
  */
 import type { SqlClient } from "@effect/sql/SqlClient"
-import { Effect, Either } from "effect"
+import type { Row } from "@effect/sql/SqlConnection"
+import type { SqlError } from "@effect/sql/SqlError"
+import type * as Statement from "@effect/sql/Statement"
+import { Effect, Either, Schema } from "effect"
 import type { SessionId } from "../../Domain.js"
 import type { ScanQuery, SearchQuery } from "../../Storage.js"
 import type { Search } from "../Dialect.js"
@@ -27,23 +30,34 @@ export const searchBody = (row: string) =>
 
 const SEARCHABLE = `('text', 'reasoning', 'tool', 'file_ref')`
 
-export const make = (sql: SqlClient, rows: Rows): Search => {
+/** Runs a statement (see storage/Program.ts `makeRun`). */
+export type Run = (statement: Statement.Statement<Row>) => Effect.Effect<ReadonlyArray<Row>, SqlError>
+
+const StateRow = Schema.Struct({ upto: Schema.Int, last: Schema.NullOr(Schema.Int) })
+const decodeState = decodeAll(StateRow)
+
+export const make = (sql: SqlClient, rows: Rows, run: Run): Search => {
   /** Indexes the parts written since the last search, in one transaction. */
   const catchUp = Effect.gen(function*() {
-    const [state] = yield* sql<{ upto: number; last: number | null }>`
-      SELECT indexed_upto AS upto, (SELECT max(rowid) FROM parts) AS last FROM search_state WHERE id = 1`
+    const [state] = yield* Effect.flatMap(
+      run(
+        sql`SELECT indexed_upto AS upto, (SELECT max(rowid) FROM parts) AS last FROM search_state WHERE id = 1`
+      ),
+      decodeState
+    )
     if (state === undefined || state.last === null || state.last <= state.upto) return
     yield* sql.withTransaction(Effect.gen(function*() {
       // read again under the write lock: another connection may have indexed meanwhile
-      const [locked] = yield* sql<
-        { upto: number }
-      >`SELECT indexed_upto AS upto FROM search_state WHERE id = 1`
+      const [locked] = yield* Effect.flatMap(
+        run(sql`SELECT indexed_upto AS upto, NULL AS last FROM search_state WHERE id = 1`),
+        decodeState
+      )
       const from = locked?.upto ?? state.upto
-      yield* sql`INSERT INTO search_index (rowid, body, session_id, message_id)
+      yield* run(sql`INSERT INTO search_index (rowid, body, session_id, message_id)
         SELECT p.rowid, ${sql.literal(searchBody("p"))}, p.session_id, p.message_id FROM parts p
-        WHERE p.rowid > ${from} AND p.type IN ${sql.literal(SEARCHABLE)}`
-      yield* sql`UPDATE search_state SET indexed_upto = (SELECT coalesce(max(rowid), ${from}) FROM parts)
-        WHERE id = 1`
+        WHERE p.rowid > ${from} AND p.type IN ${sql.literal(SEARCHABLE)}`)
+      yield* run(sql`UPDATE search_state SET indexed_upto = (SELECT coalesce(max(rowid), ${from}) FROM parts)
+        WHERE id = 1`)
     }))
   })
 
@@ -57,7 +71,7 @@ export const make = (sql: SqlClient, rows: Rows): Search => {
     const match = buildMatchQuery(q.text, q.sessionIds)
     if (match === undefined || q.sessionIds.length === 0) return Effect.succeed([])
     return catchUp.pipe(
-      Effect.zipRight(sql`SELECT s.rowid AS position, s.session_id, s.message_id,
+      Effect.zipRight(run(sql`SELECT s.rowid AS position, s.session_id, s.message_id,
           p.id AS part_id, m.seq, m.role, m.is_summary, n.id AS summary_id,
           snippet(search_index, 0, '[', ']', '…', 24) AS snippet
         FROM search_index s
@@ -66,7 +80,7 @@ export const make = (sql: SqlClient, rows: Rows): Search => {
         LEFT JOIN summary_nodes n ON n.message_id = m.id
         WHERE search_index MATCH ${match} AND s.rowid > ${q.after ?? 0} ${seqFilter(q.seqRange)}
         ORDER BY s.rowid
-        LIMIT ${q.limit}`),
+        LIMIT ${q.limit}`)),
       Effect.flatMap(decodeHits),
       Effect.map((hits) => hits.map(rows.toHit))
     )
@@ -75,7 +89,7 @@ export const make = (sql: SqlClient, rows: Rows): Search => {
   const scan = (q: ScanQuery) =>
     q.sessionIds.length === 0 ?
       Effect.succeed([]) :
-      sql`SELECT p.rowid AS position, p.session_id, p.message_id,
+      run(sql`SELECT p.rowid AS position, p.session_id, p.message_id,
         p.id AS part_id, m.seq, m.role, m.is_summary, n.id AS summary_id, ${
         sql.literal(searchBody("p"))
       } AS text
@@ -90,7 +104,7 @@ export const make = (sql: SqlClient, rows: Rows): Search => {
         AND p.rowid > ${q.after ?? 0} AND p.type IN ${sql.literal(SEARCHABLE)}
         ${seqFilter(q.seqRange)}
       ORDER BY p.rowid
-      LIMIT ${q.limit}`.pipe(
+      LIMIT ${q.limit}`).pipe(
         Effect.flatMap(decodeScanned),
         Effect.map((hits) => hits.map(rows.toScanned))
       )
@@ -108,10 +122,10 @@ export const make = (sql: SqlClient, rows: Rows): Search => {
   }
 
   const forget = (sessionIds: ReadonlyArray<SessionId>) =>
-    sql`DELETE FROM search_index WHERE rowid IN (
+    run(sql`DELETE FROM search_index WHERE rowid IN (
       SELECT rowid FROM parts WHERE session_id IN (SELECT value FROM json_each(${
       JSON.stringify(sessionIds)
-    })))`
+    })))`)
       .pipe(Effect.asVoid)
 
   return { search, scan, partChanged, forget }
