@@ -263,7 +263,8 @@ export const makeRows = (columns: Columns) => {
 
   const decodeMessageRow = Schema.decodeUnknownEither(MessageRow)
   const decodePartRow = Schema.decodeUnknownEither(PartRow)
-  const isFinishReason = Schema.is(FinishReason)
+  const reasons: ReadonlySet<string> = new Set(FinishReason.literals)
+  const isFinishReason = (reason: string): reason is FinishReason => reasons.has(reason)
 
   /**
    * Joined message/part rows (ordered by message, then part; part columns NULL for a message
@@ -280,23 +281,30 @@ export const makeRows = (columns: Columns) => {
       const flush = () => {
         if (current === undefined) return
         const m = current
+        const base = {
+          id: m.id,
+          sessionId: m.session_id,
+          seq: m.seq,
+          role: m.role,
+          agent: m.agent,
+          model: m.model,
+          isSummary: m.is_summary,
+          createdAt: m.created_at,
+          tokens: usage(m),
+          cost: m.cost,
+          parts
+        }
         const reason = m.finish_reason
+        if (reason === null && m.error === null) {
+          out.push(new Message(base, { disableValidation: true }))
+          return
+        }
         if (reason !== null && !isFinishReason(reason)) unknownReasons.push(`${m.id} ("${reason}")`)
         out.push(
           new Message({
-            id: m.id,
-            sessionId: m.session_id,
-            seq: m.seq,
-            role: m.role,
-            agent: m.agent,
-            model: m.model,
-            isSummary: m.is_summary,
-            createdAt: m.created_at,
-            tokens: usage(m),
-            cost: m.cost,
+            ...base,
             ...(reason === null ? {} : { finishReason: isFinishReason(reason) ? reason : "other" }),
-            ...present("error", m.error),
-            parts
+            ...present("error", m.error)
           }, { disableValidation: true })
         )
       }
