@@ -14,7 +14,6 @@ import * as Storage from "../../src/Storage.js"
 import * as SqliteStore from "../../src/storage/sqlite/SqliteStore.js"
 import { countTokens } from "../../src/Tokenizer.js"
 import { append, createSession, summaryCommit } from "../support/storage.js"
-import * as SqliteStore from "../../src/storage/sqlite/SqliteStore.js"
 
 const count: Count = (text) => countTokens(text)
 const budget: Budget = {
