@@ -18,10 +18,10 @@ import { parserFor } from "../src/files/code/Grammars.js"
 import * as ContentStore from "../src/files/ContentStore.js"
 import * as Summarize from "../src/files/Summarize.js"
 import * as NodeSqliteClient from "../src/storage/sqlite/NodeSqliteClient.js"
+import * as SqliteStore from "../src/storage/sqlite/SqliteStore.js"
 import * as Tokenizer from "../src/Tokenizer.js"
 import type { Benchmark, Figure } from "./harness.js"
 import { check, median, round } from "./harness.js"
-import * as SqliteStore from "../src/storage/sqlite/SqliteStore.js"
 
 const SOURCES = NodePath.resolve(import.meta.dirname, "..", "node_modules", "effect", "src")
 

@@ -23,8 +23,8 @@ import { collect } from "../../src/LlmProvider.js"
 import type { LlmRequest } from "../../src/LlmProvider.js"
 import { client } from "../../src/promise.js"
 import * as Session from "../../src/Session.js"
-import * as MnesisTool from "../../src/Tool.js"
 import * as SqliteStore from "../../src/storage/sqlite/SqliteStore.js"
+import * as MnesisTool from "../../src/Tool.js"
 
 // ---------------------------------------------------------------------------------------------
 // Scripted stream parts

@@ -24,8 +24,8 @@ import { makeLayer } from "../../src/Layers.js"
 import { collect } from "../../src/LlmProvider.js"
 import type { LlmRequest } from "../../src/LlmProvider.js"
 import * as Session from "../../src/Session.js"
-import * as MnesisTool from "../../src/Tool.js"
 import * as SqliteStore from "../../src/storage/sqlite/SqliteStore.js"
+import * as MnesisTool from "../../src/Tool.js"
 
 // ---------------------------------------------------------------------------------------------
 // A scripted @effect/ai model

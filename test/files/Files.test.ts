@@ -17,9 +17,9 @@ import * as ContentStore from "../../src/files/ContentStore.js"
 import * as Ids from "../../src/internal/ids.js"
 import * as Storage from "../../src/Storage.js"
 import * as NodeSqliteClient from "../../src/storage/sqlite/NodeSqliteClient.js"
+import * as SqliteStore from "../../src/storage/sqlite/SqliteStore.js"
 import * as Tokenizer from "../../src/Tokenizer.js"
 import { tempDir } from "../support/storage.js"
-import * as SqliteStore from "../../src/storage/sqlite/SqliteStore.js"
 
 const THRESHOLD = 100
 

@@ -16,11 +16,11 @@ import * as Router from "../../src/llm/Router.js"
 import type { LlmRequest } from "../../src/LlmProvider.js"
 import { complete } from "../../src/LlmProvider.js"
 import * as Session from "../../src/Session.js"
+import * as SqliteStore from "../../src/storage/sqlite/SqliteStore.js"
 import * as Tool from "../../src/Tool.js"
 import type { RecordedRequest, Reply, ServerOptions } from "./support/openaiServer.js"
 import * as FakeServer from "./support/openaiServer.js"
 import { reply, sse } from "./support/openaiServer.js"
-import * as SqliteStore from "../../src/storage/sqlite/SqliteStore.js"
 
 const KEY = "host-key-0123456789abcdef"
 
