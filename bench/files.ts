@@ -17,8 +17,8 @@ import * as Files from "../src/Files.js"
 import { parserFor } from "../src/files/code/Grammars.js"
 import * as ContentStore from "../src/files/ContentStore.js"
 import * as Summarize from "../src/files/Summarize.js"
-import * as Storage from "../src/Storage.js"
 import * as NodeSqliteClient from "../src/storage/sqlite/NodeSqliteClient.js"
+import * as SqliteStore from "../src/storage/sqlite/SqliteStore.js"
 import * as Tokenizer from "../src/Tokenizer.js"
 import type { Benchmark, Figure } from "./harness.js"
 import { check, median, round } from "./harness.js"
@@ -58,7 +58,7 @@ const benchmark: Benchmark = {
     const source = buildSource(quick ? 200_000 : 1_000_000)
     const runs = quick ? 3 : 5
     const filename = NodePath.join(tmpDir, "files.db")
-    const storage = Storage.layerSqlite({ filename })
+    const storage = SqliteStore.layer({ filename })
     const sql = Layer.scoped(SqlClient.SqlClient, NodeSqliteClient.make({ filename })).pipe(
       Layer.provideMerge(storage),
       Layer.orDie

@@ -8,7 +8,7 @@ import { Settings } from "../src/Config.js"
 import { makeLayer } from "../src/Layers.js"
 import * as MockLlm from "../src/llm/MockLlm.js"
 import * as Session from "../src/Session.js"
-import * as Storage from "../src/Storage.js"
+import * as SqliteStore from "../src/storage/sqlite/SqliteStore.js"
 
 const [turnsArg, filename] = process.argv.slice(2)
 const turns = Number(turnsArg)
@@ -33,7 +33,7 @@ const memory = () => {
 
 const layer = makeLayer({
   settings: Settings.layer(config),
-  storage: Storage.layerSqlite({ filename }),
+  storage: SqliteStore.layer({ filename }),
   provider: MockLlm.layer({ keepRequests: false })
 })
 

@@ -10,7 +10,7 @@ import * as Ids from "../src/internal/ids.js"
 import { makeLayer } from "../src/Layers.js"
 import * as MockLlm from "../src/llm/MockLlm.js"
 import { LlmProvider } from "../src/LlmProvider.js"
-import * as Storage from "../src/Storage.js"
+import * as SqliteStore from "../src/storage/sqlite/SqliteStore.js"
 
 /** Milliseconds spent inside provider streams since the last reset. */
 export const providerClock = { ms: 0 }
@@ -37,16 +37,12 @@ export const timedProvider = Layer.effect(
 export const timedTestLayer = (config: MnesisConfigOverrides, filename: string) =>
   makeLayer({
     settings: Settings.layer(config),
-    storage: Storage.layerSqlite({ filename }),
+    storage: SqliteStore.layer({ filename }),
     provider: timedProvider.pipe(Layer.provide(MockLlm.layer()))
   })
 
 const filler = (n: number) => `message ${n}: ` + "the quick brown fox jumps over the lazy dog ".repeat(8)
 
-/**
- * Appends `count` user/assistant messages (one text part each) to a session in one transaction;
- * only the newest `inContext` become context items, as if older ones had been compacted away.
- */
 /** Runs `body` in one transaction on a raw connection (bulk seeding for benchmarks). */
 export const inTransaction = (db: DatabaseSync, body: () => void) => {
   db.exec("BEGIN")
@@ -59,25 +55,40 @@ export const inTransaction = (db: DatabaseSync, body: () => void) => {
   }
 }
 
+/**
+ * Appends `count` user/assistant messages (one text part each) to a session in one transaction,
+ * as the store would (seq, positions, counters); only the newest `inContext` become context
+ * items, as if older ones had been compacted away.
+ */
 export const seedHistory = (file: string, sessionId: string, count: number, inContext: number) => {
   const db = new DatabaseSync(file)
   db.exec("PRAGMA journal_mode = WAL")
-  // The messages trigger keeps the session's counters and adds the context items.
   const insertMessage = db.prepare(`INSERT INTO messages (id, session_id, seq, role, agent, model, created_at,
     in_context, context_tokens) VALUES (?, ?, ?, ?, 'bench', 'mock/bench', ?, ?, ?)`)
   const insertPart = db.prepare(
     `INSERT INTO parts (id, message_id, session_id, idx, type, content, token_count)
     VALUES (?, ?, ?, 0, 'text', ?, ?)`
   )
+  const insertItem = db.prepare(`INSERT INTO context_items (session_id, position, item_type, item_id, role,
+    token_count) VALUES (?, ?, 'message', ?, ?, ?)`)
+  const counters = db.prepare(
+    "UPDATE sessions SET next_seq = ?, next_position = ?, updated_at = ? WHERE id = ?"
+  )
+  const start = db.prepare("SELECT next_seq, next_position FROM sessions WHERE id = ?").get(sessionId)
+  const first = Number(start?.["next_seq"] ?? 0)
   inTransaction(db, () => {
-    for (let n = 1; n <= count; n++) {
+    let position = Number(start?.["next_position"] ?? 0)
+    for (let n = first + 1; n <= first + count; n++) {
       const id = Effect.runSync(Ids.messageId)
       const role = n % 2 === 1 ? "user" : "assistant"
       const text = filler(n)
       const tokens = Math.ceil(text.length / 4)
-      insertMessage.run(id, sessionId, n, role, n, n > count - inContext ? 1 : 0, tokens + 4)
+      const inCtx = n > first + count - inContext
+      insertMessage.run(id, sessionId, n, role, n, inCtx ? 1 : 0, tokens + 4)
       insertPart.run(Effect.runSync(Ids.partId), id, sessionId, JSON.stringify({ text }), tokens)
+      if (inCtx) insertItem.run(sessionId, ++position, id, role, tokens + 4)
     }
+    counters.run(first + count, position, first + count, sessionId)
   })
   db.close()
 }

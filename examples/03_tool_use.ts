@@ -13,7 +13,7 @@ import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
 import { Console, Effect, Schema } from "effect"
 import * as NodeOs from "node:os"
 import * as NodePath from "node:path"
-import { makeTest, type MnesisEvent, MockLlm, Session, Storage, Tool } from "../src/index.js"
+import { makeTest, type MnesisEvent, MockLlm, Session, SqliteStore, Tool } from "../src/index.js"
 
 // ---------------------------------------------------------------------------------------------
 // Two tools
@@ -71,7 +71,7 @@ const config = {
 }
 
 // The same database MnesisLive would use: MNESIS_DB_PATH, or here a file in the temp directory.
-const storage = Storage.layerSqlite({
+const storage = SqliteStore.layer({
   filename: process.env.MNESIS_DB_PATH ?? NodePath.join(NodeOs.tmpdir(), "mnesis-examples.db")
 })
 

@@ -21,7 +21,7 @@ import { Console, Effect, Layer, Schema, Stream } from "effect"
 import * as NodeOs from "node:os"
 import * as NodePath from "node:path"
 import { MemoryToolkit, memoryToolkitLayer, providerLayer } from "../src/effect-ai.js"
-import { makeLayer, Session, Settings, Storage, Tool } from "../src/index.js"
+import { makeLayer, Session, Settings, SqliteStore, Tool } from "../src/index.js"
 
 // ---------------------------------------------------------------------------------------------
 // A scripted @effect/ai model (a real one comes from @effect/ai-openai, @effect/ai-anthropic…)
@@ -99,7 +99,7 @@ const config = {
 
 const MnesisOnEffectAi = makeLayer({
   settings: Settings.layer(config),
-  storage: Storage.layerSqlite({
+  storage: SqliteStore.layer({
     filename: process.env.MNESIS_DB_PATH ?? NodePath.join(NodeOs.tmpdir(), "mnesis-examples.db")
   }),
   // With a real model: providerLayer({ configure: (request) => OpenAiLanguageModel.withConfigOverride(

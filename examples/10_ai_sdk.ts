@@ -20,7 +20,7 @@ import { convertArrayToReadableStream, MockLanguageModelV4 } from "ai/test"
 import * as NodeOs from "node:os"
 import * as NodePath from "node:path"
 import { providerLayer, withMnesis } from "../src/ai-sdk.js"
-import { makeLayer, Settings, Storage } from "../src/index.js"
+import { makeLayer, Settings, SqliteStore } from "../src/index.js"
 import { client } from "../src/promise.js"
 
 // ---------------------------------------------------------------------------------------------
@@ -88,7 +88,7 @@ const mnesis = client(makeLayer({
     compaction: { compactionOutputBudget: 1_000 },
     modelOverrides: { contextLimit: 6_000, maxOutputTokens: 1_000 }
   }),
-  storage: Storage.layerSqlite({
+  storage: SqliteStore.layer({
     filename: process.env.MNESIS_DB_PATH ?? NodePath.join(NodeOs.tmpdir(), "mnesis-examples.db")
   }),
   provider: providerLayer(model)

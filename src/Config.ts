@@ -135,8 +135,9 @@ export const FileConfig = Schema.Struct({
 })
 export type FileConfig = typeof FileConfig.Type
 
-/** Where and how the SQLite store is opened. */
-export const StoreConfig = Schema.Struct({
+/** The embedded store (the default): one database file on this machine. */
+export const FileStoreConfig = Schema.Struct({
+  backend: withDefault(Schema.Literal("sqlite"), () => "sqlite" as const),
   dbPath: withDefault(
     Schema.String.pipe(Schema.minLength(1, { message: () => "must not be empty" })),
     () => "~/.mnesis/sessions.db"
@@ -144,6 +145,10 @@ export const StoreConfig = Schema.Struct({
   walMode: withDefault(Schema.Boolean, () => true),
   busyTimeout: withDefault(DurationInput, () => Duration.seconds(30))
 })
+export type FileStoreConfig = typeof FileStoreConfig.Type
+
+/** Which store `MnesisLive` opens, and how: one member per backend, told apart by `backend`. */
+export const StoreConfig = Schema.Union(FileStoreConfig)
 export type StoreConfig = typeof StoreConfig.Type
 
 /** Parallel operators (LLM-Map, Agentic-Map). */

@@ -25,6 +25,25 @@ export class SessionNotFound extends Schema.TaggedError<SessionNotFound>()("Sess
   }
 }
 
+/** A session with this id is already in the store (an import that would overwrite it). */
+export class SessionExists extends Schema.TaggedError<SessionExists>()("SessionExists", {
+  sessionId: Schema.String
+}) {
+  override get message(): string {
+    return `session ${this.sessionId} is already in this database; delete it first or import into another database`
+  }
+}
+
+/** An archive file could not be read or written. */
+export class ArchiveFileError extends Schema.TaggedError<ArchiveFileError>()("ArchiveFileError", {
+  path: Schema.String,
+  reason: Schema.String
+}) {
+  override get message(): string {
+    return `cannot use the archive file ${this.path} (${this.reason}); check the path and its permissions`
+  }
+}
+
 /** The store failed for a reason other than corruption or version (I/O, permissions, locking). */
 export class StorageError extends Schema.TaggedError<StorageError>()("StorageError", {
   operation: Schema.String,
@@ -36,14 +55,14 @@ export class StorageError extends Schema.TaggedError<StorageError>()("StorageErr
   }
 }
 
-/** The file is not a SQLite database, or SQLite reports it corrupt. */
+/** What the store was pointed at is not a database of its kind, or the database reports corruption. */
 export class DatabaseCorrupt extends Schema.TaggedError<DatabaseCorrupt>()("DatabaseCorrupt", {
   path: Schema.String,
   reason: Schema.String
 }) {
   override get message(): string {
     return `the database at ${this.path} is not usable (${this.reason}); restore a backup or point ` +
-      `store.dbPath at another file`
+      `the store at another database`
   }
 }
 

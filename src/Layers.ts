@@ -1,6 +1,6 @@
 /**
- * The two application-level bundles: `MnesisLive` (SQLite at the configured path, the provider
- * router, configuration from the environment) and `MnesisTest` (SQLite in memory and `MockLlm`).
+ * The two application-level bundles: `MnesisLive` (the configured store, the provider router,
+ * configuration from the environment) and `MnesisTest` (the embedded store in memory and `MockLlm`).
  *
  * @since 0.1.0
  */
@@ -10,11 +10,11 @@ import * as Compactor from "./Compactor.js"
 import type { MnesisConfigOverrides } from "./Config.js"
 import { Settings } from "./Config.js"
 import * as ContextBuilder from "./ContextBuilder.js"
-import type { SchemaTooNew } from "./Errors.js"
 import * as Events from "./Events.js"
 import * as MockLlm from "./llm/MockLlm.js"
 import * as Router from "./llm/Router.js"
-import * as Storage from "./Storage.js"
+import type * as Storage from "./Storage.js"
+import * as StoreLayers from "./storage/layers.js"
 import * as Tokenizer from "./Tokenizer.js"
 
 /** Services that need nothing but themselves. */
@@ -46,7 +46,7 @@ export const makeLayer = <P, EC, ES, EP, RP>(parts: {
  */
 export const makeLive = (config: MnesisConfigOverrides = {}) => {
   const settings = Settings.layerFromEnv(config)
-  const storage = Layer.unwrapEffect(Effect.map(Settings, (s) => Storage.layerFromConfig(s.store))).pipe(
+  const storage = Layer.unwrapEffect(Effect.map(Settings, (s) => StoreLayers.fromConfig(s.store))).pipe(
     Layer.provide(settings)
   )
   const provider = Router.layerFromEnv.pipe(Layer.provide(NodeHttpClient.layerUndici))
@@ -63,19 +63,19 @@ export const MnesisLive = makeLive()
 export interface TestOptions {
   readonly config?: MnesisConfigOverrides | undefined
   readonly mock?: MockLlm.MockOptions | undefined
-  /** Another store (a temporary file, or one with a fault-injection hook); SQLite in memory by default. */
-  readonly storage?: Layer.Layer<Storage.Storage, Storage.StoreFailure | SchemaTooNew> | undefined
+  /** Another store (a temporary file, or one with a fault-injection hook); in memory by default. */
+  readonly storage?: Layer.Layer<Storage.Storage, Storage.StoreOpenFailure> | undefined
 }
 
 /**
- * The test bundle: SQLite in memory, `MockLlm` (scriptable through `MockLlmControl`).
+ * The test bundle: the embedded store in memory, `MockLlm` (scriptable through `MockLlmControl`).
  *
  * @since 0.1.0
  */
 export const makeTest = (options: TestOptions = {}) => {
   return makeLayer({
     settings: Settings.layer(options.config),
-    storage: options.storage ?? Storage.layerMemory,
+    storage: options.storage ?? StoreLayers.memory,
     provider: MockLlm.layer(options.mock)
   })
 }

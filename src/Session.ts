@@ -15,7 +15,7 @@
  *
  * @since 0.1.0
  */
-import type { Effect, Option, Scope, Stream } from "effect"
+import type { Effect, Layer, Option, Scope, Stream } from "effect"
 import type { Compactor } from "./Compactor.js"
 import type { MnesisConfigOverrides, Settings } from "./Config.js"
 import type { BuiltContext, ContextBuilder } from "./ContextBuilder.js"
@@ -47,13 +47,13 @@ import type { EventBus, EventOf, EventTag, Handler, MnesisEvent } from "./Events
 import type { LlmProvider, ToolCall } from "./LlmProvider.js"
 import type * as MemoryTools from "./MemoryTools.js"
 import * as Impl from "./session/make.js"
-import type { Storage } from "./Storage.js"
+import type * as Storage from "./Storage.js"
 import type { Tokenizer } from "./Tokenizer.js"
 import type { Tool } from "./Tool.js"
 
 /** Every service a session needs; `MnesisLive` and `MnesisTest` provide them all. */
 export type MnesisServices =
-  | Storage
+  | Storage.Storage
   | Tokenizer
   | LlmProvider
   | EventBus
@@ -79,8 +79,11 @@ export interface OpenOptions {
   readonly systemPrompt?: string | undefined
   /** Overrides merged over the layer's configuration for this session. */
   readonly config?: MnesisConfigOverrides | undefined
-  /** Open this database instead of the layer's store (kept open for the session's lifetime). */
-  readonly dbPath?: string | undefined
+  /**
+   * Use this store instead of the layer's (built for the session and closed with it), e.g.
+   * `SqliteStore.layer({ filename })` for a session in its own database file.
+   */
+  readonly storage?: Layer.Layer<Storage.Storage, Storage.StoreOpenFailure> | undefined
   readonly parentId?: SessionId | undefined
   readonly agent?: string | undefined
   /** Tools offered on every `send` (more can be passed per call). */
@@ -105,7 +108,8 @@ export interface HistoryOptions {
 
 export interface LoadOptions {
   readonly config?: MnesisConfigOverrides | undefined
-  readonly dbPath?: string | undefined
+  /** Use this store instead of the layer's (see `OpenOptions.storage`). */
+  readonly storage?: Layer.Layer<Storage.Storage, Storage.StoreOpenFailure> | undefined
   readonly tools?: ReadonlyArray<Tool> | undefined
   readonly memoryTools?: OpenOptions["memoryTools"]
 }

@@ -1,19 +1,17 @@
 /**
  * The append-only store: sessions, messages and parts, the active-context view, the summary DAG
- * with its provenance, file references and full-text search.
+ * with its provenance, file references and full-text search — the tag and the interface only.
  *
- * The interface is backend-neutral (SQLite today, PostgreSQL later): nothing here names a SQLite
- * feature. Message and part content is never rewritten; the only mutations are usage/finish of an
- * assistant message, the lifecycle of a tool part, tombstones, superseded marks and the
- * context-item swaps of compaction.
+ * The interface is backend-neutral: nothing here names a database. Message and part content is
+ * never rewritten; the only mutations are the lifecycle of a tool part, tombstones, superseded
+ * marks and the context-item swaps of compaction. Sessions go only as a whole (`deleteSession`,
+ * `deleteSessionsUntouchedSince`), with everything that belongs to them.
  *
  * @since 0.1.0
  */
-import type { Scope } from "effect"
-import { Context, Duration, Layer } from "effect"
-import type { Effect } from "effect"
-import type { StoreConfig } from "./Config.js"
-import { resolveDbPath } from "./Config.js"
+import type { Effect, Stream } from "effect"
+import { Context } from "effect"
+import type { ArchiveRecord } from "./Archive.js"
 import type {
   ContextItem,
   FileId,
@@ -36,11 +34,20 @@ import type {
   TurnError,
   TurnSnapshot
 } from "./Domain.js"
-import type { DatabaseCorrupt, SchemaTooNew, SessionNotFound, StorageError } from "./Errors.js"
-import * as Sqlite from "./storage/Sqlite.js"
+import type {
+  DatabaseCorrupt,
+  InvalidInput,
+  SchemaTooNew,
+  SessionExists,
+  SessionNotFound,
+  StorageError
+} from "./Errors.js"
 
 /** Failures any store operation may report. */
 export type StoreFailure = StorageError | DatabaseCorrupt
+
+/** Failures of opening a store (building its layer). */
+export type StoreOpenFailure = StoreFailure | SchemaTooNew
 
 type WithoutId<T> = T extends unknown ? Omit<T, "id"> : never
 
@@ -83,7 +90,7 @@ export interface NewMessage {
    * `false`: they stay in the history but never reach a model.
    */
   readonly inContext?: boolean | undefined
-  /** The snapshot of the turn this message completes, written in the same statement. */
+  /** The snapshot of the turn this message completes, written in the same transaction. */
   readonly snapshot?: NewTurnSnapshot | undefined
 }
 
@@ -102,14 +109,6 @@ export interface Tombstone {
   readonly partId: PartId
   /** What the part costs once rendered as a tombstone marker. */
   readonly tokenCount: number
-}
-
-export interface ContextItemsQuery {
-  /** Only items before this position (for newest-first paging). */
-  readonly beforePosition?: number | undefined
-  readonly limit?: number | undefined
-  /** Newest first instead of position order. */
-  readonly newestFirst?: boolean | undefined
 }
 
 export interface SnapshotQuery {
@@ -158,7 +157,7 @@ export interface CompactionCommit {
   readonly message: Omit<NewMessage, "sessionId" | "role" | "inContext" | "tokens" | "cost">
 }
 
-/** Steps of a compaction commit, in order; used by tests to inject failures at each one. */
+/** Steps of a compaction commit, in order (see the store's `onCompactionStep` test hook). */
 export type CompactionStep = "message" | "node" | "provenance" | "supersede" | "swap"
 
 export interface SearchQuery {
@@ -201,10 +200,9 @@ export interface ScannedText extends Omit<SearchHit, "snippet"> {
 }
 
 /** A provenance row: one item a summary stands for. */
-export interface SummarySource {
-  readonly kind: "message" | "summary"
-  readonly id: MessageId | SummaryId
-}
+export type SummarySource =
+  | { readonly kind: "message"; readonly id: MessageId }
+  | { readonly kind: "summary"; readonly id: SummaryId }
 
 /**
  * The store's operations.
@@ -212,14 +210,22 @@ export interface SummarySource {
  * @since 0.1.0
  */
 export interface Service {
-  readonly createSession: (session: NewSession) => Effect.Effect<SessionInfo, SessionNotFound | StoreFailure>
+  /** Creates a session; its id (and its parent's) must be well-formed (`InvalidInput` otherwise). */
+  readonly createSession: (
+    session: NewSession
+  ) => Effect.Effect<SessionInfo, SessionNotFound | InvalidInput | StoreFailure>
   readonly getSession: (id: SessionId) => Effect.Effect<SessionInfo, SessionNotFound | StoreFailure>
   readonly listSessions: (
     query?: { readonly parentId?: SessionId; readonly limit?: number; readonly offset?: number }
   ) => Effect.Effect<ReadonlyArray<SessionInfo>, StoreFailure>
 
-  /** Appends a message with its parts; assigns the next `seq` and its context item atomically. */
-  readonly appendMessage: (message: NewMessage) => Effect.Effect<Message, SessionNotFound | StoreFailure>
+  /**
+   * Appends a message with its parts; assigns the next `seq` and its context item atomically. Ids
+   * must be well-formed (`InvalidInput` otherwise, before anything is written).
+   */
+  readonly appendMessage: (
+    message: NewMessage
+  ) => Effect.Effect<Message, SessionNotFound | InvalidInput | StoreFailure>
   /**
    * Appends messages in order, with the tool parts' updates, in one transaction: all are written
    * (consecutive in their session, nothing of another writer between them), or none.
@@ -227,12 +233,7 @@ export interface Service {
   readonly appendMessages: (
     messages: ReadonlyArray<NewMessage>,
     toolUpdates?: ReadonlyArray<{ readonly id: PartId; readonly update: ToolPartUpdate }>
-  ) => Effect.Effect<ReadonlyArray<Message>, SessionNotFound | StoreFailure>
-  /** Sets an assistant message's usage, cost and finish reason (after streaming). */
-  readonly updateMessageUsage: (
-    id: MessageId,
-    update: { readonly tokens: TokenUsage; readonly cost: number; readonly finishReason: FinishReason }
-  ) => Effect.Effect<void, StoreFailure>
+  ) => Effect.Effect<ReadonlyArray<Message>, SessionNotFound | InvalidInput | StoreFailure>
   readonly updateToolPart: (id: PartId, update: ToolPartUpdate) => Effect.Effect<void, StoreFailure>
   /** Several tool parts' updates in one transaction: all are written, or none. */
   readonly updateToolParts: (
@@ -254,10 +255,8 @@ export interface Service {
     at: number
   ) => Effect.Effect<number, StoreFailure>
 
-  readonly contextItems: (
-    sessionId: SessionId,
-    query?: ContextItemsQuery
-  ) => Effect.Effect<ReadonlyArray<ContextItem>, StoreFailure>
+  /** The session's active context, in position order. */
+  readonly contextItems: (sessionId: SessionId) => Effect.Effect<ReadonlyArray<ContextItem>, StoreFailure>
   /**
    * The context's version and its items after `afterPosition` (all when absent), in position
    * order, read consistently. The version changes whenever an existing item changes (compaction
@@ -268,8 +267,6 @@ export interface Service {
     sessionId: SessionId,
     afterPosition?: number
   ) => Effect.Effect<{ readonly version: number; readonly items: ReadonlyArray<ContextItem> }, StoreFailure>
-  /** Sum of the token counts of every item in the active context. */
-  readonly contextTokens: (sessionId: SessionId) => Effect.Effect<number, StoreFailure>
   /** Messages with their parts, in the order of `ids`; unknown ids are skipped. One query. */
   readonly messages: (ids: ReadonlyArray<MessageId>) => Effect.Effect<ReadonlyArray<Message>, StoreFailure>
   readonly history: (
@@ -309,56 +306,48 @@ export interface Service {
   readonly search: (query: SearchQuery) => Effect.Effect<ReadonlyArray<SearchHit>, StoreFailure>
   /** The searchable text of the sessions' parts in writing order, a page at a time. */
   readonly scan: (query: ScanQuery) => Effect.Effect<ReadonlyArray<ScannedText>, StoreFailure>
+
+  /**
+   * Deletes a session with its sub-sessions and everything they hold (messages, parts, summaries,
+   * provenance, context, snapshots, search rows, file references nothing else uses), in one
+   * transaction. Returns the deleted sessions' ids, the given one first.
+   */
+  readonly deleteSession: (
+    id: SessionId
+  ) => Effect.Effect<ReadonlyArray<SessionId>, SessionNotFound | StoreFailure>
+  /**
+   * Retention: deletes every session tree (a session without a parent, with its sub-sessions) in
+   * which no session was updated at or after `cutoff` (epoch milliseconds). Returns the deleted ids.
+   */
+  readonly deleteSessionsUntouchedSince: (
+    cutoff: number
+  ) => Effect.Effect<ReadonlyArray<SessionId>, StoreFailure>
+  /**
+   * Reads a session and its sub-sessions as archive records (see `Archive`), in one transaction,
+   * handing them to `write` a page at a time in an order `importSession` accepts.
+   */
+  readonly exportSession: <E, R>(
+    id: SessionId,
+    write: (records: ReadonlyArray<ArchiveRecord>) => Effect.Effect<void, E, R>
+  ) => Effect.Effect<void, E | SessionNotFound | StoreFailure, R>
+  /**
+   * Writes exported sessions back with every id, counter, summary and provenance row as it was,
+   * in one transaction. Fails with `SessionExists` when a session is already here, and with
+   * `SessionNotFound` when the first session's parent is neither here nor in the archive.
+   */
+  readonly importSession: <E, R>(
+    records: Stream.Stream<ArchiveRecord, E, R>
+  ) => Effect.Effect<
+    ReadonlyArray<SessionId>,
+    E | SessionExists | SessionNotFound | InvalidInput | StoreFailure,
+    R
+  >
 }
 
 /**
- * The store as an Effect service.
+ * The store as an Effect service. Backends provide it with their own layers (the SQLite one is
+ * `SqliteStore.layer`); this module names none of them.
  *
  * @since 0.1.0
  */
 export class Storage extends Context.Tag("mnesis/Storage")<Storage, Service>() {}
-
-export interface SqliteOptions {
-  /** A file path (`~` is expanded; the parent directory is created) or `:memory:`. */
-  readonly filename: string
-  readonly walMode?: boolean | undefined
-  /** Milliseconds a writer waits for another process's lock before failing. */
-  readonly busyTimeoutMs?: number | undefined
-  /** Test hook: runs before each step of a compaction commit, inside the transaction. */
-  readonly onCompactionStep?: ((step: CompactionStep) => Effect.Effect<void, StorageError>) | undefined
-}
-
-/** The SQLite store as a scoped effect (the connection closes with the scope). */
-export const makeSqlite = (
-  options: SqliteOptions
-): Effect.Effect<Service, StorageError | DatabaseCorrupt | SchemaTooNew, Scope.Scope> =>
-  Sqlite.make({ ...options, filename: resolveDbPath(options.filename) })
-
-/**
- * SQLite at `filename`.
- *
- * @since 0.1.0
- */
-export const layerSqlite = (
-  options: SqliteOptions
-): Layer.Layer<Storage, StorageError | DatabaseCorrupt | SchemaTooNew> =>
-  Layer.scoped(Storage, makeSqlite(options))
-
-/**
- * SQLite in memory: the same SQL as the file store, gone when the layer's scope closes.
- *
- * @since 0.1.0
- */
-export const layerMemory: Layer.Layer<Storage, StorageError | DatabaseCorrupt | SchemaTooNew> = Layer.suspend(
-  () => layerSqlite({ filename: ":memory:" })
-)
-
-/** SQLite configured by the `store` section of `MnesisConfig`. */
-export const layerFromConfig = (
-  store: StoreConfig
-): Layer.Layer<Storage, StorageError | DatabaseCorrupt | SchemaTooNew> =>
-  layerSqlite({
-    filename: store.dbPath,
-    walMode: store.walMode,
-    busyTimeoutMs: Duration.toMillis(store.busyTimeout)
-  })

@@ -3,6 +3,7 @@
  *
  * @since 0.1.0
  */
+export * as Archive from "./Archive.js"
 export * as Compactor from "./Compactor.js"
 export * as Config from "./Config.js"
 export { makeConfig, type MnesisConfig, type MnesisConfigOverrides, Settings } from "./Config.js"
@@ -38,5 +39,6 @@ export type {
   TurnResult
 } from "./Session.js"
 export * as Storage from "./Storage.js"
+export * as SqliteStore from "./storage/sqlite/SqliteStore.js"
 export * as Tokenizer from "./Tokenizer.js"
 export * as Tool from "./Tool.js"

@@ -18,6 +18,7 @@ import type { LlmRequest } from "../src/LlmProvider.js"
 import * as ModelRegistry from "../src/ModelRegistry.js"
 import * as Session from "../src/Session.js"
 import * as Storage from "../src/Storage.js"
+import * as SqliteStore from "../src/storage/sqlite/SqliteStore.js"
 import { countTokens } from "../src/Tokenizer.js"
 import { checkDag } from "./support/dag.js"
 import { yieldToEventLoop } from "./support/eventLoop.js"
@@ -407,7 +408,7 @@ describe("failures", () => {
       expect(yield* store.sessionSummaries(session.id)).toEqual([])
       expect((yield* session.send("still alive?")).text).toContain("still alive?")
     }).pipe(Effect.provide(layer({
-      storage: Storage.layerSqlite({
+      storage: SqliteStore.layer({
         filename: ":memory:",
         onCompactionStep: (step) =>
           step === "swap"
@@ -456,7 +457,7 @@ const directHandle = (
   })
 
 const unreadable = Effect.fail(new StorageError({ operation: "contextSince", reason: "disk gone" }))
-const directLayer = Storage.layerMemory.pipe(Layer.merge(MockLlm.layer()))
+const directLayer = SqliteStore.layerMemory.pipe(Layer.merge(MockLlm.layer()))
 
 describe("a context that cannot be measured", () => {
   it.scoped("beforeTurn fails the turn with the store's error instead of skipping the hard-threshold wait", () =>

@@ -12,6 +12,7 @@ import { makeLive, makeTest, MnesisTest } from "../src/Layers.js"
 import * as MockLlm from "../src/llm/MockLlm.js"
 import type { LlmRequest } from "../src/LlmProvider.js"
 import * as Session from "../src/Session.js"
+import * as SqliteStore from "../src/storage/sqlite/SqliteStore.js"
 import { tempDbPath } from "./support/storage.js"
 
 const MODEL = "anthropic/claude-opus-4-6"
@@ -65,7 +66,10 @@ describe("getting started (the seed, in Effect)", () => {
     Effect.gen(function*() {
       // a session with its own database file: closing it closes that store too
       const dbPath = yield* tempDbPath
-      const session = yield* Session.create({ model: MODEL, dbPath })
+      const session = yield* Session.create({
+        model: MODEL,
+        storage: SqliteStore.layer({ filename: dbPath })
+      })
       yield* session.send("hello")
       yield* session.close
       const calls: ReadonlyArray<Effect.Effect<unknown, unknown>> = [
@@ -113,7 +117,11 @@ describe("getting started (the seed, in Effect)", () => {
       const dbPath = yield* tempDbPath
       const layer = makeTest({ config: { store: { dbPath } } })
       const first = yield* Effect.gen(function*() {
-        const session = yield* Session.create({ model: MODEL, systemPrompt: "Keep secrets.", dbPath })
+        const session = yield* Session.create({
+          model: MODEL,
+          systemPrompt: "Keep secrets.",
+          storage: SqliteStore.layer({ filename: dbPath })
+        })
         yield* session.send("Remember: the secret code is 42.")
         const usage = yield* session.tokenUsage
         yield* session.close
@@ -121,7 +129,7 @@ describe("getting started (the seed, in Effect)", () => {
       }).pipe(Effect.provide(layer))
       // a fresh layer: nothing in memory survives, only the file
       const resumed = yield* Effect.gen(function*() {
-        const session = yield* Session.load(first.id, { dbPath })
+        const session = yield* Session.load(first.id, { storage: SqliteStore.layer({ filename: dbPath }) })
         const restoredUsage = yield* session.tokenUsage
         const restoredHistory = yield* session.history()
         expect(session.systemPrompt).toBe("Keep secrets.")
@@ -142,8 +150,8 @@ describe("getting started (the seed, in Effect)", () => {
   it.scoped("two handles on one session both finish their turns, numbered by the store", () =>
     Effect.gen(function*() {
       const dbPath = yield* tempDbPath
-      const first = yield* Session.create({ model: MODEL, dbPath })
-      const second = yield* Session.load(first.id, { dbPath })
+      const first = yield* Session.create({ model: MODEL, storage: SqliteStore.layer({ filename: dbPath }) })
+      const second = yield* Session.load(first.id, { storage: SqliteStore.layer({ filename: dbPath }) })
       yield* first.send("from the first handle")
       yield* second.send("from the second handle")
       yield* second.record({ user: "recorded", assistant: "noted" })

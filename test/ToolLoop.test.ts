@@ -11,7 +11,7 @@ import { makeTest, MnesisTest } from "../src/Layers.js"
 import * as MockLlm from "../src/llm/MockLlm.js"
 import type { LlmRequest, ToolResultBlock } from "../src/LlmProvider.js"
 import * as Session from "../src/Session.js"
-import * as Storage from "../src/Storage.js"
+import * as SqliteStore from "../src/storage/sqlite/SqliteStore.js"
 import * as Tool from "../src/Tool.js"
 import { tempDbPath } from "./support/storage.js"
 
@@ -289,7 +289,7 @@ describe("a crash between steps", () => {
       Effect.gen(function*() {
         const db = yield* tempDbPath
         const sessionId = yield* killWhileToolRuns(db)
-        const layer = makeTest({ storage: Storage.layerSqlite({ filename: db }) })
+        const layer = makeTest({ storage: SqliteStore.layer({ filename: db }) })
         const { context, history } = yield* Effect.scoped(Effect.gen(function*() {
           const session = yield* Session.loadScoped(sessionId)
           return { context: yield* session.contextForNextTurn(), history: yield* session.messages() }

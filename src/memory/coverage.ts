@@ -33,7 +33,7 @@ export const coverage = (
           if (source.kind === "message") messageIds.add(source.id)
           else if (!visited.has(source.id)) {
             visited.add(source.id)
-            next.push(source.id as SummaryId)
+            next.push(source.id)
           }
         }
       }

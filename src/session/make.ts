@@ -6,11 +6,12 @@
  */
 import {
   Clock,
+  Context,
   Deferred,
-  Duration,
   Effect,
   Exit,
   Fiber,
+  Layer,
   Option,
   Queue,
   Ref,
@@ -124,18 +125,11 @@ interface Init {
   readonly created: boolean
 }
 
-/** The session's store: the layer's, or its own database when `dbPath` is given. */
-const storeFor = (dbPath: string | undefined, config: MnesisConfig, scope: Scope.Scope) =>
-  dbPath === undefined
+/** The session's store: the layer's, or its own when `storage` is given (kept open for the session). */
+const storeFor = (storage: LoadOptions["storage"], scope: Scope.Scope) =>
+  storage === undefined
     ? Storage.Storage
-    : Scope.extend(
-      Storage.makeSqlite({
-        filename: dbPath,
-        walMode: config.store.walMode,
-        busyTimeoutMs: Duration.toMillis(config.store.busyTimeout)
-      }),
-      scope
-    )
+    : Effect.map(Layer.buildWithScope(storage, scope), (context) => Context.get(context, Storage.Storage))
 
 /** Runs `effect` with a fresh session scope that is closed if `effect` fails. */
 const withSessionScope = <A, E, R>(effect: (scope: Scope.CloseableScope) => Effect.Effect<A, E, R>) =>
@@ -167,7 +161,7 @@ const start = <E>(
       const tools = options.tools ?? []
       yield* validateTools(tools, options.memoryTools)
       const resolved = newModel === undefined ? undefined : yield* resolveModel(newModel, config)
-      const store = yield* storeFor(options.dbPath, config, scope)
+      const store = yield* storeFor(options.storage, scope)
       const row = yield* sessionRow(store)
       const { budget, info } = resolved ?? (yield* resolveModel(row.model, config))
       return yield* assemble({

@@ -6,7 +6,7 @@
  *
  * @internal
  */
-import { Effect, Either, ParseResult, Schema } from "effect"
+import { Effect, Either, Layer, ParseResult, Schema } from "effect"
 import { FinishReasonInput, SessionId } from "../Domain.js"
 import { InvalidInput } from "../Errors.js"
 import type * as Public from "../Session.js"
@@ -96,12 +96,19 @@ const MemoryToolsOption = withMessage(
 
 const text = (what: string) => withMessage(Schema.String, `must be a string (${what})`)
 
+/** A store layer (its type is checked by TypeScript; here only that it is a layer at all). */
+const StoreLayer = withMessage(
+  // `never` as the output accepts a layer of any service (a layer is contravariant in it)
+  Schema.declare((u: unknown): u is Layer.Layer<never, unknown, unknown> => Layer.isLayer(u)),
+  "must be a store layer, e.g. SqliteStore.layer({ filename })"
+)
+
 /** `Session.create` / `open` options; `config` is decoded by the configuration itself. */
 export const OpenOptions = object({
   model: withMessage(Schema.NonEmptyString, "must be a model name, as \"provider/model\""),
   systemPrompt: optional(text("the system prompt")),
   config: optional(Schema.Unknown),
-  dbPath: optional(text("a database file path")),
+  storage: optional(StoreLayer),
   parentId: optional(withMessage(SessionId, "must be a session id (sess_ followed by a ULID)")),
   agent: optional(text("the agent's name")),
   tools: optional(Tools),
@@ -117,7 +124,7 @@ export const OpenOptions = object({
 /** `Session.load` options. */
 export const LoadOptions = object({
   config: optional(Schema.Unknown),
-  dbPath: optional(text("a database file path")),
+  storage: optional(StoreLayer),
   tools: optional(Tools),
   memoryTools: optional(MemoryToolsOption)
 }, "the load options")

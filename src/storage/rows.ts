@@ -1,129 +1,65 @@
 /**
- * Rows of the SQLite store and their mapping to domain values. Rows are decoded with the domain
- * Schemas at this boundary; a row that does not decode is reported, never passed on.
+ * The store's rows as Schemas, and their mapping to domain values. Column values are decoded
+ * here, once: ids by their patterns, enums by their literals, numbers by their ranges, booleans
+ * and JSON through the dialect's codecs (SQLite keeps 0/1 and JSON text; another database may
+ * return booleans and parsed JSON). A row that does not decode is reported, never passed on.
  *
  * @internal
  */
 import { Effect, Either, ParseResult, Schema } from "effect"
 import {
+  CompactionMarkerPart,
   CompactionResult,
+  ContextBreakdown,
+  type ContextItem,
+  FileId,
   FileReference,
+  FileRefPart,
   FinishReason,
   Message,
+  MessageId,
+  type Part,
+  PartId,
+  ReasoningPart,
+  Role,
+  SessionId,
   SessionInfo,
+  SummaryId,
+  SummaryKind,
+  SummaryLevel,
   SummaryNode,
+  TextPart,
+  Timestamp,
+  TokenUsage,
   ToolPart,
+  ToolStatus,
+  TurnError,
   TurnSnapshot
 } from "../Domain.js"
 import { StorageError } from "../Errors.js"
-import type { NewMessage } from "../Storage.js"
+import type { NewMessage, ScannedText, SearchHit, SummarySource } from "../Storage.js"
+import type { Columns } from "./Dialect.js"
 
-// ---------------------------------------------------------------------------------------------
+const Count = Schema.NonNegativeInt
+const Nullable = Schema.NullOr
 
-export interface MessageRow {
-  readonly id: string
-  readonly session_id: string
-  readonly seq: number
-  readonly role: string
-  readonly agent: string
-  readonly model: string
-  readonly is_summary: number
-  readonly created_at: number
-  readonly tokens_input: number
-  readonly tokens_output: number
-  readonly tokens_cache_read: number
-  readonly tokens_cache_write: number
-  readonly tokens_total: number
-  readonly cost: number
-  readonly finish_reason: string | null
-  readonly error: string | null
-}
-
-export interface PartRow {
-  readonly part_id: string | null
-  readonly type: string | null
-  readonly content: string | null
-  readonly token_count: number | null
-  readonly tool_status: string | null
-  readonly tool_output: string | null
-  readonly tool_error: string | null
-  readonly started_at: number | null
-  readonly completed_at: number | null
-  readonly compacted_at: number | null
-}
-
-export type MessagePartRow = MessageRow & PartRow
-
-export const MESSAGE_COLUMNS =
-  `m.id, m.session_id, m.seq, m.role, m.agent, m.model, m.is_summary, m.created_at,
-  m.tokens_input, m.tokens_output, m.tokens_cache_read, m.tokens_cache_write, m.tokens_total, m.cost,
-  m.finish_reason, m.error,
-  p.id AS part_id, p.type, p.content, p.token_count, p.tool_status, p.tool_output, p.tool_error,
-  p.started_at, p.completed_at, p.compacted_at`
-
-const optional = <K extends string, V>(key: K, value: V | null | undefined): { [P in K]?: V } =>
-  (value === null || value === undefined ? {} : { [key]: value }) as { [P in K]?: V }
-
-/** The token-usage columns that messages and sessions both carry, as a `TokenUsage` object. */
-interface TokenColumns {
-  readonly tokens_input: number
-  readonly tokens_output: number
-  readonly tokens_cache_read: number
-  readonly tokens_cache_write: number
-  readonly tokens_total: number
-}
-
-const tokenUsageObject = (row: TokenColumns) => ({
-  input: row.tokens_input,
-  output: row.tokens_output,
-  cacheRead: row.tokens_cache_read,
-  cacheWrite: row.tokens_cache_write,
-  total: row.tokens_total
-})
-
-export const partObject = (row: PartRow): Record<string, unknown> => {
-  const content = JSON.parse(row.content ?? "{}") as Record<string, unknown>
-  const base = { id: row.part_id, type: row.type, tokenCount: row.token_count, ...content }
-  if (row.type !== "tool") return base
-  return {
-    ...base,
-    status: row.tool_status,
-    ...optional("output", row.tool_output),
-    ...optional("error", row.tool_error),
-    ...optional("startedAt", row.started_at),
-    ...optional("completedAt", row.completed_at),
-    ...optional("compactedAt", row.compacted_at)
-  }
-}
-
-const messageObject = (row: MessageRow, parts: Array<Record<string, unknown>>): Record<string, unknown> => ({
-  id: row.id,
-  sessionId: row.session_id,
-  seq: row.seq,
-  role: row.role,
-  agent: row.agent,
-  model: row.model,
-  isSummary: row.is_summary === 1,
-  createdAt: row.created_at,
-  tokens: tokenUsageObject(row),
-  cost: row.cost,
-  ...optional("finishReason", row.finish_reason),
-  ...optional("error", row.error === null ? null : JSON.parse(row.error)),
-  parts
-})
-
-const decodeMessage = Schema.decodeUnknownEither(Message)
 /**
- * Checks a row against the message's fields without the class transformation, which costs more
- * than the check itself; rows that pass become `Message`s directly. A row that fails goes through
- * the full decode, for its error message.
+ * The columns of the hot reads — a context's messages and parts, its items — hold what the store
+ * wrote itself after checking it (ids at the public boundary, counts and times by construction):
+ * they are decoded by type (a string, a number), not re-checked against their patterns and ranges
+ * on every read, which would cost more than reading the rows (bench/README.md, cold build).
  */
-const isMessageShape = Schema.is(Schema.Struct(Message.fields))
-export const decodeSession = Schema.decodeUnknownEither(SessionInfo)
-export const decodeSummary = Schema.decodeUnknownEither(SummaryNode)
-export const decodeFileReference = Schema.decodeUnknownEither(FileReference)
-export const decodeToolPart = Schema.decodeUnknownEither(ToolPart)
+const Stored = {
+  MessageId: Schema.String.pipe(Schema.brand("MessageId")),
+  SessionId: Schema.String.pipe(Schema.brand("SessionId")),
+  PartId: Schema.String.pipe(Schema.brand("PartId")),
+  SummaryId: Schema.String.pipe(Schema.brand("SummaryId")),
+  Count: Schema.Number,
+  Int: Schema.Number,
+  Time: Schema.Number
+}
 
+/** A ParseError from a row, as the storage failure callers see. */
 export const unreadable = (operation: string) => (error: ParseResult.ParseError) =>
   new StorageError({
     operation,
@@ -132,155 +68,27 @@ export const unreadable = (operation: string) => (error: ParseResult.ParseError)
     }`
   })
 
-const isFinishReason = Schema.is(FinishReason)
-
-/** Groups joined message/part rows (ordered by message, then part) into messages. */
-export const groupMessages = (
-  rows: ReadonlyArray<MessagePartRow>
-): Effect.Effect<Array<Message>, StorageError> => {
-  const out: Array<Message> = []
-  // Before record validated its input, it stored finish reasons as given (`end_turn`); such a
-  // row cannot be repaired (append-only), so it reads as "other" rather than failing every read.
-  const unknownReasons: Array<string> = []
-  let current: MessageRow | undefined
-  let parts: Array<Record<string, unknown>> = []
-  const flush = (): StorageError | undefined => {
-    if (current === undefined) return undefined
-    let object = messageObject(current, parts)
-    if (isMessageShape(object)) {
-      out.push(new Message(object, { disableValidation: true }))
-      return undefined
-    }
-    if (current.finish_reason !== null && !isFinishReason(current.finish_reason)) {
-      unknownReasons.push(`${current.id} ("${current.finish_reason}")`)
-      object = { ...object, finishReason: "other" }
-    }
-    const decoded = decodeMessage(object)
-    if (Either.isLeft(decoded)) return unreadable("read messages")(decoded.left)
-    out.push(decoded.right)
-    return undefined
-  }
-  for (const row of rows) {
-    if (current === undefined || current.id !== row.id) {
-      const error = flush()
-      if (error !== undefined) return Effect.fail(error)
-      current = row
-      parts = []
-    }
-    if (row.part_id !== null) parts.push(partObject(row))
-  }
-  const error = flush()
-  if (error !== undefined) return Effect.fail(error)
-  if (unknownReasons.length === 0) return Effect.succeed(out)
-  return Effect.as(
-    Effect.logWarning(
-      `stored messages with a finish reason mnesis does not know read as "other": ${
-        unknownReasons.join(", ")
-      }`
-    ),
-    out
-  )
+/** Decodes every row with `schema`, or fails with the first row that does not match. */
+export const decodeAll = <A, I>(schema: Schema.Schema<A, I>) => {
+  const decode = Schema.decodeUnknownEither(schema)
+  return (rows: ReadonlyArray<unknown>): Effect.Effect<Array<A>, ParseResult.ParseError> =>
+    Effect.suspend(() => {
+      const out: Array<A> = []
+      for (const row of rows) {
+        const decoded = decode(row)
+        if (Either.isLeft(decoded)) return Effect.fail(decoded.left)
+        out.push(decoded.right)
+      }
+      return Effect.succeed(out)
+    })
 }
 
-export interface SessionRow {
-  readonly id: string
-  readonly parent_id: string | null
-  readonly model: string
-  readonly agent: string
-  readonly system_prompt: string
-  readonly metadata: string | null
-  readonly created_at: number
-  readonly updated_at: number
-  readonly next_seq: number
-  readonly tokens_input: number
-  readonly tokens_output: number
-  readonly tokens_cache_read: number
-  readonly tokens_cache_write: number
-  readonly tokens_total: number
-  readonly cost: number
-}
+/** `{ [key]: value }`, or `{}` when the column is NULL (optional fields are absent, not undefined). */
+const present = <K extends string, V>(key: K, value: V | null): { readonly [P in K]?: V } =>
+  value === null ? {} : { [key]: value } as { readonly [P in K]: V }
 
-export const sessionObject = (row: SessionRow) => ({
-  id: row.id,
-  ...optional("parentId", row.parent_id),
-  model: row.model,
-  agent: row.agent,
-  systemPrompt: row.system_prompt,
-  ...optional("metadata", row.metadata === null ? null : JSON.parse(row.metadata)),
-  createdAt: row.created_at,
-  updatedAt: row.updated_at,
-  tokens: tokenUsageObject(row),
-  cost: row.cost,
-  messageCount: row.next_seq
-})
-
-export interface SummaryRow {
-  readonly id: string
-  readonly session_id: string
-  readonly message_id: string
-  readonly kind: string
-  readonly depth: number
-  readonly level: number
-  readonly content: string
-  readonly token_count: number
-  readonly span_start: string
-  readonly span_end: string
-  readonly span_start_seq: number
-  readonly span_end_seq: number
-  readonly message_count: number
-  readonly file_ids: string
-  readonly model: string
-  readonly created_at: number
-  readonly superseded_by: string | null
-  readonly parents: string
-}
-
-export const SUMMARY_COLUMNS =
-  `n.id, n.session_id, n.message_id, n.kind, n.depth, n.level, n.content, n.token_count,
-  n.span_start, n.span_end, n.span_start_seq, n.span_end_seq, n.message_count, n.file_ids, n.model,
-  n.created_at, n.superseded_by,
-  (SELECT json_group_array(s.source_id ORDER BY s.ord) FROM summary_sources s
-     WHERE s.summary_id = n.id AND s.source_type = 'summary') AS parents`
-
-export const summaryObject = (row: SummaryRow) => ({
-  id: row.id,
-  sessionId: row.session_id,
-  messageId: row.message_id,
-  kind: row.kind,
-  depth: row.depth,
-  level: row.level,
-  content: row.content,
-  tokenCount: row.token_count,
-  spanStart: row.span_start,
-  spanEnd: row.span_end,
-  spanStartSeq: row.span_start_seq,
-  spanEndSeq: row.span_end_seq,
-  messageCount: row.message_count,
-  parents: JSON.parse(row.parents) as unknown,
-  fileIds: JSON.parse(row.file_ids) as unknown,
-  model: row.model,
-  createdAt: row.created_at,
-  ...optional("supersededBy", row.superseded_by)
-})
-
-export const decodeAll = <A, R>(
-  rows: ReadonlyArray<R>,
-  toObject: (row: R) => unknown,
-  decode: (u: unknown) => Either.Either<A, ParseResult.ParseError>,
-  operation: string
-): Effect.Effect<Array<A>, StorageError> =>
-  Effect.suspend(() => {
-    const out: Array<A> = []
-    for (const row of rows) {
-      const decoded = decode(toObject(row))
-      if (Either.isLeft(decoded)) return Effect.fail(unreadable(operation)(decoded.left))
-      out.push(decoded.right)
-    }
-    return Effect.succeed(out)
-  })
-
-/** Immutable fields of a part, stored as JSON in `parts.content`. */
-export const partContent = (part: NewMessage["parts"][number]): Record<string, unknown> => {
+/** The immutable fields of a part, stored as JSON in `parts.content`. */
+export const partContent = (part: NewMessage["parts"][number] | Part): Record<string, unknown> => {
   switch (part.type) {
     case "text":
       return { text: part.text }
@@ -309,26 +117,429 @@ export const partContent = (part: NewMessage["parts"][number]): Record<string, u
   }
 }
 
-export interface SnapshotRow {
-  readonly session_id: string
-  readonly turn: number
-  readonly message_id: string
-  readonly context: string
-  readonly compaction_triggered: number
-  readonly compaction_result: string | null
-  readonly created_at: number
+/** The `parts` row of a part (a stored part keeps its tombstone; a new one has none). */
+export const partInsertRow = (
+  json: (value: unknown) => string,
+  message: { readonly id: string; readonly sessionId: string },
+  part: NewMessage["parts"][number] | Part,
+  idx: number
+) => {
+  const tool = part.type === "tool" ? part : undefined
+  return {
+    id: part.id,
+    message_id: message.id,
+    session_id: message.sessionId,
+    idx,
+    type: part.type,
+    content: json(partContent(part)),
+    token_count: part.tokenCount,
+    tool_call_id: tool?.toolCallId ?? null,
+    tool_name: tool?.toolName ?? null,
+    tool_status: tool?.status ?? null,
+    tool_output: tool?.output ?? null,
+    tool_error: tool?.error ?? null,
+    started_at: tool?.startedAt ?? null,
+    completed_at: tool?.completedAt ?? null,
+    compacted_at: tool !== undefined && "compactedAt" in tool ? tool.compactedAt ?? null : null
+  }
 }
 
-export const snapshotObject = (row: SnapshotRow) => ({
-  turn: row.turn,
-  messageId: row.message_id,
-  context: JSON.parse(row.context) as unknown,
-  compactionTriggered: row.compaction_triggered === 1,
-  ...(row.compaction_result === null
-    ? {}
-    : { compactionResult: JSON.parse(row.compaction_result) as unknown }),
-  createdAt: row.created_at
-})
+/** What `parts.content` holds for each part type: the part without the fields kept in columns. */
+const TextContent = TextPart.pipe(Schema.omit("id", "tokenCount", "type"))
+const ReasoningContent = ReasoningPart.pipe(Schema.omit("id", "tokenCount", "type"))
+const ToolContent = ToolPart.pipe(Schema.pick("toolName", "toolCallId", "input"))
+const FileRefContent = FileRefPart.pipe(Schema.omit("id", "tokenCount", "type"))
+const CompactionContent = CompactionMarkerPart.pipe(Schema.omit("id", "tokenCount", "type"))
 
-export const decodeSnapshot = Schema.decodeUnknownEither(TurnSnapshot)
 export const encodeCompactionResult = Schema.encodeSync(CompactionResult)
+
+/** A row's token columns as a `TokenUsage` (the shared zero for the many messages without usage). */
+const usage = (row: {
+  readonly tokens_input: number
+  readonly tokens_output: number
+  readonly tokens_cache_read: number
+  readonly tokens_cache_write: number
+  readonly tokens_total: number
+}) =>
+  row.tokens_input === 0 && row.tokens_output === 0 && row.tokens_cache_read === 0 &&
+    row.tokens_cache_write === 0 && row.tokens_total === 0
+    ? TokenUsage.zero
+    : new TokenUsage({
+      input: row.tokens_input,
+      output: row.tokens_output,
+      cacheRead: row.tokens_cache_read,
+      cacheWrite: row.tokens_cache_write,
+      total: row.tokens_total
+    }, { disableValidation: true })
+
+/** The row Schemas for a dialect's column codecs. */
+export const makeRows = (columns: Columns) => {
+  const { Bool, Json } = columns
+
+  const MessageRow = Schema.Struct({
+    id: Stored.MessageId,
+    session_id: Stored.SessionId,
+    seq: Stored.Int,
+    role: Role,
+    agent: Schema.String,
+    model: Schema.String,
+    is_summary: Bool,
+    created_at: Stored.Time,
+    tokens_input: Stored.Count,
+    tokens_output: Stored.Count,
+    tokens_cache_read: Stored.Count,
+    tokens_cache_write: Stored.Count,
+    tokens_total: Stored.Count,
+    cost: Schema.Number,
+    finish_reason: Nullable(Schema.String),
+    error: Nullable(Json(TurnError))
+  })
+
+  const partBase = { part_id: Stored.PartId, token_count: Stored.Count }
+  const toolRowFields = {
+    ...partBase,
+    type: Schema.Literal("tool"),
+    content: Json(ToolContent),
+    tool_status: ToolStatus,
+    tool_output: Nullable(Schema.String),
+    tool_error: Nullable(Schema.String),
+    started_at: Nullable(Stored.Time),
+    completed_at: Nullable(Stored.Time),
+    compacted_at: Nullable(Stored.Time)
+  }
+  const ToolPartRow = Schema.Struct(toolRowFields)
+  const PartRow = Schema.Union(
+    Schema.Struct({ ...partBase, type: Schema.Literal("text"), content: Json(TextContent) }),
+    Schema.Struct({
+      ...partBase,
+      type: Schema.Literal("reasoning"),
+      content: Json(ReasoningContent)
+    }),
+    ToolPartRow,
+    Schema.Struct({ ...partBase, type: Schema.Literal("file_ref"), content: Json(FileRefContent) }),
+    Schema.Struct({
+      ...partBase,
+      type: Schema.Literal("compaction"),
+      content: Json(CompactionContent)
+    })
+  )
+  type PartRow = typeof PartRow.Type
+
+  const toToolPart = (row: typeof ToolPartRow.Type): ToolPart => ({
+    id: row.part_id,
+    tokenCount: row.token_count,
+    type: "tool",
+    ...row.content,
+    status: row.tool_status,
+    ...present("output", row.tool_output),
+    ...present("error", row.tool_error),
+    ...present("startedAt", row.started_at),
+    ...present("completedAt", row.completed_at),
+    ...present("compactedAt", row.compacted_at)
+  })
+
+  const toPart = (row: PartRow): Part => {
+    const base = { id: row.part_id, tokenCount: row.token_count }
+    switch (row.type) {
+      case "text":
+        return { ...base, type: "text", ...row.content }
+      case "reasoning":
+        return { ...base, type: "reasoning", ...row.content }
+      case "file_ref":
+        return { ...base, type: "file_ref", ...row.content }
+      case "compaction":
+        return { ...base, type: "compaction", ...row.content }
+      case "tool":
+        return toToolPart(row)
+    }
+  }
+
+  /** A tool part with the id of its message (what `toolParts` reads). */
+  const MessageToolPartRow = Schema.Struct({ ...toolRowFields, message_id: Stored.MessageId })
+  const toMessageToolPart = (row: typeof MessageToolPartRow.Type) => ({
+    messageId: row.message_id,
+    part: toToolPart(row)
+  })
+
+  const decodeMessageRow = Schema.decodeUnknownEither(MessageRow)
+  const decodePartRow = Schema.decodeUnknownEither(PartRow)
+  const reasons: ReadonlySet<string> = new Set(FinishReason.literals)
+  const isFinishReason = (reason: string): reason is FinishReason => reasons.has(reason)
+
+  /**
+   * Joined message/part rows (ordered by message, then part; part columns NULL for a message
+   * without parts) grouped into messages. Message columns are decoded once per message.
+   */
+  const groupMessages = (rows: ReadonlyArray<{ readonly id?: unknown; readonly part_id?: unknown }>) =>
+    Effect.suspend((): Effect.Effect<Array<Message>, ParseResult.ParseError> => {
+      const out: Array<Message> = []
+      // Before `record` validated its input it stored finish reasons as given (`end_turn`); such
+      // rows cannot be repaired (append-only), so they read as "other" rather than failing.
+      const unknownReasons: Array<string> = []
+      let current: typeof MessageRow.Type | undefined
+      let parts: Array<Part> = []
+      const flush = () => {
+        if (current === undefined) return
+        const m = current
+        const base = {
+          id: m.id,
+          sessionId: m.session_id,
+          seq: m.seq,
+          role: m.role,
+          agent: m.agent,
+          model: m.model,
+          isSummary: m.is_summary,
+          createdAt: m.created_at,
+          tokens: usage(m),
+          cost: m.cost,
+          parts
+        }
+        const reason = m.finish_reason
+        if (reason === null && m.error === null) {
+          out.push(new Message(base, { disableValidation: true }))
+          return
+        }
+        if (reason !== null && !isFinishReason(reason)) unknownReasons.push(`${m.id} ("${reason}")`)
+        out.push(
+          new Message({
+            ...base,
+            ...(reason === null ? {} : { finishReason: isFinishReason(reason) ? reason : "other" }),
+            ...present("error", m.error)
+          }, { disableValidation: true })
+        )
+      }
+      for (const row of rows) {
+        if (current === undefined || current.id !== row.id) {
+          flush()
+          const decoded = decodeMessageRow(row)
+          if (Either.isLeft(decoded)) return Effect.fail(decoded.left)
+          current = decoded.right
+          parts = []
+        }
+        if (row.part_id !== null) {
+          const part = decodePartRow(row)
+          if (Either.isLeft(part)) return Effect.fail(part.left)
+          parts.push(toPart(part.right))
+        }
+      }
+      flush()
+      return unknownReasons.length === 0 ? Effect.succeed(out) : Effect.as(
+        Effect.logWarning(
+          `stored messages with a finish reason mnesis does not know read as "other": ${
+            unknownReasons.join(", ")
+          }`
+        ),
+        out
+      )
+    })
+
+  const SessionRow = Schema.Struct({
+    id: SessionId,
+    parent_id: Nullable(SessionId),
+    model: Schema.String,
+    agent: Schema.String,
+    system_prompt: Schema.String,
+    metadata: Nullable(Json(Schema.Record({ key: Schema.String, value: Schema.Unknown }))),
+    created_at: Timestamp,
+    updated_at: Timestamp,
+    next_seq: Count,
+    next_position: Count,
+    context_version: Count,
+    tokens_input: Count,
+    tokens_output: Count,
+    tokens_cache_read: Count,
+    tokens_cache_write: Count,
+    tokens_total: Count,
+    cost: Schema.NonNegative
+  })
+  const toSession = (row: typeof SessionRow.Type) =>
+    new SessionInfo({
+      id: row.id,
+      ...present("parentId", row.parent_id),
+      model: row.model,
+      agent: row.agent,
+      systemPrompt: row.system_prompt,
+      ...present("metadata", row.metadata),
+      createdAt: row.created_at,
+      updatedAt: row.updated_at,
+      tokens: new TokenUsage({
+        input: row.tokens_input,
+        output: row.tokens_output,
+        cacheRead: row.tokens_cache_read,
+        cacheWrite: row.tokens_cache_write,
+        total: row.tokens_total
+      }, { disableValidation: true }),
+      cost: row.cost,
+      messageCount: row.next_seq
+    }, { disableValidation: true })
+
+  const SummaryRow = Schema.Struct({
+    id: SummaryId,
+    session_id: SessionId,
+    message_id: MessageId,
+    kind: SummaryKind,
+    depth: Count,
+    level: SummaryLevel,
+    content: Schema.String,
+    token_count: Count,
+    span_start: MessageId,
+    span_end: MessageId,
+    span_start_seq: Schema.Int,
+    span_end_seq: Schema.Int,
+    message_count: Count,
+    file_ids: Json(Schema.Array(FileId)),
+    model: Schema.String,
+    created_at: Timestamp,
+    superseded_by: Nullable(SummaryId)
+  })
+  const toSummary = (row: typeof SummaryRow.Type, parents: ReadonlyArray<SummaryId>) =>
+    new SummaryNode({
+      id: row.id,
+      sessionId: row.session_id,
+      messageId: row.message_id,
+      kind: row.kind,
+      depth: row.depth,
+      level: row.level,
+      content: row.content,
+      tokenCount: row.token_count,
+      spanStart: row.span_start,
+      spanEnd: row.span_end,
+      spanStartSeq: row.span_start_seq,
+      spanEndSeq: row.span_end_seq,
+      messageCount: row.message_count,
+      parents,
+      fileIds: row.file_ids,
+      model: row.model,
+      createdAt: row.created_at,
+      ...present("supersededBy", row.superseded_by)
+    }, { disableValidation: true })
+
+  const SourceRow = Schema.Union(
+    Schema.Struct({ summary_id: SummaryId, source_type: Schema.Literal("message"), source_id: MessageId }),
+    Schema.Struct({ summary_id: SummaryId, source_type: Schema.Literal("summary"), source_id: SummaryId })
+  )
+  const toSource = (row: typeof SourceRow.Type): SummarySource =>
+    row.source_type === "message"
+      ? { kind: "message", id: row.source_id }
+      : { kind: "summary", id: row.source_id }
+
+  const ContextItemRow = Schema.Struct({
+    position: Stored.Int,
+    item_type: Schema.Literal("message", "summary"),
+    item_id: Schema.Union(Stored.MessageId, Stored.SummaryId),
+    role: Nullable(Role),
+    token_count: Stored.Count
+  })
+  const toContextItem = (row: typeof ContextItemRow.Type): ContextItem =>
+    row.role === null
+      ? { position: row.position, kind: row.item_type, id: row.item_id, tokenCount: row.token_count }
+      : {
+        position: row.position,
+        kind: row.item_type,
+        id: row.item_id,
+        role: row.role,
+        tokenCount: row.token_count
+      }
+
+  const SnapshotRow = Schema.Struct({
+    session_id: SessionId,
+    turn: Schema.Int,
+    message_id: MessageId,
+    context: Json(ContextBreakdown),
+    compaction_triggered: Bool,
+    compaction_result: Nullable(Json(CompactionResult)),
+    created_at: Timestamp
+  })
+  const toSnapshot = (row: typeof SnapshotRow.Type) =>
+    new TurnSnapshot({
+      turn: row.turn,
+      messageId: row.message_id,
+      context: row.context,
+      compactionTriggered: row.compaction_triggered,
+      ...present("compactionResult", row.compaction_result),
+      createdAt: row.created_at
+    }, { disableValidation: true })
+
+  const FileReferenceRow = Schema.Struct({
+    id: FileId,
+    path: Schema.String,
+    file_type: Schema.String,
+    token_count: Count,
+    summary: Schema.String,
+    created_at: Timestamp
+  })
+  const toFileReference = (row: typeof FileReferenceRow.Type) =>
+    new FileReference({
+      id: row.id,
+      path: row.path,
+      fileType: row.file_type,
+      tokenCount: row.token_count,
+      summary: row.summary,
+      createdAt: row.created_at
+    }, { disableValidation: true })
+
+  const hitFields = {
+    position: Schema.Int,
+    session_id: SessionId,
+    message_id: MessageId,
+    part_id: PartId,
+    seq: Schema.Int,
+    role: Role,
+    is_summary: Bool,
+    summary_id: Nullable(SummaryId)
+  }
+  const HitRow = Schema.Struct({ ...hitFields, snippet: Schema.String })
+  const ScanRow = Schema.Struct({ ...hitFields, text: Nullable(Schema.String) })
+  const hitOf = (row: Omit<typeof HitRow.Type, "snippet">): Omit<SearchHit, "snippet"> => ({
+    position: row.position,
+    sessionId: row.session_id,
+    messageId: row.message_id,
+    partId: row.part_id,
+    seq: row.seq,
+    role: row.role,
+    isSummary: row.is_summary,
+    ...present("summaryId", row.summary_id)
+  })
+  const toHit = (row: typeof HitRow.Type): SearchHit => ({ ...hitOf(row), snippet: row.snippet })
+  const toScanned = (row: typeof ScanRow.Type): ScannedText => ({ ...hitOf(row), text: row.text ?? "" })
+
+  return {
+    MessageRow,
+    PartRow,
+    toPart,
+    groupMessages,
+    MessageToolPartRow,
+    toMessageToolPart,
+    SessionRow,
+    toSession,
+    SummaryRow,
+    toSummary,
+    SourceRow,
+    toSource,
+    ContextItemRow,
+    toContextItem,
+    SnapshotRow,
+    toSnapshot,
+    FileReferenceRow,
+    toFileReference,
+    HitRow,
+    toHit,
+    ScanRow,
+    toScanned
+  }
+}
+
+export type Rows = ReturnType<typeof makeRows>
+
+/** The columns of a message joined with its parts (`m`, `p`), in the shape `groupMessages` reads. */
+export const MESSAGE_COLUMNS =
+  `m.id, m.session_id, m.seq, m.role, m.agent, m.model, m.is_summary, m.created_at,
+  m.tokens_input, m.tokens_output, m.tokens_cache_read, m.tokens_cache_write, m.tokens_total, m.cost,
+  m.finish_reason, m.error,
+  p.id AS part_id, p.type, p.content, p.token_count, p.tool_status, p.tool_output, p.tool_error,
+  p.started_at, p.completed_at, p.compacted_at`
+
+export const SUMMARY_COLUMNS =
+  `n.id, n.session_id, n.message_id, n.kind, n.depth, n.level, n.content, n.token_count,
+  n.span_start, n.span_end, n.span_start_seq, n.span_end_seq, n.message_count, n.file_ids, n.model,
+  n.created_at, n.superseded_by`

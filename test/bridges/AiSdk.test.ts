@@ -23,7 +23,7 @@ import { collect } from "../../src/LlmProvider.js"
 import type { LlmRequest } from "../../src/LlmProvider.js"
 import { client } from "../../src/promise.js"
 import * as Session from "../../src/Session.js"
-import * as Storage from "../../src/Storage.js"
+import * as SqliteStore from "../../src/storage/sqlite/SqliteStore.js"
 import * as MnesisTool from "../../src/Tool.js"
 
 // ---------------------------------------------------------------------------------------------
@@ -278,7 +278,7 @@ describe("withMnesis (the middleware)", () => {
 const layerFor = (model: MockLanguageModelV4, config: MnesisConfigOverrides = {}) =>
   makeLayer({
     settings: Settings.layer(config),
-    storage: Storage.layerMemory,
+    storage: SqliteStore.layerMemory,
     provider: providerLayer(model)
   })
 

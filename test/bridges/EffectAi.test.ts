@@ -24,7 +24,7 @@ import { makeLayer } from "../../src/Layers.js"
 import { collect } from "../../src/LlmProvider.js"
 import type { LlmRequest } from "../../src/LlmProvider.js"
 import * as Session from "../../src/Session.js"
-import * as Storage from "../../src/Storage.js"
+import * as SqliteStore from "../../src/storage/sqlite/SqliteStore.js"
 import * as MnesisTool from "../../src/Tool.js"
 
 // ---------------------------------------------------------------------------------------------
@@ -92,7 +92,7 @@ const summarising = (turn: Script): Script => (options) =>
 const layerFor = (model: Scripted, config: MnesisConfigOverrides = {}) =>
   makeLayer({
     settings: Settings.layer(config),
-    storage: Storage.layerMemory,
+    storage: SqliteStore.layerMemory,
     provider: providerLayer().pipe(Layer.provide(Layer.effect(LanguageModel.LanguageModel, model.model)))
   })
 

@@ -12,6 +12,7 @@ import { StorageError } from "../../src/Errors.js"
 import { makeTest } from "../../src/Layers.js"
 import * as Session from "../../src/Session.js"
 import * as Storage from "../../src/Storage.js"
+import * as SqliteStore from "../../src/storage/sqlite/SqliteStore.js"
 import { checkDag } from "../support/dag.js"
 import { tempDbPath } from "../support/storage.js"
 
@@ -90,7 +91,7 @@ describe("crashes during compaction", () => {
         expect((yield* session.send("and on")).text).toContain("and on")
       }).pipe(Effect.provide(makeTest({
         config,
-        storage: Storage.layerSqlite({
+        storage: SqliteStore.layer({
           filename: ":memory:",
           onCompactionStep: (step) =>
             step === failAt
@@ -112,7 +113,7 @@ describe("crashes during compaction", () => {
           session = run.sessionId
           expect(integrity(db)).toBe("ok")
           const report = yield* Effect.scoped(
-            Effect.provide(checkDag(run.sessionId), Storage.layerSqlite({ filename: db }))
+            Effect.provide(checkDag(run.sessionId), SqliteStore.layer({ filename: db }))
           )
           expect(report.problems).toEqual([])
           expect(report.messages).toBeGreaterThan(0)
@@ -121,7 +122,7 @@ describe("crashes during compaction", () => {
         const last = yield* runWorker(db, session, 15, false)
         expect(last.killed).toBe(false)
         const report = yield* Effect.scoped(
-          Effect.provide(checkDag(last.sessionId), Storage.layerSqlite({ filename: db }))
+          Effect.provide(checkDag(last.sessionId), SqliteStore.layer({ filename: db }))
         )
         expect(report.problems).toEqual([])
         expect(report.activeSummaries).toBeGreaterThan(0)

@@ -11,6 +11,7 @@ import type { Count } from "../../src/context/Render.js"
 import * as ContextBuilder from "../../src/ContextBuilder.js"
 import type { ContextItem, SessionId } from "../../src/Domain.js"
 import * as Storage from "../../src/Storage.js"
+import * as SqliteStore from "../../src/storage/sqlite/SqliteStore.js"
 import { countTokens } from "../../src/Tokenizer.js"
 import { append, createSession, summaryCommit } from "../support/storage.js"
 
@@ -61,6 +62,10 @@ const shape = (items: ReadonlyArray<ContextItem>) => ({
 /** Every text the built context carries, for checking that each included message was rendered. */
 const sentText = (built: ContextBuilder.BuiltContext) => JSON.stringify(built.messages)
 
+/** What the store's context items cost together. */
+const storedTokens = (store: Storage.Service, sessionId: SessionId) =>
+  Effect.map(store.contextItems(sessionId), (items) => items.reduce((sum, item) => sum + item.tokenCount, 0))
+
 /** The builder's view of the session equals the store's. */
 const expectCacheEqualsStore = (
   builder: ContextBuilder.Service,
@@ -72,7 +77,7 @@ const expectCacheEqualsStore = (
     const stored = yield* store.contextSince(sessionId)
     const cached = yield* builder.items(ref)
     expect(shape(cached)).toEqual({ ids: stored.items.map((item) => item.id), increasing: true })
-    expect(yield* builder.size(ref)).toBe(yield* store.contextTokens(sessionId))
+    expect(yield* builder.size(ref)).toBe(yield* storedTokens(store, sessionId))
   })
 
 describe("context cache under concurrent reads", () => {
@@ -88,11 +93,11 @@ describe("context cache under concurrent reads", () => {
       yield* append(session.id, "user", "the second question")
 
       const [a, b] = yield* Effect.all([builder.size(ref), builder.size(ref)], { concurrency: "unbounded" })
-      const stored = yield* store.contextTokens(session.id)
+      const stored = yield* storedTokens(store, session.id)
       expect([a, b]).toEqual([stored, stored])
       expect((yield* builder.items(ref)).length).toBe(3)
       yield* expectCacheEqualsStore(builder, ref, store, session.id)
-    }).pipe(Effect.provide(Storage.layerMemory)))
+    }).pipe(Effect.provide(SqliteStore.layerMemory)))
 
   it.effect("builds, sizes and item reads beside appends and compactions each see one consistent context", () =>
     Effect.gen(function*() {
@@ -157,7 +162,7 @@ describe("context cache under concurrent reads", () => {
         })
         yield* expectCacheEqualsStore(builder, ref, store, session.id)
       }
-    }).pipe(Effect.provide(Storage.layerMemory)))
+    }).pipe(Effect.provide(SqliteStore.layerMemory)))
 
   it.effect("a build keeps the renderings it chose while a concurrent reload drops items that left", () =>
     Effect.gen(function*() {
@@ -191,7 +196,7 @@ describe("context cache under concurrent reads", () => {
       for (const text of ["alpha question", "bravo answer", "charlie question", "delta answer"]) {
         expect(sentText(built)).toContain(text)
       }
-    }).pipe(Effect.provide(Storage.layerMemory)))
+    }).pipe(Effect.provide(SqliteStore.layerMemory)))
 
   it.effect("messages() returns cached messages even when a concurrent reload drops them", () =>
     Effect.gen(function*() {
@@ -219,7 +224,7 @@ describe("context cache under concurrent reads", () => {
       const messages = yield* Fiber.join(reading)
 
       expect(messages.map((message) => message.id)).toEqual([first.id, second.id, third.id])
-    }).pipe(Effect.provide(Storage.layerMemory)))
+    }).pipe(Effect.provide(SqliteStore.layerMemory)))
 })
 
 describe("context items whose content is missing", () => {
@@ -251,5 +256,5 @@ describe("context items whose content is missing", () => {
       expect(sentText(built)).toContain("kept question")
       expect(built.items.map((item) => item.id)).toEqual([kept.id, lost.id])
       expect(logs.filter((line) => line.startsWith("WARN") && line.includes(lost.id))).toHaveLength(1)
-    }).pipe(Effect.provide(Storage.layerMemory)))
+    }).pipe(Effect.provide(SqliteStore.layerMemory)))
 })

@@ -17,6 +17,7 @@ import * as ContentStore from "../../src/files/ContentStore.js"
 import * as Ids from "../../src/internal/ids.js"
 import * as Storage from "../../src/Storage.js"
 import * as NodeSqliteClient from "../../src/storage/sqlite/NodeSqliteClient.js"
+import * as SqliteStore from "../../src/storage/sqlite/SqliteStore.js"
 import * as Tokenizer from "../../src/Tokenizer.js"
 import { tempDir } from "../support/storage.js"
 
@@ -37,7 +38,7 @@ const layerFiles = (
   Layer.unwrapScoped(Effect.gen(function*() {
     const dir = yield* tempDir
     const filename = NodePath.join(dir, "store.db")
-    const storage = Storage.layerSqlite({ filename })
+    const storage = SqliteStore.layer({ filename })
     const sql = Layer.scoped(SqlClient.SqlClient, NodeSqliteClient.make({ filename })).pipe(Layer.orDie)
     // The store first (it creates and migrates the file), then the second connection.
     const base = sql.pipe(Layer.provideMerge(storage), Layer.orDie)

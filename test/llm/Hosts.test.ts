@@ -16,7 +16,7 @@ import * as Router from "../../src/llm/Router.js"
 import type { LlmRequest } from "../../src/LlmProvider.js"
 import { complete } from "../../src/LlmProvider.js"
 import * as Session from "../../src/Session.js"
-import * as Storage from "../../src/Storage.js"
+import * as SqliteStore from "../../src/storage/sqlite/SqliteStore.js"
 import * as Tool from "../../src/Tool.js"
 import type { RecordedRequest, Reply, ServerOptions } from "./support/openaiServer.js"
 import * as FakeServer from "./support/openaiServer.js"
@@ -359,7 +359,7 @@ const routerWith = (env: ReadonlyArray<readonly [string, string]>) =>
 
 /** mnesis with that router (SQLite in memory). */
 const mnesisWith = (env: ReadonlyArray<readonly [string, string]>) =>
-  makeLayer({ settings: Settings.layer(), storage: Storage.layerMemory, provider: routerWith(env) })
+  makeLayer({ settings: Settings.layer(), storage: SqliteStore.layerMemory, provider: routerWith(env) })
 
 const request = (model: string): LlmRequest => ({
   model,

@@ -26,6 +26,7 @@ import { MESSAGE_OVERHEAD_TOKENS } from "../../src/Domain.js"
 import * as Ids from "../../src/internal/ids.js"
 import type { ContentBlock, LlmMessage } from "../../src/LlmProvider.js"
 import * as Storage from "../../src/Storage.js"
+import * as SqliteStore from "../../src/storage/sqlite/SqliteStore.js"
 import { countTokens } from "../../src/Tokenizer.js"
 import { yieldToEventLoop } from "../support/eventLoop.js"
 import { createSession, summaryCommit } from "../support/storage.js"
@@ -344,7 +345,7 @@ const blocks = (messages: ReadonlyArray<LlmMessage>): ReadonlyArray<ContentBlock
 
 const arbitraries = { spec: Arb.session, systemPrompt: Arb.systemPrompt, budget: Arb.budget }
 
-it.layer(Storage.layerMemory)("ContextBuilder properties (SPEC §4)", (it) => {
+it.layer(SqliteStore.layerMemory)("ContextBuilder properties (SPEC §4)", (it) => {
   it.effect.prop(
     "1. budget: ContextOverflow or breakdown.total ≤ usable, total = system + summaries + messages, honest costs",
     arbitraries,
@@ -514,7 +515,7 @@ const assistantSpec = (text: string): Arb.MessageSpec => ({
   parts: [{ type: "text", text }]
 })
 
-it.layer(Storage.layerMemory)("ContextBuilder edge cases", (it) => {
+it.layer(SqliteStore.layerMemory)("ContextBuilder edge cases", (it) => {
   it.effect("an empty session builds an empty context that costs only the system prompt", () =>
     Effect.gen(function*() {
       const { outcome } = yield* setup({ messages: [], compactions: [] }, "You are terse.", 100)

@@ -10,6 +10,7 @@ import * as Ids from "../../src/internal/ids.js"
 import { MnesisTest } from "../../src/Layers.js"
 import * as Session from "../../src/Session.js"
 import * as Storage from "../../src/Storage.js"
+import * as SqliteStore from "../../src/storage/sqlite/SqliteStore.js"
 import { createSession, tempDbPath, withIds } from "../support/storage.js"
 
 const MODEL = "mock/exchange"
@@ -59,7 +60,10 @@ describe("record writes an exchange in one transaction", () => {
     () =>
       Effect.gen(function*() {
         const dbPath = yield* tempDbPath
-        const session = yield* Session.create({ model: MODEL, dbPath })
+        const session = yield* Session.create({
+          model: MODEL,
+          storage: SqliteStore.layer({ filename: dbPath })
+        })
         yield* Effect.all([
           runWorker(dbPath, session.id, "a", 100),
           runWorker(dbPath, session.id, "b", 100)

@@ -10,6 +10,7 @@ import { DatabaseSync } from "node:sqlite"
 import { makeTest, MnesisTest } from "../../src/Layers.js"
 import * as Session from "../../src/Session.js"
 import * as Storage from "../../src/Storage.js"
+import * as SqliteStore from "../../src/storage/sqlite/SqliteStore.js"
 import { tempDbPath } from "../support/storage.js"
 
 const MODEL = "anthropic/claude-opus-4-6"
@@ -165,7 +166,10 @@ describe("a stored finish reason mnesis does not know", () => {
       const dbPath = yield* tempDbPath
       const layer = makeTest({ config: { store: { dbPath } } })
       const id = yield* Effect.gen(function*() {
-        const session = yield* Session.create({ model: MODEL, dbPath })
+        const session = yield* Session.create({
+          model: MODEL,
+          storage: SqliteStore.layer({ filename: dbPath })
+        })
         yield* session.record({ user: "What is 2 + 2?", assistant: "4" })
         yield* session.close
         return session.id
@@ -180,7 +184,7 @@ describe("a stored finish reason mnesis does not know", () => {
         if (logLevel._tag === "Warning") warnings.push(String(message))
       })
       yield* Effect.gen(function*() {
-        const session = yield* Session.load(id, { dbPath })
+        const session = yield* Session.load(id, { storage: SqliteStore.layer({ filename: dbPath }) })
         const messages = yield* session.messages()
         expect(messages.map((m) => m.finishReason)).toEqual([undefined, "other"])
         expect(messages[1]!.text).toBe("4")

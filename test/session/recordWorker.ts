@@ -9,11 +9,12 @@
 import { Effect } from "effect"
 import { makeTest } from "../../src/Layers.js"
 import * as Session from "../../src/Session.js"
+import * as SqliteStore from "../../src/storage/sqlite/SqliteStore.js"
 
 const [dbPath, sessionId, name, count] = process.argv.slice(2)
 
 const program = Effect.gen(function*() {
-  const session = yield* Session.load(sessionId!, { dbPath: dbPath! })
+  const session = yield* Session.load(sessionId!, { storage: SqliteStore.layer({ filename: dbPath! }) })
   for (let i = 0; i < Number(count); i++) {
     yield* session.record({ user: `question ${name} ${i}`, assistant: `answer ${name} ${i}` })
   }

@@ -10,16 +10,17 @@ import * as NodePath from "node:path"
 import { DatabaseSync } from "node:sqlite"
 import type { SessionId } from "../../src/Domain.js"
 import * as Storage from "../../src/Storage.js"
-import { LATEST_SCHEMA_VERSION, migrations } from "../../src/storage/migrations.js"
+import { LATEST_SCHEMA_VERSION, migrations } from "../../src/storage/sqlite/migrations.js"
+import * as SqliteStore from "../../src/storage/sqlite/SqliteStore.js"
 import { append, createSession, firstColumn, tempDbPath, tempDir } from "../support/storage.js"
 
 const open = <A, E>(filename: string, effect: Effect.Effect<A, E, Storage.Storage>) =>
-  Effect.scoped(Effect.provide(effect, Storage.layerSqlite({ filename })))
+  Effect.scoped(Effect.provide(effect, SqliteStore.layer({ filename })))
 
 const openError = (filename: string) => Effect.flip(Effect.scoped(buildStore(filename)))
 
 // Building the layer alone is enough to run every open-time check.
-const buildStore = (filename: string) => Effect.provide(Storage.Storage, Storage.layerSqlite({ filename }))
+const buildStore = (filename: string) => Effect.provide(Storage.Storage, SqliteStore.layer({ filename }))
 
 /** Runs the append worker in a child process; resolves with its JSON report. */
 const runWorker = (args: ReadonlyArray<string>) =>

@@ -10,6 +10,7 @@ import { Clock, Effect } from "effect"
 import type { SessionId } from "../../src/Domain.js"
 import * as Ids from "../../src/internal/ids.js"
 import * as Storage from "../../src/Storage.js"
+import * as SqliteStore from "../../src/storage/sqlite/SqliteStore.js"
 
 const [dbPath, mode, arg1, arg2] = process.argv.slice(2)
 
@@ -53,7 +54,7 @@ const program = Effect.gen(function*() {
   return { wrote: count * sessions.length, sessions }
 })
 
-Effect.runPromise(program.pipe(Effect.provide(Storage.layerSqlite({ filename: dbPath! }))))
+Effect.runPromise(program.pipe(Effect.provide(SqliteStore.layer({ filename: dbPath! }))))
   .then((result) => {
     process.stdout.write(JSON.stringify(result) + "\n")
   })

@@ -11,7 +11,7 @@ import { Effect } from "effect"
 import type { SessionId } from "../../src/Domain.js"
 import { makeTest } from "../../src/Layers.js"
 import * as Session from "../../src/Session.js"
-import * as Storage from "../../src/Storage.js"
+import * as SqliteStore from "../../src/storage/sqlite/SqliteStore.js"
 
 const [dbPath, existing, turns] = process.argv.slice(2)
 
@@ -24,7 +24,7 @@ const config = {
 
 const layer = makeTest({
   config,
-  storage: Storage.layerSqlite({
+  storage: SqliteStore.layer({
     filename: dbPath!,
     onCompactionStep: (step) =>
       step === "provenance" ? Effect.zipRight(say("COMMITTING"), Effect.sleep("150 millis")) : Effect.void

@@ -33,7 +33,7 @@ export const checkDag = (sessionId: SessionId) =>
       Effect.gen(function*() {
         for (const source of yield* store.summarySources(id)) {
           if (source.kind === "message") covered.set(source.id, (covered.get(source.id) ?? 0) + 1)
-          else yield* expand(source.id as SummaryId)
+          else yield* expand(source.id)
         }
       })
     for (const id of active) {

@@ -10,6 +10,7 @@ import type { ContextItem, MessageId, PartInput, Role, SessionId, SummaryId } fr
 import { PartInput as PartInputSchema } from "../../src/Domain.js"
 import * as Ids from "../../src/internal/ids.js"
 import * as Storage from "../../src/Storage.js"
+import * as SqliteStore from "../../src/storage/sqlite/SqliteStore.js"
 
 /** A fresh temporary directory, removed when the scope closes. */
 export const tempDir = Effect.acquireRelease(
@@ -21,8 +22,8 @@ export const tempDir = Effect.acquireRelease(
 export const tempDbPath = Effect.map(tempDir, (dir) => NodePath.join(dir, "store.db"))
 
 /** A SQLite store in a temporary file, deleted with the layer. */
-export const layerTempFile = (options: Omit<Storage.SqliteOptions, "filename"> = {}) =>
-  Layer.unwrapScoped(Effect.map(tempDbPath, (filename) => Storage.layerSqlite({ ...options, filename })))
+export const layerTempFile = (options: Omit<SqliteStore.Options, "filename"> = {}) =>
+  Layer.unwrapScoped(Effect.map(tempDbPath, (filename) => SqliteStore.layer({ ...options, filename })))
 
 export const createSession = (options: { readonly parentId?: SessionId; readonly model?: string } = {}) =>
   Effect.gen(function*() {

@@ -9,7 +9,7 @@ import { Effect, Schema } from "effect"
 import { makeTest } from "../../src/Layers.js"
 import * as MockLlm from "../../src/llm/MockLlm.js"
 import * as Session from "../../src/Session.js"
-import * as Storage from "../../src/Storage.js"
+import * as SqliteStore from "../../src/storage/sqlite/SqliteStore.js"
 import * as Tool from "../../src/Tool.js"
 
 const [dbPath] = process.argv.slice(2)
@@ -29,7 +29,7 @@ const slow = Tool.make({
 })
 
 const layer = makeTest({
-  storage: Storage.layerSqlite({ filename: dbPath! }),
+  storage: SqliteStore.layer({ filename: dbPath! }),
   mock: {
     script: [
       MockLlm.Reply.toolCalls([{ name: "add", input: { a: 2, b: 3 } }]),

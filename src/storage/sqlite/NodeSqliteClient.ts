@@ -8,6 +8,13 @@
  * below is ours, shaped like the upstream client — one connection per store, serialised by a
  * semaphore, prepared statements kept in a bounded cache.
  *
+ * Two departures, both for several writers: a transaction begins with `BEGIN IMMEDIATE`, so it
+ * takes the write lock before its first read (a deferred transaction that read first could not
+ * upgrade once another connection had written, and would fail at once); and a statement that finds
+ * the database locked (SQLITE_BUSY) waits asynchronously and tries again until the busy timeout,
+ * instead of SQLite's own busy handler, which would block the whole thread (node:sqlite is
+ * synchronous) — including the fiber of another connection in this process that holds the lock.
+ *
  * `node:sqlite` is imported lazily when a client is made, so importing mnesis loads no driver.
  *
  * @internal
@@ -17,8 +24,9 @@ import * as Client from "@effect/sql/SqlClient"
 import type { Connection, Row } from "@effect/sql/SqlConnection"
 import { SqlError } from "@effect/sql/SqlError"
 import * as Statement from "@effect/sql/Statement"
-import { Cache, Context, Duration, Effect, Scope } from "effect"
+import { Context, Effect, Random, Scope } from "effect"
 import type { DatabaseSync, SQLInputValue, StatementSync } from "node:sqlite"
+import type { SyncConnection } from "../Program.js"
 
 export interface NodeSqliteOptions {
   readonly filename: string
@@ -28,6 +36,8 @@ export interface NodeSqliteOptions {
   /** How long a statement waits for another connection's lock before SQLITE_BUSY. */
   readonly busyTimeoutMs?: number | undefined
   readonly prepareCacheSize?: number | undefined
+  /** Wraps the connection, e.g. to inject failures in tests. */
+  readonly wrapConnection?: ((connection: SyncConnection) => Connection) | undefined
 }
 
 /** The primary SQLite result codes a caller can act on, by number (see sqlite3.h). */
@@ -57,80 +67,181 @@ export const sqliteErrorCode = (cause: unknown): string | undefined => {
   return RESULT_CODES[errcode & 0xff] ?? `SQLITE_${errcode}`
 }
 
-const failure = (message: string) => (cause: unknown) => new SqlError({ cause, message })
-
 /** Opens the database: the lazy import keeps the driver out of `import "mnesis"`. */
 const open = (options: NodeSqliteOptions): Effect.Effect<DatabaseSync, SqlError, Scope.Scope> =>
   Effect.acquireRelease(
     Effect.tryPromise({
       try: async () => {
         const { DatabaseSync } = await import("node:sqlite")
-        return new DatabaseSync(options.filename, {
-          readOnly: options.readonly ?? false,
-          timeout: Math.max(0, Math.round(options.busyTimeoutMs ?? 30_000))
-        })
+        // no busy handler of SQLite's own: a locked database is waited for asynchronously (see above)
+        return new DatabaseSync(options.filename, { readOnly: options.readonly ?? false, timeout: 0 })
       },
-      catch: failure("Failed to open the database")
+      catch: (cause) => new SqlError({ cause, message: "Failed to open the database" })
     }),
     (db) => Effect.sync(() => db.isOpen && db.close())
   )
 
+const isBusy = (cause: unknown) => sqliteErrorCode(cause) === "SQLITE_BUSY"
+
+/** Sleeps in real time: another process holding the lock does not follow a test's clock. */
+const pause = (ms: number) =>
+  Effect.async<void>((resume) => {
+    const timer = setTimeout(() => resume(Effect.void), ms)
+    return Effect.sync(() => clearTimeout(timer))
+  })
+
+/**
+ * A prepared statement with the settings last applied to it: `setReadBigInts` and
+ * `setReturnArrays` cost as much as a small statement, so they are called only on a change.
+ */
+interface Prepared {
+  readonly statement: StatementSync
+  /** False for statements without result columns (INSERT, UPDATE without RETURNING, BEGIN…): run, not all. */
+  readonly returnsRows: boolean
+  safeIntegers: boolean
+  arrays: boolean
+}
+
+const preparedOf = (statement: StatementSync): Prepared => ({
+  statement,
+  returnsRows: statement.columns().length > 0,
+  safeIntegers: false,
+  arrays: false
+})
+
+const NO_ROWS: ReadonlyArray<Row> = []
+
+const runPrepared = (
+  prepared: Prepared,
+  params: ReadonlyArray<unknown>,
+  arrays: boolean,
+  safeIntegers: boolean
+): ReadonlyArray<Row> => {
+  const { statement } = prepared
+  if (!prepared.returnsRows) {
+    statement.run(...bindable(params))
+    return NO_ROWS
+  }
+  if (prepared.safeIntegers !== safeIntegers) {
+    statement.setReadBigInts(safeIntegers)
+    prepared.safeIntegers = safeIntegers
+  }
+  if (prepared.arrays !== arrays) {
+    statement.setReturnArrays(arrays)
+    prepared.arrays = arrays
+  }
+  return statement.all(...bindable(params))
+}
+
+/** The statements of transaction control (few distinct texts, worth keeping prepared). */
+const TRANSACTION_CONTROL = /^(BEGIN|COMMIT|ROLLBACK|SAVEPOINT|RELEASE)\b/
+
+/**
+ * Runs `attempt`; while it finds the database locked, waits (1, 2, 4 … 50 ms, jittered) and tries
+ * again until `timeoutMs` have passed. Retrying is safe: every write transaction holds its lock
+ * from `BEGIN IMMEDIATE` on, so a statement can only find the database locked before any of its
+ * transaction's writes (or at a COMMIT, which SQLite lets the caller retry).
+ */
+const attemptNow = <A>(timeoutMs: number, message: string, attempt: () => A): Effect.Effect<A, SqlError> => {
+  // the common case first, without the retry loop's allocations
+  try {
+    return Effect.succeed(attempt())
+  } catch (cause) {
+    if (!isBusy(cause)) return Effect.fail(new SqlError({ cause, message }))
+  }
+  let deadline: number | undefined
+  let delay = 1
+  const retry: Effect.Effect<A, SqlError> = Effect.suspend(() => {
+    try {
+      return Effect.succeed(attempt())
+    } catch (cause) {
+      const now = Date.now()
+      deadline ??= now + timeoutMs
+      if (!isBusy(cause) || now >= deadline) return Effect.fail(new SqlError({ cause, message }))
+      const wait = delay
+      delay = Math.min(delay * 2, 50)
+      return Effect.flatMap(
+        Random.nextRange(0.5, 1.5),
+        (jitter) => Effect.zipRight(pause(wait * jitter), retry)
+      )
+    }
+  })
+  return Effect.zipRight(pause(1), retry)
+}
+
+const withBusyRetry = <A>(timeoutMs: number, message: string, attempt: () => A): Effect.Effect<A, SqlError> =>
+  Effect.suspend(() => attemptNow(timeoutMs, message, attempt))
+
 const makeConnection = (options: NodeSqliteOptions): Effect.Effect<Connection, SqlError, Scope.Scope> =>
   Effect.gen(function*() {
     const db = yield* open(options)
-    if (options.walMode !== false && options.filename !== ":memory:") {
-      yield* Effect.try({
-        try: () => db.exec("PRAGMA journal_mode = WAL"),
-        catch: failure("Failed to enable WAL")
-      })
+    const timeoutMs = Math.max(0, Math.round(options.busyTimeoutMs ?? 30_000))
+    const inMemory = options.filename === ":memory:" || options.filename.includes("vfs=memdb")
+    if (options.walMode !== false && !inMemory) {
+      yield* withBusyRetry(timeoutMs, "Failed to enable WAL", () => db.exec("PRAGMA journal_mode = WAL"))
     }
 
-    const prepareCache = yield* Cache.make({
-      capacity: options.prepareCacheSize ?? 200,
-      timeToLive: Duration.minutes(10),
-      lookup: (sql: string) =>
-        Effect.try({ try: () => db.prepare(sql), catch: failure("Failed to prepare statement") })
-    })
+    // A plain map in least-recently-used order: cheaper per statement than an Effect `Cache`.
+    const capacity = options.prepareCacheSize ?? 200
+    const prepared = new Map<string, Prepared>()
+    const prepare = (sql: string): Prepared => {
+      const cached = prepared.get(sql)
+      if (cached !== undefined) {
+        prepared.delete(sql)
+        prepared.set(sql, cached)
+        return cached
+      }
+      const fresh = preparedOf(db.prepare(sql))
+      prepared.set(sql, fresh)
+      if (prepared.size > capacity) prepared.delete(prepared.keys().next().value!)
+      return fresh
+    }
 
-    // Both settings are per statement and statements are cached: set them on every run.
-    const rows = (statement: StatementSync, params: ReadonlyArray<unknown>, arrays: boolean) =>
+    const rows = (sql: string, params: ReadonlyArray<unknown>, arrays: boolean, cache: boolean) =>
       Effect.withFiberRuntime<ReadonlyArray<Row>, SqlError>((fiber) => {
-        try {
-          statement.setReadBigInts(Context.get(fiber.currentContext, Client.SafeIntegers))
-          statement.setReturnArrays(arrays)
-          return Effect.succeed(statement.all(...bindable(params)))
-        } catch (cause) {
-          return Effect.fail(new SqlError({ cause, message: "Failed to execute statement" }))
-        }
+        const safeIntegers = Context.get(fiber.currentContext, Client.SafeIntegers)
+        return attemptNow(
+          timeoutMs,
+          "Failed to execute statement",
+          () => runPrepared(cache ? prepare(sql) : preparedOf(db.prepare(sql)), params, arrays, safeIntegers)
+        )
       })
-
-    const run = (sql: string, params: ReadonlyArray<unknown>, arrays = false) =>
-      Effect.flatMap(prepareCache.get(sql), (statement) => rows(statement, params, arrays))
 
     const withTransform = (
       effect: Effect.Effect<ReadonlyArray<Row>, SqlError>,
       transformRows: (<A extends object>(rows: ReadonlyArray<A>) => ReadonlyArray<A>) | undefined
     ) => transformRows === undefined ? effect : Effect.map(effect, transformRows)
 
-    return {
-      execute: (sql, params, transformRows) => withTransform(run(sql, params), transformRows),
+    /**
+     * Transaction control comes as "unprepared" statements; its few texts are cached like the
+     * rest. A COMMIT that fails leaves the transaction open in SQLite: it is rolled back, so the
+     * connection stays usable.
+     */
+    const unprepared = (sql: string, params: ReadonlyArray<unknown>) => {
+      const statement = rows(sql, params, false, TRANSACTION_CONTROL.test(sql))
+      return sql !== "COMMIT"
+        ? statement
+        : Effect.tapError(statement, () => Effect.sync(() => db.isTransaction && db.exec("ROLLBACK")))
+    }
+
+    const connection: SyncConnection = {
+      execute: (sql, params, transformRows) => withTransform(rows(sql, params, false, true), transformRows),
       executeRaw: (sql, params) =>
-        Effect.flatMap(prepareCache.get(sql), (statement) =>
-          Effect.try({
-            try: () => statement.run(...bindable(params)),
-            catch: failure("Failed to execute statement")
-          })),
-      executeValues: (sql, params) => Effect.map(run(sql, params, true), toValueRows),
-      executeUnprepared: (sql, params, transformRows) =>
-        withTransform(
-          Effect.flatMap(
-            Effect.try({ try: () => db.prepare(sql), catch: failure("Failed to prepare statement") }),
-            (statement) => rows(statement, params, false)
-          ),
-          transformRows
+        withBusyRetry(
+          timeoutMs,
+          "Failed to execute statement",
+          () => prepare(sql).statement.run(...bindable(params))
         ),
-      executeStream: () => Effect.dieMessage("executeStream is not supported by the node:sqlite client")
-    } satisfies Connection
+      executeValues: (sql, params) => Effect.map(rows(sql, params, true, true), toValueRows),
+      executeUnprepared: (sql, params, transformRows) =>
+        withTransform(unprepared(sql, params), transformRows),
+      executeStream: () => Effect.dieMessage("executeStream is not supported by the node:sqlite client"),
+      // for write transactions run at once (storage/Program.ts): only their BEGIN can find the
+      // database locked, and the caller then takes the Effect path, which waits
+      executeSync: (sql, params) => runPrepared(prepare(sql), params, false, false),
+      inTransaction: () => db.isTransaction
+    }
+    return options.wrapConnection?.(connection) ?? connection
   })
 
 /** `node:sqlite` binds only null, numbers, bigints, strings and bytes; booleans go in as 0/1. */
@@ -153,6 +264,19 @@ const toValueRows = (rows: ReadonlyArray<Row>): ReadonlyArray<ReadonlyArray<unkn
  * time; a transaction holds the connection until it ends.
  */
 export const make = (options: NodeSqliteOptions): Effect.Effect<Client.SqlClient, SqlError, Scope.Scope> =>
+  Effect.map(makeWithConnection(options), ({ client }) => client)
+
+/**
+ * The client and its one connection (wrapped, when `wrapConnection` is given), for callers that
+ * run whole transactions synchronously on it (storage/Program.ts).
+ */
+export const makeWithConnection = (
+  options: NodeSqliteOptions
+): Effect.Effect<
+  { readonly client: Client.SqlClient; readonly connection: Connection },
+  SqlError,
+  Scope.Scope
+> =>
   Effect.gen(function*() {
     const connection = yield* makeConnection(options)
     const semaphore = yield* Effect.makeSemaphore(1)
@@ -166,10 +290,12 @@ export const make = (options: NodeSqliteOptions): Effect.Effect<Client.SqlClient
         connection
       )
     )
-    return yield* Client.make({
+    const client = yield* Client.make({
       acquirer,
       transactionAcquirer,
       compiler: Statement.makeCompilerSqlite(),
+      beginTransaction: "BEGIN IMMEDIATE",
       spanAttributes: [["db.system.name", "sqlite"]]
     }).pipe(Effect.provide(Reactivity.layer))
+    return { client, connection }
   })

@@ -2,26 +2,19 @@
  * Versioned schema migrations for the SQLite store, run by the `@effect/sql` Migrator (its table
  * `effect_sql_migrations` records which ran). Append new migrations; never edit a released one.
  *
- * The triggers make the append-only promise a property of the database itself: message and part
- * content cannot be updated or deleted, and a tool output, once written, cannot be replaced.
+ * Migrations 1 and 2 (release 0.1.0) kept the store's rules in triggers and a view; migration 3
+ * drops them (the rules now live in SqlStore.ts) and keeps only guards: message and part content
+ * cannot be updated or deleted, a tool output, once written, cannot be replaced — and rows go only
+ * with their whole session (see lifecycle.ts).
  *
  * @internal
  */
 import { SqlClient } from "@effect/sql"
 import { Effect } from "effect"
-
-/** The searchable text of a part row: its text, a tool's name, input and result, a file's path and summary. */
-export const searchBody = (row: string) =>
-  `CASE ${row}.type
-    WHEN 'tool' THEN ${row}.tool_name || char(10) || coalesce(json_extract(${row}.content, '$.input'), '')
-      || char(10) || coalesce(${row}.tool_output, '') || char(10) || coalesce(${row}.tool_error, '')
-    WHEN 'file_ref' THEN json_extract(${row}.content, '$.path') || char(10) || json_extract(${row}.content, '$.fileId')
-      || char(10) || json_extract(${row}.content, '$.summary')
-    ELSE coalesce(json_extract(${row}.content, '$.text'), '')
-  END`
+import { searchBody } from "./search.js"
 
 /** The next turn number of a session: one more than its last snapshot's (a primary-key lookup). */
-export const nextTurn = (sessionId: string) =>
+const nextTurn = (sessionId: string) =>
   `(SELECT COALESCE(MAX(turn), 0) + 1 FROM turn_snapshots WHERE session_id = ${sessionId})`
 
 const initial = Effect.gen(function*() {
@@ -308,11 +301,55 @@ const turnNumbersFromStore = Effect.gen(function*() {
   for (const statement of statements) yield* sql.unsafe(statement)
 })
 
-/** Every migration, by id. The highest id is the schema version this code writes. */
-export const migrations = [[1, "initial", initial], [
-  2,
-  "turn_numbers_from_store",
-  turnNumbersFromStore
-]] as const
+/** A guard refusing deletes of a table's rows unless their session is being deleted. */
+const deleteGuard = (table: string, sessionOf: string, what: string) =>
+  `CREATE TRIGGER ${table}_no_delete BEFORE DELETE ON ${table}
+    WHEN NOT EXISTS (SELECT 1 FROM session_deletions d WHERE d.session_id = ${sessionOf})
+    BEGIN SELECT RAISE(ABORT, 'mnesis: ${what} are append-only (delete the whole session instead)'); END`
 
-export const LATEST_SCHEMA_VERSION = 2
+/**
+ * The store's rules move from the database to the code (SqlStore.ts): the triggers that numbered
+ * messages, kept counters, added context items and re-indexed tool results go, with the
+ * `message_appends` view. Guards stay, and now let a whole session go: a delete passes only while
+ * the session's id is in `session_deletions`, which a deletion fills and empties in its own
+ * transaction. Data is kept as it is.
+ */
+const rulesInCode = Effect.gen(function*() {
+  const sql = yield* SqlClient.SqlClient
+  const statements = [
+    `DROP TRIGGER message_appends_insert`,
+    `DROP VIEW message_appends`,
+    `DROP TRIGGER messages_after_insert`,
+    `DROP TRIGGER parts_search_result`,
+
+    `CREATE TABLE session_deletions (session_id TEXT PRIMARY KEY) STRICT, WITHOUT ROWID`,
+    `DROP TRIGGER messages_no_delete`,
+    deleteGuard("messages", "OLD.session_id", "messages"),
+    `DROP TRIGGER parts_no_delete`,
+    deleteGuard("parts", "OLD.session_id", "parts"),
+    `DROP TRIGGER summary_nodes_no_delete`,
+    deleteGuard("summary_nodes", "OLD.session_id", "summaries"),
+    `DROP TRIGGER summary_sources_no_delete`,
+    deleteGuard(
+      "summary_sources",
+      "(SELECT n.session_id FROM summary_nodes n WHERE n.id = OLD.summary_id)",
+      "provenance rows"
+    ),
+    deleteGuard("sessions", "OLD.id", "sessions"),
+    deleteGuard("turn_snapshots", "OLD.session_id", "turn snapshots"),
+    `CREATE TRIGGER turn_snapshots_no_change BEFORE UPDATE ON turn_snapshots
+      BEGIN SELECT RAISE(ABORT, 'mnesis: turn snapshots are append-only'); END`,
+    // the file references a session's parts use, found without reading every part
+    `CREATE INDEX parts_file_ref ON parts(session_id) WHERE type = 'file_ref'`
+  ]
+  for (const statement of statements) yield* sql.unsafe(statement)
+})
+
+/** Every migration, by id. The highest id is the schema version this code writes. */
+export const migrations = [
+  [1, "initial", initial],
+  [2, "turn_numbers_from_store", turnNumbersFromStore],
+  [3, "rules_in_code", rulesInCode]
+] as const
+
+export const LATEST_SCHEMA_VERSION = 3

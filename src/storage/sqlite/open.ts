@@ -7,12 +7,12 @@
  */
 import { Migrator, type SqlClient } from "@effect/sql"
 import { SqlClient as SqlClientTag } from "@effect/sql"
-import { Effect, Schedule } from "effect"
+import { Data, Effect, Schedule, Schema } from "effect"
 import * as NodeFs from "node:fs"
 import * as NodePath from "node:path"
-import { DatabaseCorrupt, SchemaTooNew, StorageError } from "../Errors.js"
+import { DatabaseCorrupt, SchemaTooNew, StorageError } from "../../Errors.js"
 import { LATEST_SCHEMA_VERSION, migrations } from "./migrations.js"
-import { sqliteErrorCode } from "./sqlite/NodeSqliteClient.js"
+import { sqliteErrorCode } from "./NodeSqliteClient.js"
 
 const SQLITE_HEADER = "SQLite format 3\u0000"
 
@@ -108,22 +108,25 @@ export const preflight = (filename: string): Effect.Effect<void, StorageError | 
     return Effect.void
   })
 
-const isBusy = (error: unknown): boolean => {
-  const cause = typeof error === "object" && error !== null && "cause" in error ? error.cause : error
-  const code = sqliteErrorCode(cause)
-  return code !== undefined && code.startsWith("SQLITE_BUSY")
-}
+/** Another connection won the race to migrate and has not committed yet. */
+class MigrationPending extends Data.TaggedError("MigrationPending")<{ readonly found: number }> {}
+
+const VersionRow = Schema.Struct({ v: Schema.NullOr(Schema.Int) })
+const decodeVersion = Schema.decodeUnknown(Schema.Array(VersionRow))
 
 export const migrate = (
   sql: SqlClient.SqlClient,
   path: string
 ): Effect.Effect<void, StorageError | DatabaseCorrupt | SchemaTooNew> => {
   const currentVersion = Effect.gen(function*() {
-    const table = yield* sql<{ n: number }>`
-      SELECT count(*) AS n FROM sqlite_master WHERE type = 'table' AND name = 'effect_sql_migrations'`
-    if ((table[0]?.n ?? 0) === 0) return 0
-    const rows = yield* sql<{ v: number | null }>`SELECT max(migration_id) AS v FROM effect_sql_migrations`
-    return rows[0]?.v ?? 0
+    const table =
+      yield* sql`SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'effect_sql_migrations'`
+    if (table.length === 0) return 0
+    const [row] = yield* Effect.flatMap(
+      sql`SELECT max(migration_id) AS v FROM effect_sql_migrations`,
+      decodeVersion
+    )
+    return row?.v ?? 0
   })
   const run = Migrator.make({})({
     loader: Migrator.fromRecord(
@@ -138,28 +141,36 @@ export const migrate = (
     if (before < LATEST_SCHEMA_VERSION) yield* run
     // Another process may have won the race to migrate and not committed yet: wait for it.
     const after = yield* currentVersion
-    if (after < LATEST_SCHEMA_VERSION) {
-      return yield* new StorageError({
-        operation: "migrate",
-        reason: "SQLITE_BUSY: migration in progress elsewhere"
-      })
-    }
+    if (after < LATEST_SCHEMA_VERSION) return yield* new MigrationPending({ found: after })
   })
   return attempt.pipe(
-    Effect.catchTag(
-      "MigrationError",
-      (error) => Effect.fail(new StorageError({ operation: "migrate", reason: error.message, cause: error }))
-    ),
-    Effect.catchTag("SqlError", (error) => Effect.fail(fromCause(path, "migrate", error.cause))),
-    Effect.catchAllDefect((defect) => {
-      const cause = typeof defect === "object" && defect !== null && "cause" in defect ? defect.cause : defect
-      return Effect.fail(fromCause(path, "migrate", cause))
-    }),
     Effect.retry({
-      while: (error) =>
-        error._tag === "StorageError" && (isBusy(error) || error.reason.startsWith("SQLITE_BUSY")),
+      while: (error) => error._tag === "MigrationPending",
       schedule: Schedule.spaced("50 millis").pipe(Schedule.intersect(Schedule.recurs(200)))
     }),
+    Effect.catchTags({
+      MigrationPending: (error) =>
+        Effect.fail(
+          new StorageError({
+            operation: "migrate",
+            reason:
+              `another connection started migrating the database from version ${error.found} and did not ` +
+              `finish within 10 s; check for a stuck process`
+          })
+        ),
+      MigrationError: (error) =>
+        Effect.fail(new StorageError({ operation: "migrate", reason: error.message, cause: error })),
+      SqlError: (error) => Effect.fail(fromCause(path, "migrate", error.cause)),
+      ParseError: (error) =>
+        Effect.fail(
+          new StorageError({ operation: "migrate", reason: `unreadable schema version: ${error.message}` })
+        )
+    }),
+    Effect.catchAllDefect((defect) => Effect.fail(fromCause(path, "migrate", causeOf(defect)))),
     Effect.provideService(SqlClientTag.SqlClient, sql)
   )
 }
+
+/** The driver error inside a defect (`@effect/sql` wraps a failed COMMIT in one). */
+export const causeOf = (defect: unknown): unknown =>
+  typeof defect === "object" && defect !== null && "cause" in defect ? defect.cause : defect
