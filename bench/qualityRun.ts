@@ -16,7 +16,7 @@ import { makeLayer } from "../src/Layers.js"
 import * as MockLlm from "../src/llm/MockLlm.js"
 import { type LlmMessage, LlmProvider } from "../src/LlmProvider.js"
 import * as Session from "../src/Session.js"
-import * as Storage from "../src/Storage.js"
+import * as SqliteStore from "../src/storage/sqlite/SqliteStore.js"
 import { countTokens } from "../src/Tokenizer.js"
 import type { Conversation } from "./qualityData.js"
 import { renderTurns } from "./qualityData.js"
@@ -185,7 +185,7 @@ export const ingest = <E>(conversation: Conversation, options: IngestOptions<E>)
     Effect.provide(
       makeLayer({
         settings: Settings.layer(config),
-        storage: Storage.layerMemory,
+        storage: SqliteStore.layerMemory,
         provider: options.provider
       })
     )
