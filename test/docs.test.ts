@@ -485,6 +485,7 @@ describe("code blocks", () => {
       "docs/byo-llm.md": 2,
       "docs/concepts.md": 4,
       "docs/effect-ai.md": 2,
+      "docs/storage.md": 1,
       "docs/telemetry.md": 1
     })
     expect(counts("typecheck-only")).toEqual({ "docs/byo-llm.md": 1 })
