@@ -50,7 +50,7 @@ export class TurnNotFound extends Schema.TaggedError<TurnNotFound>()("TurnNotFou
   override get message(): string {
     return this.turns === 0
       ? `session ${this.sessionId} has no completed turn yet; leave out --turn to see its current context`
-      : `session ${this.sessionId} has turns 1 to ${this.turns}; --turn ${this.turn} is not one of them`
+      : `session ${this.sessionId} has turns 1 to ${this.turns}; there is no turn ${this.turn}`
   }
 }
 

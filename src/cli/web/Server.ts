@@ -84,6 +84,8 @@ export const make = (options: Options) => {
   const html = HttpServerResponse.html(page(options.database))
   const router = HttpRouter.empty.pipe(
     HttpRouter.get("/", Effect.succeed(html)),
+    // (browsers ask for one; the page has none)
+    HttpRouter.get("/favicon.ico", Effect.succeed(HttpServerResponse.empty({ status: 204 }))),
     HttpRouter.get("/session/:id", Effect.succeed(html)),
     HttpRouter.get(
       "/assets/explorer.js",

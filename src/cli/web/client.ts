@@ -168,7 +168,7 @@ export const clientScript = String.raw`// The explorer's page script: reads the 
       [["soft", o.thresholds.soft], ["hard", o.thresholds.hard]].forEach(function (pair) {
         var y = yOf(pair[1]);
         chart.appendChild(svg("line", { x1: PAD_L, x2: W - PAD_R, y1: y, y2: y, class: "threshold " + pair[0], "data-tokens": pair[1] }));
-        chart.appendChild(svg("text", { x: W - PAD_R - 4, y: y - 4, class: "threshold-label " + pair[0], "text-anchor": "end", text: pair[0] + " " + num(pair[1]) }));
+        chart.appendChild(svg("text", { x: PAD_L + 4, y: y - 4, class: "threshold-label " + pair[0], text: pair[0] + " threshold " + num(pair[1]) }));
       });
     }
     o.compactions.forEach(function (c) {

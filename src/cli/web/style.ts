@@ -58,6 +58,7 @@ td.n { text-align: right; font-variant-numeric: tabular-nums; }
 .edge { stroke: #a99be0; stroke-width: 1; }
 .panel { background: var(--panel); border: 1px solid var(--line); border-radius: 6px; padding: 10px 12px; margin-top: 8px; }
 pre.text { white-space: pre-wrap; word-break: break-word; background: #f5f6f9; border-radius: 4px; padding: 8px; margin: 6px 0; font: 12px/1.45 ui-monospace, monospace; max-height: 360px; overflow: auto; }
+#originals { max-height: 520px; overflow: auto; }
 .child { margin-right: 8px; font-family: ui-monospace, monospace; font-size: 12px; }
 .ctx-entry { background: var(--panel); border: 1px solid var(--line); border-radius: 4px; margin: 4px 0; padding: 4px 8px; }
 .ctx-entry.summary { border-left: 4px solid var(--summaries); }
