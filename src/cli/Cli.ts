@@ -40,7 +40,9 @@ const cli = Command.run(root, { name: "mnesis", version: VERSION })
 const describeFailure = (error: unknown): string | undefined => {
   if (ValidationError.isValidationError(error)) return undefined
   if (error instanceof Error) return error.message
-  if (typeof error === "object" && error !== null && "message" in error && typeof error.message === "string") {
+  if (
+    typeof error === "object" && error !== null && "message" in error && typeof error.message === "string"
+  ) {
     return error.message
   }
   return String(error)

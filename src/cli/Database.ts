@@ -53,7 +53,10 @@ export const describeLocation = (location: Location): string =>
 export const layer = (
   location: Location,
   options: { readonly create?: boolean } = {}
-): Layer.Layer<Storage.Storage, DatabaseNotFound | UnsupportedDatabase | Storage.StoreFailure | SchemaTooNew> =>
+): Layer.Layer<
+  Storage.Storage,
+  DatabaseNotFound | UnsupportedDatabase | Storage.StoreFailure | SchemaTooNew
+> =>
   Layer.unwrapEffect(Effect.suspend((): Effect.Effect<
     Layer.Layer<Storage.Storage, Storage.StoreFailure | SchemaTooNew>,
     DatabaseNotFound | UnsupportedDatabase
@@ -95,7 +98,10 @@ export const withStore = <A, E, R>(
   use: (store: Storage.Service, location: Location) => Effect.Effect<A, E, R>,
   options: { readonly create?: boolean } = {}
 ) =>
-  Effect.flatMap(locate(db), (location) =>
-    Effect.flatMap(Storage.Storage, (store) => use(store, location)).pipe(
-      Effect.provide(layer(location, options))
-    ))
+  Effect.flatMap(
+    locate(db),
+    (location) =>
+      Effect.flatMap(Storage.Storage, (store) => use(store, location)).pipe(
+        Effect.provide(layer(location, options))
+      )
+  )

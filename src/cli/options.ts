@@ -45,7 +45,9 @@ export const Age = Schema.transformOrFail(Schema.String, Schema.DurationFromSelf
   decode: (input, _, ast) => {
     const short = /^\s*(\d+(?:\.\d+)?)\s*([smhdw])\s*$/i.exec(input)
     if (short !== null) {
-      return ParseResult.succeed(Duration.times(Duration.decode(UNITS[short[2]!.toLowerCase()]!), Number(short[1])))
+      return ParseResult.succeed(
+        Duration.times(Duration.decode(UNITS[short[2]!.toLowerCase()]!), Number(short[1]))
+      )
     }
     return Option.match(Duration.decodeUnknown(input.trim()), {
       onNone: () =>

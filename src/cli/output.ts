@@ -4,7 +4,8 @@
  *
  * @internal
  */
-import { Console, Effect } from "effect"
+import type { Effect } from "effect"
+import { Console } from "effect"
 
 export const emit = <A>(json: boolean, value: A, human: (value: A) => string): Effect.Effect<void> =>
   Console.log(json ? JSON.stringify(value, null, 2) : human(value))

@@ -38,7 +38,9 @@ const block = (b: ContentBlock, full: boolean): string => {
 const heading = (entry: ContextEntry): string => {
   if (entry.summary !== undefined) {
     return `━━ summary ${entry.id} (${entry.summary.kind}, depth ${entry.summary.depth}) covers #${entry.summary.spanStartSeq}` +
-      `–#${entry.summary.spanEndSeq}, ${num(entry.summary.messageCount)} messages · ${num(entry.tokenCount)} tokens`
+      `–#${entry.summary.spanEndSeq}, ${num(entry.summary.messageCount)} messages · ${
+        num(entry.tokenCount)
+      } tokens`
   }
   return `━━ ${entry.role ?? "message"} ${entry.id} #${entry.seq} · ${num(entry.tokenCount)} tokens` +
     (entry.toolTokens > 0 ? ` (${num(entry.toolTokens)} in tool calls and results)` : "")
@@ -80,7 +82,9 @@ export const context = Command.make("context", {
   json: Opt.json,
   config: Opt.config,
   turn: Options.integer("turn").pipe(
-    Options.withDescription("The turn to show (1 is the first); default: the context the next turn starts from"),
+    Options.withDescription(
+      "The turn to show (1 is the first); default: the context the next turn starts from"
+    ),
     Options.optional
   ),
   full: Options.boolean("full").pipe(Options.withDescription("Do not shorten long texts and tool outputs")),
@@ -103,5 +107,7 @@ export const context = Command.make("context", {
         () => render(result, args.full)
       )
     }))).pipe(
-    Command.withDescription("What the model saw: the context now, or at the end of --turn N, as rendered for it")
+    Command.withDescription(
+      "What the model saw: the context now, or at the end of --turn N, as rendered for it"
+    )
   )

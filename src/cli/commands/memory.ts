@@ -11,9 +11,9 @@ import type * as Storage from "../../Storage.js"
 import { withStore } from "../Database.js"
 import { IdNotFound } from "../errors.js"
 import { ownerOf, scopeFor } from "../inspect/memory.js"
+import { allSessions } from "../inspect/read.js"
 import * as Opt from "../options.js"
 import { emit } from "../output.js"
-import { allSessions } from "../inspect/read.js"
 
 const related = Options.boolean("related").pipe(
   Options.withDescription("Also search the session's parent and sub-sessions")
@@ -35,11 +35,16 @@ export const grep = Command.make("grep", {
     Options.withDescription("Only what this summary (sum_…) covers"),
     Options.optional
   ),
-  limit: Options.integer("limit").pipe(Options.withDescription("Hits per page (1-100, default 20)"), Options.optional),
+  limit: Options.integer("limit").pipe(
+    Options.withDescription("Hits per page (1-100, default 20)"),
+    Options.optional
+  ),
   session: Args.text({ name: "session" }).pipe(
     Args.withDescription("A session id, a unique start of one, or `latest`")
   ),
-  pattern: Args.text({ name: "pattern" }).pipe(Args.withDescription("Words to find (or a regex with --regex)"))
+  pattern: Args.text({ name: "pattern" }).pipe(
+    Args.withDescription("Words to find (or a regex with --regex)")
+  )
 }, (args) =>
   withStore(args.db, (store) =>
     Effect.gen(function*() {
@@ -66,7 +71,9 @@ export const describe = Command.make("describe", {
     Options.withDescription("The session to look in (needed for file ids; found from the id otherwise)"),
     Options.optional
   ),
-  id: Args.text({ name: "id" }).pipe(Args.withDescription("A summary (sum_…), message (msg_…) or file (file_…) id"))
+  id: Args.text({ name: "id" }).pipe(
+    Args.withDescription("A summary (sum_…), message (msg_…) or file (file_…) id")
+  )
 }, (args) =>
   withStore(args.db, (store) =>
     Effect.gen(function*() {
@@ -99,7 +106,9 @@ export const expand = Command.make("expand", {
   cursor,
   all: Options.boolean("all").pipe(Options.withDescription("Follow the cursors and print every page")),
   maxTokens: Options.integer("max-tokens").pipe(
-    Options.withDescription(`Tokens per page (200-${MemoryTools.EXPAND_MAX_TOKENS}, default ${MemoryTools.EXPAND_DEFAULT_TOKENS})`),
+    Options.withDescription(
+      `Tokens per page (200-${MemoryTools.EXPAND_MAX_TOKENS}, default ${MemoryTools.EXPAND_DEFAULT_TOKENS})`
+    ),
     Options.optional
   ),
   id: Args.text({ name: "id" }).pipe(

@@ -39,7 +39,12 @@ export const serve = Command.make("serve", {
     const config = yield* loadConfig(args.config)
     yield* withStore(args.db, (store, location) =>
       Effect.gen(function*() {
-        const app = Server.make({ store, config, database: describeLocation(location), allowRemote: args.allowRemote })
+        const app = Server.make({
+          store,
+          config,
+          database: describeLocation(location),
+          allowRemote: args.allowRemote
+        })
         yield* HttpServer.serveEffect(app)
         yield* HttpServer.addressFormattedWith((address) =>
           Console.log(`mnesis explorer on ${address}/ (read-only; Ctrl-C stops it)`)

@@ -12,24 +12,25 @@ import { loadConfig } from "../inspect/settings.js"
 import * as Opt from "../options.js"
 import { emit } from "../output.js"
 
-const human = (now: number) => (result: { readonly sessions: ReadonlyArray<SessionRow>; readonly total: number }) => {
-  if (result.total === 0) return "no sessions match"
-  const body = table(result.sessions, [
-    { header: "SESSION", value: (r) => (r.parentId === undefined ? "" : "↳ ") + r.id },
-    { header: "MODEL", value: (r) => r.model },
-    { header: "AGENT", value: (r) => r.agent },
-    { header: "UPDATED", value: (r) => ago(r.updatedAt, now) },
-    { header: "MESSAGES", value: (r) => num(r.messages), align: "right" },
-    { header: "SUMMARIES", value: (r) => num(r.summaries), align: "right" },
-    { header: "CONTEXT", value: (r) => num(r.contextTokens), align: "right" },
-    { header: "USAGE", value: (r) => num(r.usageTokens), align: "right" },
-    { header: "COST", value: (r) => usd(r.cost), align: "right" }
-  ])
-  const footer = result.sessions.length < result.total
-    ? `\n${result.sessions.length} of ${result.total} sessions shown (--limit)`
-    : `\n${result.total} session${result.total === 1 ? "" : "s"}`
-  return body + footer
-}
+const human =
+  (now: number) => (result: { readonly sessions: ReadonlyArray<SessionRow>; readonly total: number }) => {
+    if (result.total === 0) return "no sessions match"
+    const body = table(result.sessions, [
+      { header: "SESSION", value: (r) => (r.parentId === undefined ? "" : "↳ ") + r.id },
+      { header: "MODEL", value: (r) => r.model },
+      { header: "AGENT", value: (r) => r.agent },
+      { header: "UPDATED", value: (r) => ago(r.updatedAt, now) },
+      { header: "MESSAGES", value: (r) => num(r.messages), align: "right" },
+      { header: "SUMMARIES", value: (r) => num(r.summaries), align: "right" },
+      { header: "CONTEXT", value: (r) => num(r.contextTokens), align: "right" },
+      { header: "USAGE", value: (r) => num(r.usageTokens), align: "right" },
+      { header: "COST", value: (r) => usd(r.cost), align: "right" }
+    ])
+    const footer = result.sessions.length < result.total
+      ? `\n${result.sessions.length} of ${result.total} sessions shown (--limit)`
+      : `\n${result.total} session${result.total === 1 ? "" : "s"}`
+    return body + footer
+  }
 
 export const sessions = Command.make("sessions", {
   db: Opt.db,
@@ -59,4 +60,6 @@ export const sessions = Command.make("sessions", {
       }, config)
       const now = yield* Clock.currentTimeMillis
       yield* emit(args.json, { sessions: result.rows, total: result.total }, human(now))
-    }))).pipe(Command.withDescription("List sessions with their sizes, newest first, filtered by age, model or agent"))
+    }))).pipe(
+    Command.withDescription("List sessions with their sizes, newest first, filtered by age, model or agent")
+  )

@@ -29,7 +29,9 @@ export const render = (o: Overview, now: number, configured: boolean): string =>
     `messages   ${num(s.messageCount - summaryMessages)} (+${num(summaryMessages)} summary messages) in ${
       num(o.turns.length)
     } turns`,
-    `usage      ${num(s.tokens.total)} tokens (input ${num(s.tokens.input)}, output ${num(s.tokens.output)}, ` +
+    `usage      ${num(s.tokens.total)} tokens (input ${num(s.tokens.input)}, output ${
+      num(s.tokens.output)
+    }, ` +
     `cache read ${num(s.tokens.cacheRead)}, cache write ${num(s.tokens.cacheWrite)}); cost ${usd(s.cost)}`,
     `context    ${num(o.contextTokens)} tokens now` + (o.thresholds === undefined
       ? ` (thresholds unknown: ${o.thresholdsProblem ?? "no budget"})`
@@ -55,7 +57,9 @@ export const render = (o: Overview, now: number, configured: boolean): string =>
         (line.perColumn > 1 ? `; ${line.perColumn} turns per column` : ""),
       line.bars,
       ...(line.marks === "" ? [] : [line.marks]),
-      `turn 1${" ".repeat(Math.max(1, line.bars.length - 6 - String(o.turns.length).length))}${o.turns.length}`
+      `turn 1${
+        " ".repeat(Math.max(1, line.bars.length - 6 - String(o.turns.length).length))
+      }${o.turns.length}`
     )
   }
   return lines.join("\n")

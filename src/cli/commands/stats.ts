@@ -14,7 +14,9 @@ import { emit } from "../output.js"
 const render = (database: string, s: Stats): string =>
   [
     `database         ${database}${s.bytes === undefined ? "" : ` (${bytes(s.bytes)})`}`,
-    `sessions         ${num(s.sessions)}${s.subSessions === 0 ? "" : ` (${num(s.subSessions)} sub-sessions)`}`,
+    `sessions         ${num(s.sessions)}${
+      s.subSessions === 0 ? "" : ` (${num(s.subSessions)} sub-sessions)`
+    }`,
     `messages         ${num(s.messages)}`,
     `summaries        ${num(s.summaries)} (${num(s.activeSummaries)} in active contexts)`,
     `context tokens   ${num(s.contextTokens)} across every active context`,
@@ -25,10 +27,14 @@ const render = (database: string, s: Stats): string =>
       : [`time span        ${time(s.oldest)} – ${time(s.newest)} UTC`])
   ].join("\n")
 
-export const stats = Command.make("stats", { db: Opt.db, json: Opt.json }, (args) =>
-  withStore(args.db, (store, location) =>
-    Effect.gen(function*() {
-      const result = yield* readStats(store, sizeOnDisk(location))
-      const database = describeLocation(location)
-      yield* emit(args.json, { database, ...result }, () => render(database, result))
-    }))).pipe(Command.withDescription("Database size, sessions, messages, summaries and tokens saved"))
+export const stats = Command.make(
+  "stats",
+  { db: Opt.db, json: Opt.json },
+  (args) =>
+    withStore(args.db, (store, location) =>
+      Effect.gen(function*() {
+        const result = yield* readStats(store, sizeOnDisk(location))
+        const database = describeLocation(location)
+        yield* emit(args.json, { database, ...result }, () => render(database, result))
+      }))
+).pipe(Command.withDescription("Database size, sessions, messages, summaries and tokens saved"))

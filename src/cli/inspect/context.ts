@@ -11,9 +11,9 @@
  * @internal
  */
 import { Effect } from "effect"
-import { assemble } from "../../ContextBuilder.js"
 import type { Count } from "../../context/Render.js"
 import { renderMessage, renderSummary, tombstoneCost, toolTokens } from "../../context/Render.js"
+import { assemble } from "../../ContextBuilder.js"
 import type {
   ContextBreakdown,
   Message,
@@ -143,7 +143,9 @@ export const current = (
       items.filter((item) => item.kind === "message").map((item) => item.id as MessageId)
     )
     const nodes = new Map<string, SummaryNode>(
-      (yield* store.summaries(items.filter((item) => item.kind === "summary").map((item) => item.id as SummaryId)))
+      (yield* store.summaries(
+        items.filter((item) => item.kind === "summary").map((item) => item.id as SummaryId)
+      ))
         .map((node) => [node.id, node])
     )
     const entries = items.flatMap((item): Array<ContextEntry> => {
@@ -186,7 +188,9 @@ export const atTurn = (
     const writtenAt = new Map<string, number>()
     for (const message of history) {
       if (!message.isSummary) continue
-      for (const part of message.parts) if (part.type === "compaction") writtenAt.set(part.summaryId, message.seq)
+      for (const part of message.parts) {
+        if (part.type === "compaction") writtenAt.set(part.summaryId, message.seq)
+      }
     }
     const nodes = (yield* store.sessionSummaries(session.id)).filter((node) => writtenAt.has(node.id))
     // The call was built after the turn's last message before the answer (its prompt) was written.
@@ -203,7 +207,8 @@ export const atTurn = (
     const rebuild = (written: ReadonlyArray<SummaryNode>, then: number): Array<ContextEntry> => {
       const ids = new Set<string>(written.map((node) => node.id))
       const active = written.filter((node) => node.supersededBy === undefined || !ids.has(node.supersededBy))
-      const covered = (seq: number) => active.some((node) => node.spanStartSeq <= seq && seq <= node.spanEndSeq)
+      const covered = (seq: number) =>
+        active.some((node) => node.spanStartSeq <= seq && seq <= node.spanEndSeq)
       const entries: Array<ContextEntry> = active.map((node) => summaryEntry(node, node.tokenCount))
       for (const message of history) {
         if (message.isSummary || message.error !== undefined || covered(message.seq)) continue
@@ -222,14 +227,19 @@ export const atTurn = (
           const { compactedAt: _, ...whole } = part
           return whole
         })
-        entries.push(messageEntry({ id: message.id, seq: message.seq, role: message.role, parts }, tokens, count))
+        entries.push(
+          messageEntry({ id: message.id, seq: message.seq, role: message.role, parts }, tokens, count)
+        )
       }
       return entries.sort((a, b) => a.seq - b.seq)
     }
 
     let best: { entries: Array<ContextEntry>; composition: Composition; off: number } | undefined
     for (let k = 0; k <= during.length; k++) {
-      const entries = rebuild([...before, ...during.slice(0, k)], k === 0 ? (prompt?.createdAt ?? final.createdAt) : during[k - 1]!.createdAt)
+      const entries = rebuild(
+        [...before, ...during.slice(0, k)],
+        k === 0 ? (prompt?.createdAt ?? final.createdAt) : during[k - 1]!.createdAt
+      )
       const composition = compose(systemTokens, entries)
       const off = Math.abs(composition.total - snapshot.context.total)
       if (best === undefined || off < best.off) best = { entries, composition, off }

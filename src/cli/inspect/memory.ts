@@ -5,6 +5,7 @@
  * @internal
  */
 import { Effect, Option, Schema } from "effect"
+import { defaultConfig } from "../../Config.js"
 import type { Session, SessionId } from "../../Domain.js"
 import { MessageId, SummaryId } from "../../Domain.js"
 import type { MemoryScope } from "../../MemoryTools.js"
@@ -12,7 +13,6 @@ import type * as Storage from "../../Storage.js"
 import { IdNotFound } from "../errors.js"
 import { childrenOf } from "./read.js"
 import { modelView } from "./settings.js"
-import { defaultConfig } from "../../Config.js"
 
 /** The memory tools' view of `session`; with `related`, its parent's and children's history too. */
 export const scopeFor = (

@@ -42,7 +42,10 @@ export const allSnapshots = (
   Effect.gen(function*() {
     const out: Array<TurnSnapshot> = []
     for (;;) {
-      const page = yield* store.snapshots(sessionId, { afterTurn: out[out.length - 1]?.turn ?? 0, limit: PAGE })
+      const page = yield* store.snapshots(sessionId, {
+        afterTurn: out[out.length - 1]?.turn ?? 0,
+        limit: PAGE
+      })
       out.push(...page)
       if (page.length < PAGE) return out
     }

@@ -81,7 +81,10 @@ export const list = (
   store: Storage.Service,
   filter: SessionFilter,
   config: MnesisConfig
-): Effect.Effect<{ readonly rows: ReadonlyArray<SessionRow>; readonly total: number }, Storage.StoreFailure> =>
+): Effect.Effect<
+  { readonly rows: ReadonlyArray<SessionRow>; readonly total: number },
+  Storage.StoreFailure
+> =>
   Effect.gen(function*() {
     const now = yield* Clock.currentTimeMillis
     const matching = (yield* allSessions(store)).filter((session) => matches(session, filter, now))

@@ -70,7 +70,13 @@ export const stats = (
       usageTokens,
       cost,
       tokensSaved,
-      oldest: sessions.reduce<number | undefined>((min, s) => Math.min(min ?? s.createdAt, s.createdAt), undefined),
-      newest: sessions.reduce<number | undefined>((max, s) => Math.max(max ?? s.updatedAt, s.updatedAt), undefined)
+      oldest: sessions.reduce<number | undefined>(
+        (min, s) => Math.min(min ?? s.createdAt, s.createdAt),
+        undefined
+      ),
+      newest: sessions.reduce<number | undefined>(
+        (max, s) => Math.max(max ?? s.updatedAt, s.updatedAt),
+        undefined
+      )
     }
   }).pipe(Effect.withSpan("cli.stats", { captureStackTrace: false }))

@@ -112,7 +112,12 @@ export const make = (options: Options) => {
         const id = yield* param("id")
         const q = yield* query
         return yield* answer(
-          api.grep(id, q.get("q") ?? "", q.get("mode") === "regex" ? "regex" : "fulltext", q.get("cursor") ?? undefined)
+          api.grep(
+            id,
+            q.get("q") ?? "",
+            q.get("mode") === "regex" ? "regex" : "fulltext",
+            q.get("cursor") ?? undefined
+          )
         )
       })
     ),

@@ -42,7 +42,10 @@ const asSummaryId = Schema.decodeUnknownOption(SummaryId)
 export const make = (store: Storage.Service, config: MnesisConfig) => {
   const session = (id: string) => resolveSession(store, id)
 
-  const sessions = Effect.map(list(store, { limit: 500 }, config), (r) => ({ sessions: r.rows, total: r.total }))
+  const sessions = Effect.map(
+    list(store, { limit: 500 }, config),
+    (r) => ({ sessions: r.rows, total: r.total })
+  )
 
   const sessionOverview = (id: string) => Effect.flatMap(session(id), (s) => overview(store, s.id, config))
 
@@ -92,7 +95,13 @@ export const make = (store: Storage.Service, config: MnesisConfig) => {
           const message = messages.get(source.id)
           return message === undefined
             ? { kind: source.kind, id: source.id }
-            : { kind: source.kind, id: source.id, seq: message.seq, role: message.role, preview: clip(message.text, 200) }
+            : {
+              kind: source.kind,
+              id: source.id,
+              seq: message.seq,
+              role: message.role,
+              preview: clip(message.text, 200)
+            }
         })
       }
     })

@@ -5,7 +5,8 @@
  *
  * @internal
  */
-export const clientScript = String.raw`// The explorer's page script: reads the read-only JSON API of "mnesis serve" and draws the
+export const clientScript = String
+  .raw`// The explorer's page script: reads the read-only JSON API of "mnesis serve" and draws the
 // session list, the context-size chart, the window composition, the summary DAG, the context
 // at a turn and grep. Text from the database is only ever set as textContent, never as HTML.
 "use strict";

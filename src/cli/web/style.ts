@@ -3,7 +3,8 @@
  *
  * @internal
  */
-export const styleSheet = String.raw`:root { --fg: #1d2330; --muted: #6b7280; --line: #d9dde5; --bg: #fbfbfd; --panel: #fff;
+export const styleSheet = String
+  .raw`:root { --fg: #1d2330; --muted: #6b7280; --line: #d9dde5; --bg: #fbfbfd; --panel: #fff;
   --system: #8b95a7; --summaries: #7c5cd6; --raw: #3b82c4; --tool: #e29a2d; --soft: #e29a2d; --hard: #d0453b; --ok: #2f9e6b; }
 * { box-sizing: border-box; }
 body { margin: 0; font: 14px/1.45 system-ui, -apple-system, "Segoe UI", sans-serif; color: var(--fg); background: var(--bg); }
