@@ -139,7 +139,7 @@ describe("mnesis on a database from npm run example", () => {
         expect(shown.thresholds).toEqual({ soft: 3_600, hard: 6_000 })
         expect(shown.tokensSaved).toBeGreaterThan(0)
 
-        const text = yield* run(["show", agent.id.slice(0, 12), "--db", db])
+        const text = yield* run(["show", agent.id.slice(0, 20), "--db", db])
         expect(text.code).toBe(0)
         expect(text.stdout).toContain(`session    ${agent.id}`)
         expect(text.stdout).toMatch(/messages +124 \(\+\d+ summary messages\) in 62 turns/)
