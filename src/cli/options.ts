@@ -5,7 +5,7 @@
  */
 import { Options } from "@effect/cli"
 import { Duration, Effect, Option, ParseResult, Schema } from "effect"
-import type { Session } from "../Domain.js"
+import type { SessionInfo } from "../Domain.js"
 import { SessionId } from "../Domain.js"
 import { SessionNotFound } from "../Errors.js"
 import type * as Storage from "../Storage.js"
@@ -72,14 +72,14 @@ const decodeSessionId = Schema.decodeUnknownOption(SessionId)
 export const resolveSession = (
   store: Storage.Service,
   argument: string
-): Effect.Effect<Session, SessionNotFound | BadOption | Storage.StoreFailure> =>
+): Effect.Effect<SessionInfo, SessionNotFound | BadOption | Storage.StoreFailure> =>
   Effect.gen(function*() {
     const wanted = argument.trim()
     const exact = decodeSessionId(wanted)
     if (Option.isSome(exact)) return yield* store.getSession(exact.value)
     const sessions = yield* allSessions(store)
     if (wanted === "latest") {
-      const latest = sessions.reduce<Session | undefined>(
+      const latest = sessions.reduce<SessionInfo | undefined>(
         (best, s) => best === undefined || s.updatedAt > best.updatedAt ? s : best,
         undefined
       )

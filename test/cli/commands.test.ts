@@ -10,7 +10,7 @@ import { atTurn } from "../../src/cli/inspect/context.js"
 import { allSnapshots } from "../../src/cli/inspect/read.js"
 import { modelView } from "../../src/cli/inspect/settings.js"
 import { defaultConfig } from "../../src/Config.js"
-import { MessageId, type Session } from "../../src/Domain.js"
+import { MessageId, type SessionInfo } from "../../src/Domain.js"
 import {
   buildCli,
   EXAMPLE_CONFIG,
@@ -180,7 +180,7 @@ describe("mnesis on a database from npm run example", () => {
       Effect.gen(function*() {
         const { all } = yield* sessions()
         yield* readStore(db, (store) =>
-          Effect.forEach(all, (session: Session) =>
+          Effect.forEach(all, (session: SessionInfo) =>
             Effect.gen(function*() {
               const view = yield* modelView(session.model, defaultConfig)
               const snapshots = yield* allSnapshots(store, session.id)

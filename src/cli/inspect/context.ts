@@ -19,8 +19,8 @@ import type {
   Message,
   MessageId,
   Part,
-  Session,
   SessionId,
+  SessionInfo,
   SummaryId,
   SummaryNode
 } from "../../Domain.js"
@@ -132,7 +132,7 @@ export const conversation = (view: ContextView): ReadonlyArray<LlmMessage> =>
 /** The active context now: what the next turn starts from. */
 export const current = (
   store: Storage.Service,
-  session: Session,
+  session: SessionInfo,
   count: Count,
   turns: number
 ): Effect.Effect<ContextView, Storage.StoreFailure> =>
@@ -170,7 +170,7 @@ export const current = (
 /** The context of turn `turn`'s last model call, rebuilt from the history. */
 export const atTurn = (
   store: Storage.Service,
-  session: Session,
+  session: SessionInfo,
   count: Count,
   turn: number,
   turns: number

@@ -6,7 +6,7 @@
  */
 import { Effect, Option, Schema } from "effect"
 import { defaultConfig } from "../../Config.js"
-import type { Session, SessionId } from "../../Domain.js"
+import type { SessionId, SessionInfo } from "../../Domain.js"
 import { MessageId, SummaryId } from "../../Domain.js"
 import type { MemoryScope } from "../../MemoryTools.js"
 import type * as Storage from "../../Storage.js"
@@ -17,7 +17,7 @@ import { modelView } from "./settings.js"
 /** The memory tools' view of `session`; with `related`, its parent's and children's history too. */
 export const scopeFor = (
   store: Storage.Service,
-  session: Session,
+  session: SessionInfo,
   related: boolean
 ): Effect.Effect<MemoryScope, Storage.StoreFailure> =>
   Effect.gen(function*() {

@@ -7,7 +7,7 @@
  */
 import { Effect } from "effect"
 import type { MnesisConfig } from "../../Config.js"
-import type { MessageId, Session, SessionId, SummaryId, SummaryKind, SummaryNode } from "../../Domain.js"
+import type { MessageId, SessionId, SessionInfo, SummaryId, SummaryKind, SummaryNode } from "../../Domain.js"
 import type { SessionNotFound } from "../../Errors.js"
 import type * as Storage from "../../Storage.js"
 import { allSnapshots, childrenOf, messagesById } from "./read.js"
@@ -50,7 +50,7 @@ export interface CompactionPoint {
 }
 
 export interface Overview {
-  readonly session: Session
+  readonly session: SessionInfo
   readonly model: {
     readonly contextLimit: number
     readonly maxOutputTokens: number

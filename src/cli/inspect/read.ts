@@ -4,15 +4,17 @@
  * @internal
  */
 import { Effect } from "effect"
-import type { Message, MessageId, Session, SessionId, TurnSnapshot } from "../../Domain.js"
+import type { Message, MessageId, SessionId, SessionInfo, TurnSnapshot } from "../../Domain.js"
 import type * as Storage from "../../Storage.js"
 
 const PAGE = 500
 
 /** Every session of the database, newest first. */
-export const allSessions = (store: Storage.Service): Effect.Effect<Array<Session>, Storage.StoreFailure> =>
+export const allSessions = (
+  store: Storage.Service
+): Effect.Effect<Array<SessionInfo>, Storage.StoreFailure> =>
   Effect.gen(function*() {
-    const out: Array<Session> = []
+    const out: Array<SessionInfo> = []
     for (;;) {
       const page = yield* store.listSessions({ limit: PAGE, offset: out.length })
       out.push(...page)
@@ -24,9 +26,9 @@ export const allSessions = (store: Storage.Service): Effect.Effect<Array<Session
 export const childrenOf = (
   store: Storage.Service,
   parentId: SessionId
-): Effect.Effect<Array<Session>, Storage.StoreFailure> =>
+): Effect.Effect<Array<SessionInfo>, Storage.StoreFailure> =>
   Effect.gen(function*() {
-    const out: Array<Session> = []
+    const out: Array<SessionInfo> = []
     for (;;) {
       const page = yield* store.listSessions({ parentId, limit: PAGE, offset: out.length })
       out.push(...page)

@@ -5,7 +5,7 @@
  */
 import { Clock, Duration, Effect } from "effect"
 import type { MnesisConfig } from "../../Config.js"
-import type { Session, SessionId } from "../../Domain.js"
+import type { SessionId, SessionInfo } from "../../Domain.js"
 import { TokenUsage } from "../../Domain.js"
 import type * as Storage from "../../Storage.js"
 import { allSessions } from "./read.js"
@@ -39,7 +39,7 @@ export interface SessionRow {
   readonly cost: number
 }
 
-export const matches = (session: Session, filter: SessionFilter, now: number): boolean => {
+export const matches = (session: SessionInfo, filter: SessionFilter, now: number): boolean => {
   if (filter.since !== undefined && session.updatedAt < now - Duration.toMillis(filter.since)) return false
   if (filter.olderThan !== undefined && session.updatedAt >= now - Duration.toMillis(filter.olderThan)) {
     return false
@@ -53,7 +53,7 @@ export const matches = (session: Session, filter: SessionFilter, now: number): b
 
 export const rowOf = (
   store: Storage.Service,
-  session: Session,
+  session: SessionInfo,
   config: MnesisConfig
 ): Effect.Effect<SessionRow, Storage.StoreFailure> =>
   Effect.gen(function*() {

@@ -37,6 +37,7 @@ export const readOnly = (store: Storage.Service): Storage.Service => ({
   // writes
   createSession: () => refused("createSession"),
   appendMessage: () => refused("appendMessage"),
+  appendMessages: () => refused("appendMessages"),
   updateMessageUsage: () => refused("updateMessageUsage"),
   updateToolPart: () => refused("updateToolPart"),
   updateToolParts: () => refused("updateToolParts"),
