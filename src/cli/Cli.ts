@@ -5,7 +5,8 @@
  * @internal
  */
 import { Command, ValidationError } from "@effect/cli"
-import { Cause, Console, Effect, Logger, LogLevel, Option } from "effect"
+import { Cause, Console, Effect, Logger, LogLevel, Option, Schema } from "effect"
+import * as NodeFs from "node:fs"
 import { context } from "./commands/context.js"
 import { describe, expand, grep } from "./commands/memory.js"
 import { serve } from "./commands/serve.js"
@@ -13,7 +14,13 @@ import { sessions } from "./commands/sessions.js"
 import { show } from "./commands/show.js"
 import { stats } from "./commands/stats.js"
 
-export const VERSION = "0.1.0"
+/** The package's version, read from its package.json (one level above `src/` and `dist/`). */
+export const VERSION: string = Option.getOrElse(
+  Schema.decodeUnknownOption(Schema.parseJson(Schema.Struct({ version: Schema.String })))(
+    NodeFs.readFileSync(new URL("../../package.json", import.meta.url), "utf8")
+  ).pipe(Option.map((manifest) => manifest.version)),
+  () => "unknown"
+)
 
 const OVERVIEW = `mnesis ${VERSION}: look inside the sessions of a mnesis database
 

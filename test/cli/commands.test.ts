@@ -17,6 +17,7 @@ import {
   exampleDatabase,
   readStore,
   removeBuild,
+  ROOT,
   run,
   runJson,
   tempDir
@@ -287,6 +288,21 @@ describe("mnesis on a database from npm run example", () => {
       expect(text.stdout).toMatch(
         new RegExp(`^database +${db.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")} \\(\\d`, "m")
       )
+    }), TIMEOUT)
+})
+
+describe("mnesis itself", () => {
+  it.effect("prints its commands without arguments, and the package's version", () =>
+    Effect.gen(function*() {
+      const overview = yield* run([])
+      expect(overview.code).toBe(0)
+      for (const command of ["sessions", "show", "context", "grep", "describe", "expand", "stats", "serve"]) {
+        expect(overview.stdout).toMatch(new RegExp(`^  mnesis ${command}\\b`, "m"))
+      }
+      const manifest = JSON.parse(NodeFs.readFileSync(NodePath.join(ROOT, "package.json"), "utf8")) as {
+        readonly version: string
+      }
+      expect((yield* run(["--version"])).stdout.trim()).toBe(manifest.version)
     }), TIMEOUT)
 })
 
