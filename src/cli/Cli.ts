@@ -7,6 +7,8 @@
 import { Command, ValidationError } from "@effect/cli"
 import { Cause, Console, Effect, Logger, LogLevel, Option, Schema } from "effect"
 import * as NodeFs from "node:fs"
+import * as NodePath from "node:path"
+import { fileURLToPath } from "node:url"
 import { context } from "./commands/context.js"
 import { describe, expand, grep } from "./commands/memory.js"
 import { serve } from "./commands/serve.js"
@@ -14,13 +16,24 @@ import { sessions } from "./commands/sessions.js"
 import { show } from "./commands/show.js"
 import { stats } from "./commands/stats.js"
 
-/** The package's version, read from its package.json (one level above `src/` and `dist/`). */
-export const VERSION: string = Option.getOrElse(
-  Schema.decodeUnknownOption(Schema.parseJson(Schema.Struct({ version: Schema.String })))(
-    NodeFs.readFileSync(new URL("../../package.json", import.meta.url), "utf8")
-  ).pipe(Option.map((manifest) => manifest.version)),
-  () => "unknown"
-)
+const Manifest = Schema.parseJson(Schema.Struct({ name: Schema.String, version: Schema.String }))
+
+/** The package's version, from the nearest package.json named mnesis above this file. */
+const readVersion = (): string => {
+  let dir = NodePath.dirname(fileURLToPath(import.meta.url))
+  for (;;) {
+    const file = NodePath.join(dir, "package.json")
+    const manifest = NodeFs.existsSync(file)
+      ? Schema.decodeUnknownOption(Manifest)(NodeFs.readFileSync(file, "utf8"))
+      : Option.none()
+    if (Option.isSome(manifest) && manifest.value.name === "mnesis") return manifest.value.version
+    const parent = NodePath.dirname(dir)
+    if (parent === dir) return "unknown"
+    dir = parent
+  }
+}
+
+export const VERSION: string = readVersion()
 
 const OVERVIEW = `mnesis ${VERSION}: look inside the sessions of a mnesis database
 
