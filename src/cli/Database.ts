@@ -13,6 +13,7 @@ import * as NodeFs from "node:fs"
 import { defaultConfig, envError, resolveDbPath } from "../Config.js"
 import type { ConfigError, SchemaTooNew } from "../Errors.js"
 import * as Storage from "../Storage.js"
+import * as SqliteStore from "../storage/sqlite/SqliteStore.js"
 import { DatabaseNotFound, UnsupportedDatabase } from "./errors.js"
 
 export type Location =
@@ -69,7 +70,7 @@ export const layer = (
     if (options.create !== true && !NodeFs.existsSync(location.path)) {
       return Effect.fail(new DatabaseNotFound({ path: location.path, source: location.source }))
     }
-    return Effect.succeed(Storage.layerSqlite({
+    return Effect.succeed(SqliteStore.layer({
       filename: location.path,
       walMode: defaultConfig.store.walMode,
       busyTimeoutMs: 30_000

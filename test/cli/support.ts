@@ -11,7 +11,8 @@ import * as NodeFs from "node:fs"
 import * as NodeOs from "node:os"
 import * as NodePath from "node:path"
 import { fileURLToPath } from "node:url"
-import * as Storage from "../../src/Storage.js"
+import type * as Storage from "../../src/Storage.js"
+import * as SqliteStore from "../../src/storage/sqlite/SqliteStore.js"
 
 export const ROOT = fileURLToPath(new URL("../..", import.meta.url))
 
@@ -128,7 +129,7 @@ export const EXAMPLE_CONFIG = JSON.stringify({
 
 /** Reads the database in this process, through the same store the library uses. */
 export const readStore = <A, E>(path: string, read: (store: Storage.Service) => Effect.Effect<A, E>) =>
-  Effect.scoped(Effect.flatMap(Storage.makeSqlite({ filename: path }), read))
+  Effect.scoped(Effect.flatMap(SqliteStore.make({ filename: path }), read))
 
 /** `mnesis …args` as an effect. */
 export const run = (args: ReadonlyArray<string>, env?: Record<string, string>) =>

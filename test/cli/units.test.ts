@@ -11,6 +11,7 @@ import { readOnly } from "../../src/cli/web/readOnly.js"
 import { isLoopback } from "../../src/cli/web/Server.js"
 import { SessionId } from "../../src/Domain.js"
 import * as Storage from "../../src/Storage.js"
+import * as SqliteStore from "../../src/storage/sqlite/SqliteStore.js"
 
 const decodeAge = Schema.decodeUnknownEither(Age)
 
@@ -78,5 +79,5 @@ describe("the explorer's store", () => {
       }))
       expect(refused.message).toContain("the explorer is read-only")
       expect(yield* store.listSessions()).toEqual([])
-    }).pipe(Effect.provide(Storage.layerMemory)))
+    }).pipe(Effect.provide(SqliteStore.layerMemory)))
 })

@@ -23,7 +23,6 @@ export const readOnly = (store: Storage.Service): Storage.Service => ({
   findToolCall: store.findToolCall,
   contextItems: store.contextItems,
   contextSince: store.contextSince,
-  contextTokens: store.contextTokens,
   messages: store.messages,
   history: store.history,
   summaries: store.summaries,
@@ -34,15 +33,18 @@ export const readOnly = (store: Storage.Service): Storage.Service => ({
   getFileReference: store.getFileReference,
   search: store.search,
   scan: store.scan,
+  exportSession: store.exportSession,
   // writes
   createSession: () => refused("createSession"),
   appendMessage: () => refused("appendMessage"),
   appendMessages: () => refused("appendMessages"),
-  updateMessageUsage: () => refused("updateMessageUsage"),
   updateToolPart: () => refused("updateToolPart"),
   updateToolParts: () => refused("updateToolParts"),
   tombstone: () => refused("tombstone"),
   commitCompaction: () => refused("commitCompaction"),
   appendSnapshot: () => refused("appendSnapshot"),
-  putFileReference: () => refused("putFileReference")
+  putFileReference: () => refused("putFileReference"),
+  deleteSession: () => refused("deleteSession"),
+  deleteSessionsUntouchedSince: () => refused("deleteSessionsUntouchedSince"),
+  importSession: () => refused("importSession")
 })
