@@ -10,6 +10,7 @@ import * as NodeFs from "node:fs"
 import * as NodePath from "node:path"
 import { fileURLToPath } from "node:url"
 import { context } from "./commands/context.js"
+import { deleteSession, exportSession, importSession, prune } from "./commands/lifecycle.js"
 import { describe, expand, grep } from "./commands/memory.js"
 import { serve } from "./commands/serve.js"
 import { sessions } from "./commands/sessions.js"
@@ -44,6 +45,10 @@ const OVERVIEW = `mnesis ${VERSION}: look inside the sessions of a mnesis databa
   mnesis describe <id>        what a summary, message or file id is
   mnesis expand <id>          the originals behind a summary, or a message in full
   mnesis stats                database size, messages, summaries, tokens saved
+  mnesis export <session>     a session and its sub-sessions as JSON Lines (--out FILE)
+  mnesis import <file>        sessions from an export, every id kept (into --db, created if missing)
+  mnesis delete <session>     delete a session with its sub-sessions (--yes)
+  mnesis prune --older-than 30d   delete sessions untouched that long (--yes)
   mnesis serve                a local, read-only web explorer (127.0.0.1)
 
 The database is --db <file>, else MNESIS_DATABASE_URL, else MNESIS_DB_PATH, else
@@ -51,7 +56,20 @@ The database is --db <file>, else MNESIS_DATABASE_URL, else MNESIS_DB_PATH, else
 
 const root = Command.make("mnesis", {}, () => Console.log(OVERVIEW)).pipe(
   Command.withDescription("Look inside the sessions of a mnesis database"),
-  Command.withSubcommands([sessions, show, context, grep, describe, expand, stats, serve])
+  Command.withSubcommands([
+    sessions,
+    show,
+    context,
+    grep,
+    describe,
+    expand,
+    stats,
+    exportSession,
+    importSession,
+    deleteSession,
+    prune,
+    serve
+  ])
 )
 
 const cli = Command.run(root, { name: "mnesis", version: VERSION })
