@@ -11,6 +11,8 @@ import { allSnapshots } from "../../src/cli/inspect/read.js"
 import { modelView } from "../../src/cli/inspect/settings.js"
 import { defaultConfig } from "../../src/Config.js"
 import { MessageId, type SessionInfo } from "../../src/Domain.js"
+import * as Ids from "../../src/internal/ids.js"
+import * as SqliteStore from "../../src/storage/sqlite/SqliteStore.js"
 import {
   buildCli,
   EXAMPLE_CONFIG,
@@ -296,7 +298,22 @@ describe("mnesis itself", () => {
     Effect.gen(function*() {
       const overview = yield* run([])
       expect(overview.code).toBe(0)
-      for (const command of ["sessions", "show", "context", "grep", "describe", "expand", "stats", "serve"]) {
+      for (
+        const command of [
+          "sessions",
+          "show",
+          "context",
+          "grep",
+          "describe",
+          "expand",
+          "stats",
+          "export",
+          "import",
+          "delete",
+          "prune",
+          "serve"
+        ]
+      ) {
         expect(overview.stdout).toMatch(new RegExp(`^  mnesis ${command}\\b`, "m"))
       }
       const manifest = JSON.parse(NodeFs.readFileSync(NodePath.join(ROOT, "package.json"), "utf8")) as {
@@ -356,4 +373,185 @@ describe("mnesis errors", () => {
       expect(result.stderr).toContain("refusing to listen on 0.0.0.0")
       expect(result.stderr).toContain("--allow-remote")
     }), TIMEOUT)
+})
+
+/** A copy of the example database to change (with its write-ahead log, if one is left). */
+const copyOfDb = () => {
+  const copy = NodePath.join(tempDir(), "copy.db")
+  NodeFs.copyFileSync(db, copy)
+  if (NodeFs.existsSync(`${db}-wal`)) NodeFs.copyFileSync(`${db}-wal`, `${copy}-wal`)
+  return copy
+}
+
+const messageCountOf = (path: string) =>
+  readStore(
+    path,
+    (store) => Effect.map(store.listSessions(), (all) => all.reduce((sum, s) => sum + s.messageCount, 0))
+  )
+
+describe("sessions as files, and sessions going as a whole", () => {
+  it.effect(
+    "export, then import into a fresh database: every summary, provenance row and original is there",
+    () =>
+      Effect.gen(function*() {
+        const { agent } = yield* sessions()
+        const dir = tempDir()
+        const archive = NodePath.join(dir, "agent.jsonl")
+        const fresh = NodePath.join(dir, "new", "sessions.db")
+        const exported = yield* run(["export", agent.id, "--db", db, "--out", archive])
+        expect(exported.code).toBe(0)
+        expect(exported.stdout).toMatch(
+          new RegExp(
+            `^exported 1 session \\(${agent.messageCount} messages, \\d+ summaries, [\\d,]+ records\\) to `
+          )
+        )
+        const imported = yield* run(["import", archive, "--db", fresh])
+        expect(imported.code).toBe(0)
+        expect(imported.stdout).toMatch(
+          new RegExp(`^imported 1 session \\([\\d,]+ records\\): ${agent.id}$`, "m")
+        )
+
+        const dag = (path: string) =>
+          readStore(path, (store) =>
+            Effect.gen(function*() {
+              const nodes = yield* store.sessionSummaries(agent.id)
+              const sources = yield* Effect.forEach(nodes, (n) => store.summarySources(n.id))
+              const leafSources = sources.flat().filter((s) => s.kind === "message").map((s) => s.id)
+              const originals = yield* store.messages(messageIds(leafSources))
+              return {
+                nodes,
+                sources,
+                originals: originals.map((m) => [m.id, m.text]),
+                snapshots: yield* allSnapshots(store, agent.id)
+              }
+            }))
+        const before = yield* dag(db)
+        const after = yield* dag(fresh)
+        expect(after.nodes).toEqual(before.nodes)
+        expect(after.sources).toEqual(before.sources)
+        expect(after.originals).toEqual(before.originals)
+        expect(after.originals.length).toBeGreaterThan(0)
+        expect(after.snapshots).toEqual(before.snapshots)
+        // and the command reads it like the original
+        const condensed = before.nodes.find((n) => n.kind === "condensed")!
+        const Expanded = Schema.Struct({ items: Schema.Array(Schema.Struct({ id: Schema.String })) })
+        const expanded = yield* runJson(Expanded, ["expand", condensed.id, "--all", "--db", fresh])
+        expect(expanded.items.map((i) => i.id)).toEqual(condensed.parents)
+
+        const again = yield* run(["import", archive, "--db", fresh])
+        expect(again.code).toBe(1)
+        expect(again.stderr).toContain(`session ${agent.id} is already in this database`)
+      }),
+    TIMEOUT
+  )
+
+  it.effect(
+    "a long export streams to stdout with progress on stderr, and imports back with progress",
+    () =>
+      Effect.gen(function*() {
+        const dir = tempDir()
+        const big = NodePath.join(dir, "big.db")
+        // One session of 1,200 messages, written through the store (a page of 100 at a time).
+        const sessionId = yield* Effect.scoped(Effect.gen(function*() {
+          const store = yield* SqliteStore.make({ filename: big })
+          const session = yield* store.createSession({
+            id: yield* Ids.sessionId,
+            model: "mock/test",
+            agent: "default",
+            systemPrompt: "You are a test.",
+            createdAt: 1_000
+          })
+          for (let page = 0; page < 12; page++) {
+            const messages = yield* Effect.forEach(
+              Array.from({ length: 100 }, (_, i) => page * 100 + i),
+              (i) =>
+                Effect.gen(function*() {
+                  return {
+                    id: yield* Ids.messageId,
+                    sessionId: session.id,
+                    role: i % 2 === 0 ? "user" as const : "assistant" as const,
+                    agent: "default",
+                    model: "mock/test",
+                    createdAt: 1_000 + i,
+                    parts: [{
+                      id: yield* Ids.partId,
+                      type: "text" as const,
+                      text: `message ${i}`,
+                      tokenCount: 3
+                    }]
+                  }
+                })
+            )
+            yield* store.appendMessages(messages)
+          }
+          return session.id
+        }))
+        const exported = yield* run(["export", sessionId, "--db", big])
+        expect(exported.code).toBe(0)
+        const lines = exported.stdout.trimEnd().split("\n")
+        expect(lines.length).toBeGreaterThan(2_400)
+        // (a line each time another 1,000 records are out, at the page that crosses the mark)
+        expect(exported.stderr).toMatch(/^exported 1,0\d\d records \(1,0\d\d messages\)…$/m)
+        expect(exported.stderr).toMatch(
+          new RegExp(
+            `exported 1 session \\(1,200 messages, 0 summaries, ${
+              lines.length.toLocaleString("en")
+            } records\\) to stdout`
+          )
+        )
+        const archive = NodePath.join(dir, "big.jsonl")
+        NodeFs.writeFileSync(archive, exported.stdout)
+        const imported = yield* run(["import", archive, "--db", NodePath.join(dir, "copy.db")])
+        expect(imported.code).toBe(0)
+        expect(imported.stderr).toMatch(/^read 1,000 records…$/m)
+        expect(yield* messageCountOf(NodePath.join(dir, "copy.db"))).toBe(1_200)
+      }),
+    TIMEOUT
+  )
+
+  it.effect(
+    "delete shows what would go, and deletes the session only with --yes",
+    () =>
+      Effect.gen(function*() {
+        const { agent, tools } = yield* sessions()
+        const copy = copyOfDb()
+        const dry = yield* run(["delete", agent.id, "--db", copy])
+        expect(dry.code).toBe(1)
+        expect(dry.stdout).toContain(
+          `would delete:\n  ${agent.id} (anthropic/claude-opus-4-6, ${agent.messageCount} messages)`
+        )
+        expect(dry.stderr).toContain("nothing was deleted; pass --yes")
+        expect(yield* messageCountOf(copy)).toBe(agent.messageCount + tools.messageCount)
+
+        const done = yield* run(["delete", agent.id, "--db", copy, "--yes"])
+        expect(done.code).toBe(0)
+        expect(done.stdout.trim()).toBe(`deleted 1 session: ${agent.id}`)
+        const left = yield* runJson(SessionsJson, ["sessions", "--db", copy])
+        expect(left.sessions.map((s) => s.id)).toEqual([tools.id])
+        const gone = yield* run(["show", agent.id, "--db", copy])
+        expect(gone.stderr).toContain("does not exist in this database")
+        expect(yield* messageCountOf(copy)).toBe(tools.messageCount)
+      }),
+    TIMEOUT
+  )
+
+  it.effect(
+    "prune deletes the sessions untouched for the given age, only with --yes",
+    () =>
+      Effect.gen(function*() {
+        const copy = copyOfDb()
+        const none = yield* run(["prune", "--older-than", "1d", "--db", copy])
+        expect(none.code).toBe(0)
+        expect(none.stdout.trim()).toBe("no session is that old")
+        const dry = yield* run(["prune", "--older-than", "1s", "--db", copy])
+        expect(dry.code).toBe(1)
+        expect(dry.stderr).toContain("pass --yes to delete these 2 sessions")
+        const Pruned = Schema.Struct({ deleted: Schema.Array(Schema.String) })
+        const pruned = yield* runJson(Pruned, ["prune", "--older-than", "1s", "--db", copy, "--yes"])
+        const { all } = yield* sessions()
+        expect([...pruned.deleted].sort()).toEqual(all.map((s) => s.id).sort())
+        expect((yield* runJson(SessionsJson, ["sessions", "--db", copy])).total).toBe(0)
+      }),
+    TIMEOUT
+  )
 })

@@ -19,7 +19,7 @@ import * as Opt from "../options.js"
 import { emit, note } from "../output.js"
 
 /** Records between two progress lines. */
-const PROGRESS_EVERY = 2_000
+const PROGRESS_EVERY = 1_000
 
 const writeFailed = (target: string, cause: unknown) =>
   new BadOption({
