@@ -46,7 +46,7 @@ import type {
 import type { EventBus, EventOf, EventTag, Handler, MnesisEvent } from "./Events.js"
 import type { LlmProvider, ToolCall } from "./LlmProvider.js"
 import type * as MemoryTools from "./MemoryTools.js"
-import * as Impl from "./session/make.js"
+import * as Impl from "./session/start.js"
 import type * as Storage from "./Storage.js"
 import type { Tokenizer } from "./Tokenizer.js"
 import type { Tool } from "./Tool.js"
