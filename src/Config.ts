@@ -153,9 +153,19 @@ export type StoreConfig = typeof StoreConfig.Type
 
 /** Parallel operators (LLM-Map, Agentic-Map). */
 export const OperatorConfig = Schema.Struct({
+  /** LLM-Map: model calls in flight at once. */
   llmMapConcurrency: withDefault(intBetween(1, 128), () => 16),
+  /** Agentic-Map: sub-agents at work at once. */
   agenticMapConcurrency: withDefault(intBetween(1, 32), () => 4),
-  maxRetries: withDefault(intBetween(0, 10), () => 3)
+  /** Retries of an item: replies that do not decode, and transient provider errors. */
+  maxRetries: withDefault(intBetween(0, 10), () => 3),
+  /** LLM-Map: how long one model call of an item may take before it counts as timed out. */
+  itemTimeout: withDefault(DurationInput, () => Duration.seconds(120)),
+  /**
+   * How deep operators nest: a session this many levels below its root may not start one (a
+   * root session is at 0, the sub-agents of its Agentic-Map at 1, theirs at 2).
+   */
+  maxDepth: withDefault(intBetween(1, 8), () => 2)
 })
 export type OperatorConfig = typeof OperatorConfig.Type
 

@@ -247,3 +247,46 @@ export class SessionIsClosed extends Schema.TaggedError<SessionIsClosed>()("Sess
     return `session ${this.sessionId} is closed; use Session.load to continue it`
   }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Operators (LLM-Map, Agentic-Map)
+// ---------------------------------------------------------------------------------------------
+
+/** No operator run with this id in the store. */
+export class RunNotFound extends Schema.TaggedError<RunNotFound>()("RunNotFound", {
+  runId: Schema.String
+}) {
+  override get message(): string {
+    return `run ${this.runId} does not exist in this database; check the id and the database path`
+  }
+}
+
+/** Another runner resumed this run: this one stops writing to it. */
+export class RunTakenOver extends Schema.TaggedError<RunTakenOver>()("RunTakenOver", {
+  runId: Schema.String
+}) {
+  override get message(): string {
+    return `run ${this.runId} was resumed by another runner; let that one finish it, or resume it again here`
+  }
+}
+
+/** A sub-agent started an operator without narrowing its scope, or past the depth limit. */
+export class DelegationRefused extends Schema.TaggedError<DelegationRefused>()("DelegationRefused", {
+  reason: Schema.String
+}) {
+  override get message(): string {
+    return `delegation refused: ${this.reason}`
+  }
+}
+
+/** A JSON Lines file of an operator could not be read or written, or a line is not JSON. */
+export class JsonlFileError extends Schema.TaggedError<JsonlFileError>()("JsonlFileError", {
+  path: Schema.String,
+  line: Schema.optional(Schema.Int),
+  reason: Schema.String
+}) {
+  override get message(): string {
+    const where = this.line === undefined ? this.path : `${this.path}, line ${this.line}`
+    return `cannot use the JSON Lines file ${where} (${this.reason}); check the path, its permissions and its lines`
+  }
+}

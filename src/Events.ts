@@ -6,8 +6,9 @@
  * @since 0.1.0
  */
 import { Context, Effect, Fiber, Layer, PubSub, Queue, Schema, type Scope, Stream } from "effect"
-import { CompactionResult, MessageId, PartId, Role, SessionId, ToolStatus } from "./Domain.js"
+import { CompactionResult, MessageId, PartId, Role, SessionId, TokenUsage, ToolStatus } from "./Domain.js"
 import { runCallback } from "./internal/callbacks.js"
+import { OperatorName, RunId } from "./operators/Run.js"
 
 const base = { sessionId: SessionId, at: Schema.Number }
 
@@ -63,21 +64,45 @@ export class DoomLoopDetected extends Schema.TaggedClass<DoomLoopDetected>()("Do
   /** How many identical consecutive calls were seen. */
   repeats: Schema.Number
 }) {}
+/**
+ * What every operator event carries: the run, and the session that started it (absent for runs
+ * started outside a session; such events reach only the bus, never a session's subscribers).
+ */
+const mapBase = {
+  sessionId: Schema.optional(SessionId),
+  at: Schema.Number,
+  runId: RunId,
+  operator: OperatorName
+}
+
 export class MapStarted extends Schema.TaggedClass<MapStarted>()("MapStarted", {
-  ...base,
-  operator: Schema.Literal("llm_map", "agentic_map"),
-  total: Schema.Number
+  ...mapBase,
+  total: Schema.Number,
+  /** Items this start will run (fewer than `total` when a run is resumed). */
+  pending: Schema.Number,
+  model: Schema.String
 }) {}
 export class MapItemCompleted extends Schema.TaggedClass<MapItemCompleted>()("MapItemCompleted", {
-  ...base,
+  ...mapBase,
+  index: Schema.Number,
+  success: Schema.Boolean,
+  attempts: Schema.Number,
+  /** Items finished so far, this one included (those finished before a resume count too). */
   completed: Schema.Number,
   total: Schema.Number,
-  success: Schema.Boolean
+  tokens: TokenUsage,
+  cost: Schema.Number
 }) {}
 export class MapCompleted extends Schema.TaggedClass<MapCompleted>()("MapCompleted", {
-  ...base,
+  ...mapBase,
+  /** `interrupted` when the run stopped before every item finished (resume it to go on). */
+  status: Schema.Literal("completed", "interrupted"),
   total: Schema.Number,
-  succeeded: Schema.Number
+  succeeded: Schema.Number,
+  failed: Schema.Number,
+  attempts: Schema.Number,
+  tokens: TokenUsage,
+  cost: Schema.Number
 }) {}
 
 export const MnesisEvent = Schema.Union(

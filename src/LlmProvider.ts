@@ -70,6 +70,15 @@ export interface ToolDefinition {
   readonly inputSchema: Readonly<Record<string, unknown>>
 }
 
+/**
+ * A reply that is one JSON object matching `schema` (structured output). `schema` is a JSON Schema
+ * whose root is an object; `name` names the result (letters, digits, `_` and `-`).
+ */
+export interface OutputFormat {
+  readonly name: string
+  readonly schema: Readonly<Record<string, unknown>>
+}
+
 export interface LlmRequest {
   /** The full model string, `provider/model` (e.g. `anthropic/claude-sonnet-4-5`). */
   readonly model: string
@@ -79,6 +88,13 @@ export interface LlmRequest {
   readonly maxTokens: number
   readonly temperature?: number | undefined
   readonly stop?: ReadonlyArray<string> | undefined
+  /**
+   * Ask for structured output. Providers that can enforce it do: Anthropic by a forced call of a
+   * tool named `output.name` (the reply is that call's input), OpenAI-compatible servers by
+   * `response_format: json_schema` (the reply is the text). Others answer in text; the caller
+   * parses and validates the reply either way.
+   */
+  readonly output?: OutputFormat | undefined
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -9,6 +9,7 @@ import { Clock, Effect } from "effect"
 import { createHash, randomFillSync } from "node:crypto"
 import { monotonicFactory } from "ulid"
 import type { FileId, MessageId, PartId, SessionId, SummaryId } from "../Domain.js"
+import type { RunId } from "../operators/Run.js"
 
 /**
  * Random numbers for the ULIDs' random part, drawn from the system CSPRNG a few KB at a time:
@@ -34,6 +35,7 @@ export const sessionId: Effect.Effect<SessionId> = make("sess") as Effect.Effect
 export const messageId: Effect.Effect<MessageId> = make("msg") as Effect.Effect<MessageId>
 export const partId: Effect.Effect<PartId> = make("part") as Effect.Effect<PartId>
 export const summaryId: Effect.Effect<SummaryId> = make("sum") as Effect.Effect<SummaryId>
+export const runId: Effect.Effect<RunId> = make("run") as Effect.Effect<RunId>
 
 /** `file_` + hex SHA-256 of the content: the same bytes always get the same id. */
 export const fileId = (content: string | Uint8Array): FileId =>

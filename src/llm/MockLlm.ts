@@ -1,7 +1,8 @@
 /**
  * `MockLlm`: a deterministic model for tests, examples and `MNESIS_MOCK_LLM=1`.
  *
- * - Replies are derived from the request (same request → same reply) unless a test scripts them.
+ * - Replies are derived from the request (same request → same reply) unless a test scripts them;
+ *   a request for structured output gets a JSON value of its schema.
  * - Usage is counted with the real tokenizer, so budgets and compaction behave as with a model.
  * - Replies stream in several deltas, with an optional latency per delta (driven by `Clock`, so
  *   `TestClock` controls it).
@@ -21,6 +22,7 @@ import { LlmConnectionError } from "../Errors.js"
 import type { LlmEvent, LlmFailure, LlmRequest, Service } from "../LlmProvider.js"
 import { LlmProvider } from "../LlmProvider.js"
 import { countTokens } from "../Tokenizer.js"
+import { sampleOf } from "./mockJson.js"
 
 // ---------------------------------------------------------------------------------------------
 // Scripts
@@ -371,7 +373,10 @@ export const make = (
         }
         return Option.match(summary, {
           onNone: () =>
-            Reply.text(defaultReply(request)),
+            request.output === undefined
+              ? Reply.text(defaultReply(request))
+              // Structured output: a value of the requested schema, so callers that validate pass.
+              : Reply.text(JSON.stringify(sampleOf(request.output.schema, lastUserText(request)))),
           onSome: ({ level, transcript }) =>
             Reply.text(defaultSummary(request, transcript, level))
         })
@@ -380,7 +385,8 @@ export const make = (
     const provider: Service = {
       stream: (request) =>
         Stream.unwrap(Effect.gen(function*() {
-          const callIndex = yield* Ref.getAndUpdate(calls, (n) => n + 1)
+          const callIndex = yield* Ref.getAndUpdate(calls, (n) =>
+            n + 1)
           if (keep) {
             yield* Ref.update(received, Chunk.append(request))
           }

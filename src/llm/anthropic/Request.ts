@@ -36,6 +36,15 @@ export const toParams = (request: LlmRequest): MessageCreateParamsStreaming => {
     // The API only accepts object schemas for tool input.
     input_schema: { ...tool.inputSchema, type: "object" }
   }))
+  // Structured output: one tool whose input is the reply, and the model made to call it.
+  const output = request.output
+  if (output !== undefined) {
+    tools.push({
+      name: output.name,
+      description: "Give your reply by calling this tool: its input is the whole reply.",
+      input_schema: { ...output.schema, type: "object" }
+    })
+  }
   return {
     model: modelNameOf(request.model),
     max_tokens: request.maxTokens,
@@ -43,6 +52,7 @@ export const toParams = (request: LlmRequest): MessageCreateParamsStreaming => {
     stream: true,
     ...(system.length > 0 ? { system } : {}),
     ...(tools.length > 0 ? { tools } : {}),
+    ...(output === undefined ? {} : { tool_choice: { type: "tool", name: output.name } }),
     ...(request.temperature === undefined ? {} : { temperature: request.temperature }),
     ...(request.stop === undefined || request.stop.length === 0 ? {} : { stop_sequences: [...request.stop] })
   }

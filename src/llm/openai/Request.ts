@@ -118,6 +118,14 @@ export const toChatBody = (request: LlmRequest, options: BodyOptions): ChatCompl
       : { max_tokens: request.maxTokens }),
     ...(request.temperature !== undefined ? { temperature: request.temperature } : {}),
     ...(request.stop !== undefined && request.stop.length > 0 ? { stop: request.stop } : {}),
-    ...(options.reasoningEffort !== undefined ? { reasoning_effort: options.reasoningEffort } : {})
+    ...(options.reasoningEffort !== undefined ? { reasoning_effort: options.reasoningEffort } : {}),
+    // Structured output: the reply's text is the JSON object (not strict: strict mode refuses
+    // schemas with optional properties or open objects).
+    ...(request.output === undefined ? {} : {
+      response_format: {
+        type: "json_schema" as const,
+        json_schema: { name: request.output.name, schema: request.output.schema, strict: false }
+      }
+    })
   }
 }

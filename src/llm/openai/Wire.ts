@@ -49,6 +49,14 @@ export interface ChatCompletionBody {
   readonly temperature?: number
   readonly stop?: ReadonlyArray<string>
   readonly reasoning_effort?: string
+  readonly response_format?: {
+    readonly type: "json_schema"
+    readonly json_schema: {
+      readonly name: string
+      readonly schema: Readonly<Record<string, unknown>>
+      readonly strict: boolean
+    }
+  }
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -1,0 +1,38 @@
+/**
+ * Parallel operators: fan-out work that stays out of the caller's context.
+ *
+ * - {@link LlmMap}: one stateless model call per item, each reply decoded with a `Schema`.
+ * - `AgenticMap`: one sub-agent (a sub-session with its own memory, tools and turns) per item.
+ *
+ * Both record their runs in the store — the run, and each item's status, attempts and output or
+ * typed failure — so an interrupted or crashed run finishes with `resume(runId)`, never paying
+ * twice for an item that finished. A run started from a session leaves one compact note in it.
+ *
+ * @since 0.1.0
+ */
+import { Layer } from "effect"
+import * as LlmMapModule from "./operators/LlmMap.js"
+
+export type { Delegation } from "./operators/Guard.js"
+export type { ItemsSource } from "./operators/Items.js"
+export * as LlmMap from "./operators/LlmMap.js"
+export {
+  ItemStatus,
+  type MapBatch,
+  type MapFailed,
+  MapFailure,
+  type MapResult,
+  type MapSuccess,
+  OperatorName,
+  RunId,
+  RunInfo,
+  RunItem,
+  RunStatus
+} from "./operators/Run.js"
+
+/**
+ * Both operators, over the services a session uses (`MnesisLive` and `MnesisTest` include it).
+ *
+ * @since 0.1.0
+ */
+export const layer = Layer.mergeAll(LlmMapModule.layer)
