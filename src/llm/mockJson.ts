@@ -42,7 +42,8 @@ const sample = (schema: unknown, root: unknown, seed: number, depth: number): Js
   if (Array.isArray(schema.allOf) && schema.allOf.length > 0) {
     return sample(schema.allOf[0], root, seed, depth + 1)
   }
-  const type = Array.isArray(schema.type) ? schema.type[0] : schema.type
+  const types: ReadonlyArray<unknown> = Array.isArray(schema.type) ? schema.type : [schema.type]
+  const type = types[0]
   switch (type) {
     case "object": {
       const properties = isRecord(schema.properties) ? schema.properties : {}
@@ -79,11 +80,13 @@ const sample = (schema: unknown, root: unknown, seed: number, depth: number): Js
   }
 }
 
+/** A schema's `const` or `enum` value as JSON (what is not JSON reads as null). */
 const toJson = (u: unknown): Json => {
-  const text = JSON.stringify(u)
-  if (text === undefined) return null
-  const parsed: Json = JSON.parse(text)
-  return parsed
+  if (u === null || typeof u === "boolean" || typeof u === "string") return u
+  if (typeof u === "number") return Number.isFinite(u) ? u : null
+  if (Array.isArray(u)) return u.map((v: unknown) => toJson(v))
+  if (isRecord(u)) return Object.fromEntries(Object.entries(u).map(([k, v]) => [k, toJson(v)]))
+  return null
 }
 
 /** A value conforming to `schema`, derived from `seed` text. */

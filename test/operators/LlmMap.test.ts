@@ -192,7 +192,12 @@ describe("LlmMap", () => {
         output: { jsonl: output }
       })
       expect(batch.successes.map((s) => s.input)).toEqual([{ text: "good" }, { text: "bad" }])
-      const lines = NodeFs.readFileSync(output, "utf8").trim().split("\n").map((line) => JSON.parse(line))
+      const Line = Schema.parseJson(
+        Schema.Struct({ index: Schema.Number, status: Schema.String, output: Schema.Unknown })
+      )
+      const lines = NodeFs.readFileSync(output, "utf8").trim().split("\n").map((line) =>
+        Schema.decodeUnknownSync(Line)(line)
+      )
       expect(lines).toHaveLength(2)
       expect(lines.map((l) => l.index).sort()).toEqual([0, 1])
       for (const line of lines) {
