@@ -13,6 +13,7 @@ import * as ContextBuilder from "./ContextBuilder.js"
 import * as Events from "./Events.js"
 import * as MockLlm from "./llm/MockLlm.js"
 import * as Router from "./llm/Router.js"
+import * as Operators from "./Operators.js"
 import type * as Storage from "./Storage.js"
 import * as StoreLayers from "./storage/layers.js"
 import * as Tokenizer from "./Tokenizer.js"
@@ -21,8 +22,8 @@ import * as Tokenizer from "./Tokenizer.js"
 const core = Layer.mergeAll(Tokenizer.layer, Events.layer, ContextBuilder.layer)
 
 /**
- * Assembles the services a session needs from the three that vary: configuration, the store and
- * the model. Use it to plug in your own `LlmProvider` implementation or store layer.
+ * Assembles the services a session needs (and the operators) from the three that vary:
+ * configuration, the store and the model. Use it to plug in your own `LlmProvider` implementation or store layer.
  *
  * @since 0.1.0
  */
@@ -31,11 +32,15 @@ export const makeLayer = <P, EC, ES, EP, RP>(parts: {
   readonly storage: Layer.Layer<Storage.Storage, ES>
   readonly provider: Layer.Layer<P, EP, RP>
 }) =>
-  Layer.mergeAll(
-    core,
-    parts.settings,
-    parts.storage,
-    Compactor.layer.pipe(Layer.provideMerge(parts.provider))
+  Operators.layer.pipe(
+    Layer.provideMerge(
+      Layer.mergeAll(
+        core,
+        parts.settings,
+        parts.storage,
+        Compactor.layer.pipe(Layer.provideMerge(parts.provider))
+      )
+    )
   )
 
 /**

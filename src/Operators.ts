@@ -2,7 +2,7 @@
  * Parallel operators: fan-out work that stays out of the caller's context.
  *
  * - {@link LlmMap}: one stateless model call per item, each reply decoded with a `Schema`.
- * - `AgenticMap`: one sub-agent (a sub-session with its own memory, tools and turns) per item.
+ * - {@link AgenticMap}: one sub-agent (a sub-session with its own memory, tools and turns) per item.
  *
  * Both record their runs in the store — the run, and each item's status, attempts and output or
  * typed failure — so an interrupted or crashed run finishes with `resume(runId)`, never paying
@@ -11,7 +11,11 @@
  * @since 0.1.0
  */
 import { Layer } from "effect"
+import * as AgenticMapModule from "./operators/AgenticMap.js"
 import * as LlmMapModule from "./operators/LlmMap.js"
+import type { MnesisServices } from "./Session.js"
+
+export * as AgenticMap from "./operators/AgenticMap.js"
 
 export type { Delegation } from "./operators/Guard.js"
 export type { ItemsSource } from "./operators/Items.js"
@@ -35,4 +39,6 @@ export {
  *
  * @since 0.1.0
  */
-export const layer = Layer.mergeAll(LlmMapModule.layer)
+export const layer: Layer.Layer<LlmMapModule.LlmMap | AgenticMapModule.AgenticMap, never, MnesisServices> =
+  Layer
+    .mergeAll(LlmMapModule.layer, AgenticMapModule.layer)

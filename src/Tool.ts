@@ -31,6 +31,11 @@ export interface Tool<R = never> {
   readonly inputSchema: Readonly<Record<string, unknown>>
   /** Runs the tool; absent for tools the host executes itself. */
   readonly execute?: ((input: unknown) => Effect.Effect<string, ToolFailure, R>) | undefined
+  /**
+   * The tool only reads (it changes nothing outside the conversation). Agentic-Map with
+   * `readOnly: true` offers its sub-agents only such tools. Absent means it may write.
+   */
+  readonly readOnly?: boolean | undefined
 }
 
 /** Names providers accept for tools. */
@@ -77,12 +82,15 @@ export const make = <A, I, E, R = never>(spec: {
   readonly description: string
   readonly input: Schema.Schema<A, I, never>
   readonly handler?: ((input: A) => Effect.Effect<unknown, E, R>) | undefined
+  /** Declare that the tool only reads (see {@link Tool.readOnly}). */
+  readonly readOnly?: boolean | undefined
 }): Tool<R> => {
   const handler = spec.handler
   const decode = Schema.decodeUnknown(spec.input)
   return {
     name: spec.name,
     description: spec.description,
+    ...(spec.readOnly === undefined ? {} : { readOnly: spec.readOnly }),
     inputSchema: JSONSchema.make(spec.input) as unknown as Record<string, unknown>,
     execute: handler === undefined ? undefined : (raw) =>
       decode(raw).pipe(

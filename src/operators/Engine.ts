@@ -15,7 +15,7 @@ import type { MnesisEvent } from "../Events.js"
 import { MapCompleted, MapItemCompleted, MapStarted } from "../Events.js"
 import type { StoreFailure } from "../Storage.js"
 import * as Items from "./Items.js"
-import type { ItemOutcome, MapFailure, MapResult, OperatorName, RunId, RunItem } from "./Run.js"
+import type { ItemOutcome, MapBatch, MapFailure, MapResult, OperatorName, RunId, RunItem } from "./Run.js"
 import type { RunStore } from "./RunStore.js"
 
 /** How one item went, as a worker reports it. */
@@ -234,3 +234,34 @@ export const run = <I, A>(
     )
     return Stream.concat(previous, fresh)
   }))
+
+/** `MapBatch` from results: successes and failures in input order, totals summed. */
+export const batchOf = <I, A>(
+  runId: RunId,
+  total: number,
+  results: ReadonlyArray<MapResult<I, A>>
+): MapBatch<I, A> => {
+  const sorted = [...results].sort((a, b) => a.index - b.index)
+  return {
+    runId,
+    total,
+    successes: sorted.flatMap((r) => (r._tag === "Success" ? [r] : [])),
+    failures: sorted.flatMap((r) => (r._tag === "Failure" ? [r] : [])),
+    attempts: sorted.reduce((n, r) => n + r.attempts, 0),
+    tokens: sorted.reduce((t, r) => TokenUsage.add(t, r.tokens), TokenUsage.zero),
+    cost: sorted.reduce((c, r) => c + r.cost, 0)
+  }
+}
+
+/** Runs a prepared run to its end and collects the batch. */
+export const collectBatch = <I, A, E>(
+  prepared: {
+    readonly runId: RunId
+    readonly total: number
+    readonly results: Stream.Stream<MapResult<I, A>, E>
+  }
+) =>
+  Effect.map(
+    Stream.runCollect(prepared.results),
+    (chunk) => batchOf(prepared.runId, prepared.total, Array.from(chunk))
+  )

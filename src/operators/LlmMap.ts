@@ -166,37 +166,6 @@ const Limits = Schema.Struct({
 
 const DEFAULT_SYSTEM = "You are a careful assistant. Follow the instructions exactly."
 
-/** `MapBatch` from results: successes and failures in input order, totals summed. */
-export const batchOf = <I, A>(
-  runId: RunId,
-  total: number,
-  results: ReadonlyArray<MapResult<I, A>>
-): MapBatch<I, A> => {
-  const sorted = [...results].sort((a, b) => a.index - b.index)
-  return {
-    runId,
-    total,
-    successes: sorted.flatMap((r) => (r._tag === "Success" ? [r] : [])),
-    failures: sorted.flatMap((r) => (r._tag === "Failure" ? [r] : [])),
-    attempts: sorted.reduce((n, r) => n + r.attempts, 0),
-    tokens: sorted.reduce((t, r) => TokenUsage.add(t, r.tokens), TokenUsage.zero),
-    cost: sorted.reduce((c, r) => c + r.cost, 0)
-  }
-}
-
-/** Runs a prepared run to its end and collects the batch. */
-const collectBatch = <I, A, E>(
-  prepared: {
-    readonly runId: RunId
-    readonly total: number
-    readonly results: Stream.Stream<MapResult<I, A>, E>
-  }
-) =>
-  Effect.map(
-    Stream.runCollect(prepared.results),
-    (chunk) => batchOf(prepared.runId, prepared.total, Array.from(chunk))
-  )
-
 const failureOf = (error: LlmFailure, timeoutMs: number): MapFailure =>
   error._tag === "LlmTimeout"
     ? { _tag: "Timeout", timeoutMs, message: error.message }
@@ -448,9 +417,9 @@ export const make = Effect.gen(function*() {
 
   const service: Service = {
     run: (options) => Stream.unwrap(Effect.map(prepare(options), (p) => p.results)),
-    runAll: (options) => Effect.flatMap(prepare(options), collectBatch),
+    runAll: (options) => Effect.flatMap(prepare(options), Engine.collectBatch),
     resume: (runId, options) => Stream.unwrap(Effect.map(prepareResume(runId, options), (p) => p.results)),
-    resumeAll: (runId, options) => Effect.flatMap(prepareResume(runId, options), collectBatch)
+    resumeAll: (runId, options) => Effect.flatMap(prepareResume(runId, options), Engine.collectBatch)
   }
   return service
 })

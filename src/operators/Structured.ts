@@ -57,7 +57,8 @@ export interface Reply {
 
 const FENCE = /```(?:json|JSON)?\s*\n?([\s\S]*?)```/
 
-const parseJson = (text: string): Either.Either<unknown, string> => {
+/** The JSON value a text holds: the whole text, or its first fenced block. */
+export const parseJson = (text: string): Either.Either<unknown, string> => {
   const fenced = FENCE.exec(text)
   const body = (fenced === null ? text : fenced[1]!).trim()
   if (body === "") return Either.left("the reply is empty; it must be a JSON object")

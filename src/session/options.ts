@@ -84,7 +84,8 @@ const ToolShape = object({
     Schema.Record({ key: Schema.String, value: Schema.Unknown }),
     "a tool needs an inputSchema (a JSON Schema object); build tools with Tool.make"
   ),
-  execute: optional(withMessage(aFunction, "a tool's execute must be a function, or absent"))
+  execute: optional(withMessage(aFunction, "a tool's execute must be a function, or absent")),
+  readOnly: optional(withMessage(Schema.Boolean, "a tool's readOnly must be true, false or absent"))
 }, "a Tool, built with Tool.make")
 
 const Tools = withMessage(Schema.Array(ToolShape), "must be an array of tools", false)

@@ -9,17 +9,14 @@ import { makeLayer, makeTest, type TestOptions } from "../../src/Layers.js"
 import * as MockLlm from "../../src/llm/MockLlm.js"
 import type { LlmRequest } from "../../src/LlmProvider.js"
 import { LlmProvider } from "../../src/LlmProvider.js"
-import * as Operators from "../../src/Operators.js"
-import * as Storage from "../../src/Storage.js"
+import * as SqliteStore from "../../src/storage/sqlite/SqliteStore.js"
 
 /** Fast retries: no backoff to wait for. */
 export const fastRetry = { session: { retry: { baseDelay: 0, jitter: false } } } as const
 
-/** `makeTest` plus the operators. */
+/** `makeTest` (which includes the operators) with fast retries. */
 export const layer = (options: TestOptions = {}) =>
-  Operators.layer.pipe(
-    Layer.provideMerge(makeTest({ ...options, config: { ...fastRetry, ...options.config } }))
-  )
+  makeTest({ ...options, config: { ...fastRetry, ...options.config } })
 
 /** Every request the mock received. */
 export const requests = Effect.flatMap(MockLlm.MockLlmControl, (control) => control.requests)
@@ -50,17 +47,15 @@ const measuredProvider = (options: MockLlm.MockOptions) =>
     )
   }))
 
-/** The operators over a measured mock (see {@link Peak}). */
+/** The test services over a measured mock (see {@link Peak}). */
 export const measuredLayer = (
   options: { readonly mock?: MockLlm.MockOptions; readonly config?: object } = {}
 ) =>
-  Operators.layer.pipe(
-    Layer.provideMerge(makeLayer({
-      settings: Settings.layer({ ...fastRetry, ...options.config }),
-      storage: Storage.layerMemory,
-      provider: measuredProvider(options.mock ?? {})
-    }))
-  )
+  makeLayer({
+    settings: Settings.layer({ ...fastRetry, ...options.config }),
+    storage: SqliteStore.layerMemory,
+    provider: measuredProvider(options.mock ?? {})
+  })
 
 /**
  * Scripts the mock per item (the first text of the request): each item's replies in order, so
