@@ -10,16 +10,19 @@
  *
  * @since 0.1.0
  */
-import { Layer } from "effect"
+import { Effect, Layer } from "effect"
 import * as AgenticMapModule from "./operators/AgenticMap.js"
 import * as LlmMapModule from "./operators/LlmMap.js"
-import type { MnesisServices } from "./Session.js"
+import * as ModelTools from "./operators/ModelTools.js"
+import type { MnesisServices, Session } from "./Session.js"
+import type { Tool } from "./Tool.js"
 
 export * as AgenticMap from "./operators/AgenticMap.js"
 
 export type { Delegation } from "./operators/Guard.js"
 export type { ItemsSource } from "./operators/Items.js"
 export * as LlmMap from "./operators/LlmMap.js"
+export type { ToolsOptions } from "./operators/ModelTools.js"
 export {
   ItemStatus,
   type MapBatch,
@@ -40,5 +43,21 @@ export {
  * @since 0.1.0
  */
 export const layer: Layer.Layer<LlmMapModule.LlmMap | AgenticMapModule.AgenticMap, never, MnesisServices> =
-  Layer
-    .mergeAll(LlmMapModule.layer, AgenticMapModule.layer)
+  AgenticMapModule.layer.pipe(Layer.provideMerge(LlmMapModule.layer))
+
+/**
+ * The operators as tools for `session`'s model (opt-in): `llm_map` and `agentic_map`. Pass them to
+ * `send(…, { tools })`. Each call answers with the run's compact note; the model pages through
+ * the results with the memory tools (`expand("run_…")`).
+ *
+ * @since 0.1.0
+ */
+export const tools = (
+  session: Session,
+  options: ModelTools.ToolsOptions = {}
+): Effect.Effect<ReadonlyArray<Tool>, never, LlmMapModule.LlmMap | AgenticMapModule.AgenticMap> =>
+  Effect.gen(function*() {
+    const llmMap = yield* LlmMapModule.LlmMap
+    const agenticMap = yield* AgenticMapModule.AgenticMap
+    return ModelTools.make({ llmMap, agenticMap }, session, options)
+  })

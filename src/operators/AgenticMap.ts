@@ -28,8 +28,9 @@ import * as Engine from "./Engine.js"
 import type { Delegation } from "./Guard.js"
 import * as Guard from "./Guard.js"
 import * as Items from "./Items.js"
-import type { LlmMapError } from "./LlmMap.js"
+import { LlmMap, type LlmMapError } from "./LlmMap.js"
 import * as memoryRuns from "./memoryRuns.js"
+import * as ModelTools from "./ModelTools.js"
 import type { MapBatch, MapFailure, MapResult, RunId } from "./Run.js"
 import * as Runs from "./Runs.js"
 import * as Structured from "./Structured.js"
@@ -54,6 +55,11 @@ export interface RunOptions<I, E = never, IE = unknown> {
   readonly maxTurns?: number | undefined
   /** Give the sub-agents the memory tools over their own history (default true). */
   readonly memoryTools?: boolean | undefined
+  /**
+   * Give the sub-agents `llm_map` and `agentic_map` so they can delegate in turn (default false).
+   * The delegation guard holds them to a narrower scope and to `operators.maxDepth`.
+   */
+  readonly operatorTools?: boolean | undefined
   /** Configuration of the sub-sessions, over the caller's. */
   readonly config?: MnesisConfigOverrides | undefined
   /** The session that starts the run: sub-sessions are its children, and it gets a note. */
@@ -156,6 +162,7 @@ const Spec = Schema.Struct({
   readOnly: Schema.Boolean,
   maxTurns: Schema.Int,
   memoryTools: Schema.Boolean,
+  operatorTools: Schema.Boolean,
   /** The sub-sessions' configuration overrides, as written (durations in milliseconds or text). */
   config: Schema.optional(Schema.encodedSchema(MnesisConfig)),
   concurrency: Schema.Int,
@@ -223,6 +230,7 @@ const ENDS_WITH_ANSWER: ReadonlySet<string> = new Set(["stop", "stop_sequence"])
  */
 export const make = Effect.gen(function*() {
   const services = yield* Effect.context<MnesisServices>()
+  const llmMap = yield* LlmMap
   const bus = yield* EventBus
   const settings = yield* Settings
   const store = yield* Storage.Storage
@@ -272,7 +280,7 @@ export const make = Effect.gen(function*() {
           tools,
           memoryTools: spec.memoryTools,
           ...(spec.config === undefined ? {} : { config: spec.config }),
-          metadata: Guard.mark(run.runId, index, run.total)
+          metadata: Guard.mark(run.runId, index, run.total, caller.depth + 1)
         }
         type Outcome = Engine.Worked<A>["outcome"]
         const agent: Effect.Effect<Outcome, MnesisError, MnesisServices> = Effect.scoped(
@@ -282,9 +290,17 @@ export const make = Effect.gen(function*() {
               (session) => session.close
             )
             yield* Ref.set(sessionRef, session.id)
+            // Its own operators: bound to its session, so the guard sees who delegates.
+            const delegate = spec.operatorTools
+              ? ModelTools.make({ llmMap, agenticMap: service }, session, {
+                agentTools: tools,
+                readOnly: spec.readOnly,
+                nested: true
+              })
+              : []
             let message = prompt.right
             for (let round = 0;; round++) {
-              const turn = yield* session.send(message, { maxSteps: spec.maxTurns })
+              const turn = yield* session.send(message, { maxSteps: spec.maxTurns, tools: delegate })
               yield* Ref.update(steps, (n) => n + turn.steps)
               yield* Ref.update(
                 usage,
@@ -410,6 +426,7 @@ export const make = Effect.gen(function*() {
         readOnly,
         maxTurns: options.maxTurns ?? 20,
         memoryTools: options.memoryTools ?? true,
+        operatorTools: options.operatorTools ?? false,
         ...(options.config === undefined
           ? {}
           : { config: yield* decodeInput(ConfigInput, "config")(options.config) }),
@@ -545,7 +562,7 @@ const ConfigInput = Schema.encodedSchema(MnesisConfig)
  *
  * @since 0.1.0
  */
-export const layer: Layer.Layer<AgenticMap, never, MnesisServices> = Layer.effect(AgenticMap, make)
+export const layer: Layer.Layer<AgenticMap, never, MnesisServices | LlmMap> = Layer.effect(AgenticMap, make)
 
 /**
  * Runs sub-agents over the items; results in completion order.

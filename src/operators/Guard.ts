@@ -18,14 +18,20 @@ import { RunId as RunIdSchema } from "./Run.js"
 /** The metadata key of a sub-agent's session: the run and item it works on. */
 export const SUB_AGENT_KEY = "mnesisOperatorRun"
 
-const SubAgentMark = Schema.Struct({ runId: RunIdSchema, index: Schema.Int, total: Schema.Int })
+/** `depth`: how many levels below the root of its work the sub-agent is (its caller's + 1). */
+const SubAgentMark = Schema.Struct({
+  runId: RunIdSchema,
+  index: Schema.Int,
+  total: Schema.Int,
+  depth: Schema.Int
+})
 export type SubAgentMark = typeof SubAgentMark.Type
 
 export const markOf = (row: SessionInfo): Option.Option<SubAgentMark> =>
   Schema.decodeUnknownOption(SubAgentMark)(row.metadata?.[SUB_AGENT_KEY])
 
-export const mark = (runId: RunId, index: number, total: number): Record<string, unknown> => ({
-  [SUB_AGENT_KEY]: { runId, index, total }
+export const mark = (runId: RunId, index: number, total: number, depth: number): Record<string, unknown> => ({
+  [SUB_AGENT_KEY]: { runId, index, total, depth }
 })
 
 /**
@@ -39,9 +45,14 @@ export interface Delegation {
   readonly kept: string
 }
 
-/** How many levels `row` is below its root (a session without a parent is at 0), up to `limit`. */
+/**
+ * How many levels `row` is below its root, up to `limit`: a sub-agent's mark says (its run may have
+ * been started outside any session); otherwise the parent chain (a session without a parent is at 0).
+ */
 const depthOf = (store: Storage.Service, row: SessionInfo, limit: number) =>
   Effect.gen(function*() {
+    const own = markOf(row)
+    if (Option.isSome(own)) return own.value.depth
     let depth = 0
     let parent: SessionId | undefined = row.parentId
     while (parent !== undefined && depth < limit) {

@@ -27,6 +27,8 @@ export interface Caller {
   readonly config: MnesisConfig
   readonly session?: Session | undefined
   readonly sessionId?: SessionId | undefined
+  /** How many levels below its root the caller is (0 for the program itself). */
+  readonly depth: number
 }
 
 /** What the operators' layers captured: the layer's store and configuration, and the runs' store. */
@@ -50,12 +52,13 @@ export const callerOf = (
       const caller: Caller = {
         store: defaults.store,
         runs: defaults.runsOf(defaults.store),
-        config: defaults.config
+        config: defaults.config,
+        depth: 0
       }
       return caller
     }
     const { core, whileOpen } = yield* internalsOf(session, "session")
-    yield* whileOpen(
+    const depth = yield* whileOpen(
       Guard.check({ store: core.store, row: core.row, maxDepth: core.config.operators.maxDepth }, request)
     )
     const caller: Caller = {
@@ -63,7 +66,8 @@ export const callerOf = (
       runs: defaults.runsOf(core.store),
       config: core.config,
       session,
-      sessionId: core.sessionId
+      sessionId: core.sessionId,
+      depth
     }
     return caller
   })

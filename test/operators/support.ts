@@ -4,8 +4,8 @@
  */
 import { Context, Effect, Layer, Ref, Stream } from "effect"
 import { Settings } from "../../src/Config.js"
-import { LlmInvalidRequest } from "../../src/Errors.js"
 import { makeLayer, makeTest, type TestOptions } from "../../src/Layers.js"
+import { sampleOf } from "../../src/llm/mockJson.js"
 import * as MockLlm from "../../src/llm/MockLlm.js"
 import type { LlmRequest } from "../../src/LlmProvider.js"
 import { LlmProvider } from "../../src/LlmProvider.js"
@@ -59,20 +59,22 @@ export const measuredLayer = (
 
 /**
  * Scripts the mock per item (the first text of the request): each item's replies in order, so
- * concurrent items do not take each other's. Enqueues one step per scripted reply.
+ * concurrent items do not take each other's. Items not scripted (or past their script) get the
+ * mock's own replies (a value of the schema for structured requests).
  */
 export const scriptByItem = (script: Readonly<Record<string, ReadonlyArray<MockLlm.MockReply>>>) =>
   Effect.gen(function*() {
     const control = yield* MockLlm.MockLlmControl
     const next = new Map<string, number>()
-    const total = Object.values(script).reduce((n, replies) => n + replies.length, 0)
     const step = (request: LlmRequest): MockLlm.MockReply => {
       const item = textsOf(request)[0] ?? ""
       const i = next.get(item) ?? 0
       next.set(item, i + 1)
-      const replies = script[item]
-      return replies?.[i] ??
-        MockLlm.Reply.fail(new LlmInvalidRequest({ provider: "mock", detail: `no reply ${i} for ${item}` }))
+      const scripted = script[item]?.[i]
+      if (scripted !== undefined) return scripted
+      return request.output === undefined
+        ? MockLlm.Reply.text(MockLlm.defaultReply(request))
+        : MockLlm.Reply.text(JSON.stringify(sampleOf(request.output.schema, item)))
     }
-    yield* control.enqueue(...Array.from({ length: total }, () => step))
+    yield* control.enqueue(...Array.from({ length: 2_000 }, () => step))
   })
