@@ -37,11 +37,22 @@ import type {
 import type {
   DatabaseCorrupt,
   InvalidInput,
+  RunNotFound,
+  RunTakenOver,
   SchemaTooNew,
   SessionExists,
   SessionNotFound,
   StorageError
 } from "./Errors.js"
+import type {
+  ItemRecord,
+  ItemStatus,
+  OperatorName,
+  RunId,
+  RunInfo,
+  RunItem,
+  RunStatus
+} from "./operators/Run.js"
 
 /** Failures any store operation may report. */
 export type StoreFailure = StorageError | DatabaseCorrupt
@@ -209,7 +220,88 @@ export type SummarySource =
  *
  * @since 0.1.0
  */
-export interface Service {
+// ---------------------------------------------------------------------------------------------
+// Operator runs
+// ---------------------------------------------------------------------------------------------
+
+export interface NewRun {
+  readonly id: RunId
+  readonly operator: OperatorName
+  /** The session that started the run, if one did. */
+  readonly sessionId?: SessionId | undefined
+  /** What the run was asked, as JSON (so it can be resumed). */
+  readonly spec: Readonly<Record<string, unknown>>
+  /** The runner writing to the run (see {@link Runs}). */
+  readonly owner: string
+  readonly createdAt: number
+}
+
+export interface RunItemsQuery {
+  /** Only items in these states (all when absent). */
+  readonly statuses?: ReadonlyArray<ItemStatus> | undefined
+  /** Only items after this index (keyset paging). */
+  readonly afterIndex?: number | undefined
+  readonly limit: number
+}
+
+export interface RunsQuery {
+  readonly sessionId?: SessionId | undefined
+  readonly status?: RunStatus | undefined
+  readonly limit?: number | undefined
+}
+
+/**
+ * Durable operator runs: a run and each item's status (pending → running → done | failed), its
+ * attempts, usage and output or typed failure. Every write names the runner that owns the run
+ * (`owner`, a token that `takeOverRun` replaces): a runner that lost its run is refused with
+ * `RunTakenOver` at its next write instead of racing the one that took it over.
+ *
+ * @since 0.1.0
+ */
+export interface Runs {
+  /** Writes the run and its items (all pending; inputs as JSON values) in one transaction. */
+  readonly createRun: (run: NewRun, inputs: ReadonlyArray<unknown>) => Effect.Effect<RunInfo, StoreFailure>
+  readonly getRun: (id: RunId) => Effect.Effect<RunInfo, RunNotFound | StoreFailure>
+  /** Runs, newest first. */
+  readonly listRuns: (query?: RunsQuery) => Effect.Effect<ReadonlyArray<RunInfo>, StoreFailure>
+  /**
+   * Makes `owner` the run's runner, in one transaction: items left running (by a runner that
+   * crashed or stopped) are pending again, and the run is running again.
+   */
+  readonly takeOverRun: (
+    id: RunId,
+    owner: string,
+    at: number
+  ) => Effect.Effect<RunInfo, RunNotFound | StoreFailure>
+  /** The run's items in index order. */
+  readonly runItems: (id: RunId, query: RunItemsQuery) => Effect.Effect<ReadonlyArray<RunItem>, StoreFailure>
+  /** A pending item becomes running. */
+  readonly startRunItem: (
+    id: RunId,
+    owner: string,
+    index: number,
+    at: number
+  ) => Effect.Effect<void, RunTakenOver | StoreFailure>
+  /**
+   * A running item becomes done or failed, and the run's counters and usage grow with it, in one
+   * transaction. An item that is not running (finished already) is refused: nothing counts twice.
+   */
+  readonly finishRunItem: (
+    id: RunId,
+    owner: string,
+    index: number,
+    record: ItemRecord
+  ) => Effect.Effect<void, RunTakenOver | StoreFailure>
+  /** The run stops: `completed` when every item finished, `interrupted` otherwise. */
+  readonly endRun: (
+    id: RunId,
+    owner: string,
+    status: Exclude<RunStatus, "running">,
+    at: number
+  ) => Effect.Effect<void, RunTakenOver | StoreFailure>
+}
+
+export interface Service extends Runs {
   /** Creates a session; its id (and its parent's) must be well-formed (`InvalidInput` otherwise). */
   readonly createSession: (
     session: NewSession
@@ -309,8 +401,8 @@ export interface Service {
 
   /**
    * Deletes a session with its sub-sessions and everything they hold (messages, parts, summaries,
-   * provenance, context, snapshots, search rows, file references nothing else uses), in one
-   * transaction. Returns the deleted sessions' ids, the given one first.
+   * provenance, context, snapshots, search rows, file references nothing else uses, the operator
+   * runs they started), in one transaction. Returns the deleted sessions' ids, the given one first.
    */
   readonly deleteSession: (
     id: SessionId

@@ -29,7 +29,6 @@ import type { Delegation } from "./Guard.js"
 import * as Guard from "./Guard.js"
 import * as Items from "./Items.js"
 import { LlmMap, type LlmMapError } from "./LlmMap.js"
-import * as memoryRuns from "./memoryRuns.js"
 import * as ModelTools from "./ModelTools.js"
 import type { MapBatch, MapFailure, MapResult, RunId } from "./Run.js"
 import * as Runs from "./Runs.js"
@@ -234,8 +233,7 @@ export const make = Effect.gen(function*() {
   const bus = yield* EventBus
   const settings = yield* Settings
   const store = yield* Storage.Storage
-  const memory = yield* memoryRuns.make
-  const defaults: Runs.Defaults = { store, config: settings, runsOf: () => memory }
+  const defaults: Runs.Defaults = { store, config: settings }
   const decodeLimits = decodeInput(Limits, "options")
 
   /** The work of one item: a sub-session, its turns, its final answer. */
@@ -377,7 +375,7 @@ export const make = Effect.gen(function*() {
       // A sub-agent holds its slot for its whole task: its turns are one conversation.
       inFlight: spec.concurrency,
       work: worker(caller, spec, tools, output, plan),
-      store: caller.runs,
+      store: caller.store,
       publish: bus.publish,
       outputPath: spec.outputPath,
       onEnd: (end) =>
@@ -455,7 +453,7 @@ export const make = Effect.gen(function*() {
   ) =>
     Effect.gen(function*() {
       const caller = yield* Runs.callerOf(defaults, options.session, { items: 0 })
-      const taken = yield* Runs.takeOver(caller.runs, runId, "agentic_map")
+      const taken = yield* Runs.takeOver(caller.store, runId, "agentic_map")
       const stored = yield* decodeInput(Spec, "the run's stored spec")(taken.info.spec)
       if (stored.structured !== structured) {
         return yield* new InvalidInput({

@@ -13,10 +13,10 @@ import { TokenUsage } from "../Domain.js"
 import type { JsonlFileError, RunTakenOver } from "../Errors.js"
 import type { MnesisEvent } from "../Events.js"
 import { MapCompleted, MapItemCompleted, MapStarted } from "../Events.js"
+import type * as Storage from "../Storage.js"
 import type { StoreFailure } from "../Storage.js"
 import * as Items from "./Items.js"
 import type { ItemOutcome, MapBatch, MapFailure, MapResult, OperatorName, RunId, RunItem } from "./Run.js"
-import type { RunStore } from "./RunStore.js"
 
 /** How one item went, as a worker reports it. */
 export interface Worked<A> {
@@ -43,7 +43,7 @@ export interface RunPlan<I, A> {
   /** Items in progress at once. */
   readonly inFlight: number
   readonly work: (index: number, input: I) => Effect.Effect<Worked<A>, StoreFailure>
-  readonly store: RunStore
+  readonly store: Storage.Runs
   readonly publish: (event: MnesisEvent) => Effect.Effect<void>
   /** Write every result (previous ones too) to this JSON Lines file. */
   readonly outputPath?: string | undefined

@@ -46,7 +46,6 @@ import * as Storage from "../Storage.js"
 import * as Engine from "./Engine.js"
 import type { Delegation } from "./Guard.js"
 import * as Items from "./Items.js"
-import * as memoryRuns from "./memoryRuns.js"
 import type { MapBatch, MapFailure, MapResult, RunId } from "./Run.js"
 import * as Runs from "./Runs.js"
 import * as Structured from "./Structured.js"
@@ -300,8 +299,7 @@ export const make = Effect.gen(function*() {
   const bus = yield* EventBus
   const settings = yield* Settings
   const store = yield* Storage.Storage
-  const memory = yield* memoryRuns.make
-  const defaults: Runs.Defaults = { store, config: settings, runsOf: () => memory }
+  const defaults: Runs.Defaults = { store, config: settings }
   const decodeLimits = decodeInput(Limits, "options")
 
   /** Runs `plan`'s items with `spec`'s calls. */
@@ -335,7 +333,7 @@ export const make = Effect.gen(function*() {
         // Twice the call slots: items backing off leave their slot to the next ones.
         inFlight: spec.concurrency * 2,
         work,
-        store: caller.runs,
+        store: caller.store,
         publish: bus.publish,
         outputPath: spec.outputPath,
         onEnd: (end) =>
@@ -397,7 +395,7 @@ export const make = Effect.gen(function*() {
   const prepareResume = <A, AI>(runId: RunId | string, options: ResumeOptions<A, AI>) =>
     Effect.gen(function*() {
       const caller = yield* Runs.callerOf(defaults, options.session, { items: 0 })
-      const taken = yield* Runs.takeOver(caller.runs, runId, "llm_map")
+      const taken = yield* Runs.takeOver(caller.store, runId, "llm_map")
       const stored = yield* decodeInput(Spec, "the run's stored spec")(taken.info.spec)
       const spec: Spec = {
         ...stored,

@@ -18,12 +18,10 @@ import type { RunEnd } from "./Engine.js"
 import * as Guard from "./Guard.js"
 import type { OperatorName, RunId, RunInfo, RunItem } from "./Run.js"
 import { RunId as RunIdSchema } from "./Run.js"
-import type { RunStore } from "./RunStore.js"
 
 /** Who started a run: a session (whose store and configuration it uses), or the program. */
 export interface Caller {
   readonly store: Storage.Service
-  readonly runs: RunStore
   readonly config: MnesisConfig
   readonly session?: Session | undefined
   readonly sessionId?: SessionId | undefined
@@ -31,11 +29,10 @@ export interface Caller {
   readonly depth: number
 }
 
-/** What the operators' layers captured: the layer's store and configuration, and the runs' store. */
+/** What the operators' layers captured: the layer's store and configuration. */
 export interface Defaults {
   readonly store: Storage.Service
   readonly config: MnesisConfig
-  readonly runsOf: (store: Storage.Service) => RunStore
 }
 
 /**
@@ -51,7 +48,6 @@ export const callerOf = (
     if (session === undefined) {
       const caller: Caller = {
         store: defaults.store,
-        runs: defaults.runsOf(defaults.store),
         config: defaults.config,
         depth: 0
       }
@@ -63,7 +59,6 @@ export const callerOf = (
     )
     const caller: Caller = {
       store: core.store,
-      runs: defaults.runsOf(core.store),
       config: core.config,
       session,
       sessionId: core.sessionId,
@@ -84,7 +79,7 @@ export const create = (
 ) =>
   Effect.gen(function*() {
     const owner = yield* newOwner
-    const info = yield* caller.runs.createRun({
+    const info = yield* caller.store.createRun({
       id: yield* Ids.runId,
       operator,
       sessionId: caller.sessionId,
@@ -98,7 +93,7 @@ export const create = (
 const decodeRunId = Schema.decodeUnknownOption(RunIdSchema)
 
 /** Every item of a run in these states, in index order (read a page at a time). */
-const itemsIn = (runs: RunStore, id: RunId, statuses: ReadonlyArray<RunItem["status"]>) =>
+const itemsIn = (runs: Storage.Runs, id: RunId, statuses: ReadonlyArray<RunItem["status"]>) =>
   Effect.gen(function*() {
     const all: Array<RunItem> = []
     let afterIndex: number | undefined
@@ -114,7 +109,7 @@ const itemsIn = (runs: RunStore, id: RunId, statuses: ReadonlyArray<RunItem["sta
  * Takes a run over for `resume`: this runner owns it from now on (items the previous one left
  * running are pending again), and gets what is left to do and what finished before.
  */
-export const takeOver = (runs: RunStore, id: string, operator: OperatorName) =>
+export const takeOver = (runs: Storage.Runs, id: string, operator: OperatorName) =>
   Effect.gen(function*() {
     const runId = yield* Option.match(decodeRunId(id), {
       onNone: () =>

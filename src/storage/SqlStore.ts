@@ -50,6 +50,7 @@ import {
   partInsertRow,
   unreadable
 } from "./rows.js"
+import * as Runs from "./runs.js"
 
 export interface Options {
   /** Maps a driver failure of `operation` to the store's errors (the backend knows its codes). */
@@ -767,6 +768,7 @@ export const make = (
     const scan: Service["scan"] = (q) => query("scan", dialect.search.scan(q))
 
     const lifecycle = Lifecycle.make(ctx)
+    const runs = Runs.make(ctx)
 
     return {
       createSession,
@@ -794,6 +796,7 @@ export const make = (
       getFileReference,
       search,
       scan,
-      ...lifecycle
+      ...lifecycle,
+      ...runs
     } satisfies Service
   })

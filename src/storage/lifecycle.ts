@@ -87,6 +87,10 @@ export const make = (ctx: Context): Lifecycle => {
       yield* sql`DELETE FROM summary_nodes WHERE session_id IN ${inList(ids)}`
       yield* sql`DELETE FROM parts WHERE session_id IN ${inList(ids)}`
       yield* sql`DELETE FROM messages WHERE session_id IN ${inList(ids)}`
+      // the operator runs these sessions started go with them
+      yield* sql`DELETE FROM operator_run_items
+        WHERE run_id IN (SELECT id FROM operator_runs WHERE session_id IN ${inList(ids)})`
+      yield* sql`DELETE FROM operator_runs WHERE session_id IN ${inList(ids)}`
       yield* sql`DELETE FROM sessions WHERE id IN ${inList(ids)}`
       yield* sql`DELETE FROM session_deletions WHERE session_id IN ${inList(ids)}`
       // file references are shared; those no remaining session uses go with the last one using them

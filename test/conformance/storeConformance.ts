@@ -126,6 +126,20 @@ const fileReference = (content: string, path: string) =>
     createdAt: 1
   })
 
+/** The runner of the runs these tests create. */
+const OWNER = "owner_test"
+
+/** A run to create (`llm_map`, owned by {@link OWNER}). */
+const newRun = (options: { readonly sessionId?: SessionId; readonly createdAt?: number } = {}) =>
+  Effect.map(Ids.runId, (id): Storage.NewRun => ({
+    id,
+    operator: "llm_map",
+    ...(options.sessionId === undefined ? {} : { sessionId: options.sessionId }),
+    spec: { template: "{{ item }}", model: "mock/test" },
+    owner: OWNER,
+    createdAt: options.createdAt ?? 1
+  }))
+
 export const conformance = (name: string, backend: Backend) =>
   describe(`Storage conformance: ${name}`, () => {
     /** Runs `body` with a store on a fresh database. */
@@ -987,6 +1001,215 @@ export const conformance = (name: string, backend: Backend) =>
       }))
 
     // -------------------------------------------------------------------------------------------
+    // operator runs
+    // -------------------------------------------------------------------------------------------
+
+    it.scoped("creates a run with every item pending; reads, lists and pages runs and items", () =>
+      withStore(Effect.gen(function*() {
+        const store = yield* Storage.Storage
+        const session = yield* createSession()
+        const inputs = ["text", 42, null, { title: "an object", tags: ["a"] }, [1, 2], true]
+        const created = yield* store.createRun(
+          yield* newRun({ sessionId: session.id, createdAt: 10 }),
+          inputs
+        )
+        expect(created).toMatchObject({
+          status: "running",
+          total: 6,
+          done: 0,
+          failed: 0,
+          attempts: 0,
+          cost: 0
+        })
+        expect(yield* store.getRun(created.id)).toEqual(created)
+        const items = yield* store.runItems(created.id, { limit: 100 })
+        expect(items.map((i) => [i.index, i.input, i.status, i.attempts])).toEqual(
+          inputs.map((input, index) => [index, input, "pending", 0])
+        )
+        const page = yield* store.runItems(created.id, { afterIndex: 3, limit: 1 })
+        expect(page.map((i) => i.index)).toEqual([4])
+        const other = yield* store.createRun(yield* newRun({ createdAt: 20 }), [])
+        expect((yield* store.listRuns()).map((r) => r.id)).toEqual([other.id, created.id])
+        expect((yield* store.listRuns({ sessionId: session.id })).map((r) => r.id)).toEqual([created.id])
+        expect(yield* store.listRuns({ status: "completed" })).toEqual([])
+        expect(yield* Effect.flip(store.getRun(yield* Ids.runId))).toMatchObject({ _tag: "RunNotFound" })
+      })))
+
+    it.scoped("items go pending → running → done or failed, counted into the run once each", () =>
+      withStore(Effect.gen(function*() {
+        const store = yield* Storage.Storage
+        const run = yield* store.createRun(yield* newRun(), ["a", "b", "c"])
+        const usage = TokenUsage.of({ input: 10, output: 5, cacheRead: 2 })
+        yield* store.startRunItem(run.id, OWNER, 0, 100)
+        yield* store.startRunItem(run.id, OWNER, 1, 101)
+        expect((yield* store.runItems(run.id, { statuses: ["running"], limit: 10 })).map((i) => i.index))
+          .toEqual([0, 1])
+        yield* store.finishRunItem(run.id, OWNER, 0, {
+          outcome: { _tag: "Done", output: { label: "yes" } },
+          attempts: 2,
+          tokens: usage,
+          cost: 0.5,
+          completedAt: 110
+        })
+        const failure = { _tag: "Timeout" as const, timeoutMs: 50, message: "too slow" }
+        yield* store.finishRunItem(run.id, OWNER, 1, {
+          outcome: { _tag: "Failed", reason: failure },
+          attempts: 1,
+          tokens: TokenUsage.zero,
+          cost: 0,
+          sessionId: (yield* createSession()).id,
+          completedAt: 111
+        })
+        // a scalar output comes back as it was
+        yield* store.startRunItem(run.id, OWNER, 2, 102)
+        yield* store.finishRunItem(run.id, OWNER, 2, {
+          outcome: { _tag: "Done", output: "plain text" },
+          attempts: 1,
+          tokens: usage,
+          cost: 0.25,
+          completedAt: 112
+        })
+        const items = yield* store.runItems(run.id, { limit: 10 })
+        expect(items.map((i) => [i.status, i.output, i.error, i.attempts])).toEqual([
+          ["done", { label: "yes" }, undefined, 2],
+          ["failed", undefined, failure, 1],
+          ["done", "plain text", undefined, 1]
+        ])
+        expect(items[0]).toMatchObject({ startedAt: 100, completedAt: 110, cost: 0.5, tokens: usage })
+        expect(items[1]!.sessionId).toMatch(/^sess_/)
+        const after = yield* store.getRun(run.id)
+        expect(after).toMatchObject({ done: 2, failed: 1, attempts: 4, cost: 0.75, updatedAt: 112 })
+        expect(after.tokens).toEqual(TokenUsage.add(usage, usage))
+        // finishing again, or starting what is not pending, is refused and counts nothing
+        const again = yield* Effect.flip(store.finishRunItem(run.id, OWNER, 0, {
+          outcome: { _tag: "Done", output: "twice" },
+          attempts: 1,
+          tokens: usage,
+          cost: 1,
+          completedAt: 120
+        }))
+        expect(again._tag).toBe("StorageError")
+        expect(yield* Effect.flip(store.startRunItem(run.id, OWNER, 2, 121))).toMatchObject({
+          _tag: "StorageError"
+        })
+        expect(yield* store.getRun(run.id)).toEqual(after)
+        yield* store.endRun(run.id, OWNER, "completed", 130)
+        expect(yield* store.getRun(run.id)).toMatchObject({ status: "completed", updatedAt: 130 })
+      })))
+
+    it.scoped("a runner whose run was taken over is refused; items it left running are pending again", () =>
+      withStore(Effect.gen(function*() {
+        const store = yield* Storage.Storage
+        const run = yield* store.createRun(yield* newRun(), ["a", "b", "c"])
+        yield* store.startRunItem(run.id, OWNER, 0, 1)
+        yield* store.finishRunItem(run.id, OWNER, 0, {
+          outcome: { _tag: "Done", output: 1 },
+          attempts: 1,
+          tokens: TokenUsage.zero,
+          cost: 0,
+          completedAt: 2
+        })
+        yield* store.startRunItem(run.id, OWNER, 1, 3)
+        yield* store.endRun(run.id, OWNER, "interrupted", 4)
+        const taken = yield* store.takeOverRun(run.id, "owner_new", 5)
+        expect(taken).toMatchObject({ status: "running", done: 1 })
+        expect((yield* store.runItems(run.id, { limit: 10 })).map((i) => i.status)).toEqual([
+          "done",
+          "pending",
+          "pending"
+        ])
+        for (
+          const write of [
+            store.startRunItem(run.id, OWNER, 2, 6),
+            store.finishRunItem(run.id, OWNER, 1, {
+              outcome: { _tag: "Done", output: 2 },
+              attempts: 1,
+              tokens: TokenUsage.zero,
+              cost: 0,
+              completedAt: 7
+            }),
+            store.endRun(run.id, OWNER, "completed", 8)
+          ]
+        ) {
+          expect(yield* Effect.flip(write)).toMatchObject({ _tag: "RunTakenOver", runId: run.id })
+        }
+        expect(yield* store.getRun(run.id)).toEqual(taken)
+        yield* store.startRunItem(run.id, "owner_new", 1, 9)
+        expect(yield* Effect.flip(store.takeOverRun(yield* Ids.runId, "x", 1))).toMatchObject({
+          _tag: "RunNotFound"
+        })
+      })))
+
+    it.scoped("two handles finishing items of one run at once count every item exactly once", () =>
+      Effect.gen(function*() {
+        const database = yield* backend.database
+        const a = yield* database.open()
+        const b = yield* database.open()
+        const run = yield* a.createRun(yield* newRun(), Array.from({ length: 40 }, (_, i) => i))
+        const worker = (store: Storage.Service, parity: number) =>
+          Effect.forEach(
+            Array.from({ length: 20 }, (_, i) => 2 * i + parity),
+            (index) =>
+              Effect.zipRight(
+                store.startRunItem(run.id, OWNER, index, index),
+                store.finishRunItem(run.id, OWNER, index, {
+                  outcome: { _tag: "Done", output: index * 10 },
+                  attempts: 1,
+                  tokens: TokenUsage.of({ input: 1, output: 1 }),
+                  cost: 0.01,
+                  completedAt: 100 + index
+                })
+              )
+          )
+        yield* Effect.all([worker(a, 0), worker(b, 1)], { concurrency: 2 })
+        const after = yield* b.getRun(run.id)
+        expect(after).toMatchObject({ done: 40, failed: 0, attempts: 40 })
+        expect(after.tokens.total).toBe(80)
+        expect((yield* a.runItems(run.id, { limit: 100 })).map((i) => i.output)).toEqual(
+          Array.from({ length: 40 }, (_, i) => i * 10)
+        )
+      }))
+
+    it.scoped("run writes are all or nothing, at whichever statement they fail", () =>
+      Effect.gen(function*() {
+        const database = yield* backend.database
+        const faults = makeFaults()
+        const store = yield* database.open({ wrapConnection: faults.wrap })
+        const run = yield* store.createRun(yield* newRun(), ["a", "b"])
+        const observeRun = Effect.all([store.getRun(run.id), store.runItems(run.id, { limit: 10 })])
+        const allOrNothing = <A, E>(label: string, write: Effect.Effect<A, E>) =>
+          Effect.gen(function*() {
+            const before = yield* observeRun
+            for (let n = 1;; n++) {
+              faults.arm(n)
+              const exit = yield* Effect.exit(write)
+              faults.disarm()
+              if (Exit.isSuccess(exit)) return exit.value
+              expect(String(Exit.isFailure(exit) && exit.cause), `${label} at statement ${n}`).toContain(
+                INJECTED
+              )
+              expect(yield* observeRun, `${label} failing at statement ${n}`).toEqual(before)
+            }
+          })
+        yield* allOrNothing("createRun", store.createRun(yield* newRun(), ["x", "y", "z"]))
+        yield* allOrNothing("startRunItem", store.startRunItem(run.id, OWNER, 0, 1))
+        yield* allOrNothing(
+          "finishRunItem",
+          store.finishRunItem(run.id, OWNER, 0, {
+            outcome: { _tag: "Done", output: "ok" },
+            attempts: 1,
+            tokens: TokenUsage.of({ input: 3, output: 2 }),
+            cost: 0.1,
+            completedAt: 2
+          })
+        )
+        yield* store.startRunItem(run.id, OWNER, 1, 3)
+        yield* allOrNothing("takeOverRun", store.takeOverRun(run.id, "owner_new", 4))
+        yield* allOrNothing("endRun", store.endRun(run.id, "owner_new", "interrupted", 5))
+        expect(yield* store.getRun(run.id)).toMatchObject({ status: "interrupted", done: 1, attempts: 1 })
+      }))
+
+    // -------------------------------------------------------------------------------------------
     // sessions as a whole: deletion, retention, export and import
     // -------------------------------------------------------------------------------------------
 
@@ -1002,10 +1225,14 @@ export const conformance = (name: string, backend: Backend) =>
         const child = yield* run(richSession({ parentId: doomed, file: shared }))
         const grandchild = yield* run(createSession({ parentId: child }))
         yield* run(append(grandchild.id, "user", "deep down"))
+        const doomedRun = yield* store.createRun(yield* newRun({ sessionId: child }), [
+          "item of a doomed run"
+        ])
+        const keptRun = yield* store.createRun(yield* newRun({ sessionId: kept }), ["item of a kept run"])
         // index everything, so search rows exist for the doomed sessions too
         yield* store.search({ sessionIds: [kept, doomed, child], text: "zebra", limit: 10 })
 
-        const traces = new Set<string>([doomed, child, grandchild.id, own.id])
+        const traces = new Set<string>([doomed, child, grandchild.id, own.id, doomedRun.id])
         for (const id of [doomed, child, grandchild.id]) {
           for (const message of yield* store.history(id, { limit: 1_000 })) {
             traces.add(message.id)
@@ -1026,6 +1253,7 @@ export const conformance = (name: string, backend: Backend) =>
           }
         }
         expect(yield* run(observe([kept]))).toEqual(keptBefore)
+        expect(yield* store.getRun(keptRun.id)).toEqual(keptRun)
         expect(yield* store.getFileReference(shared.id)).toBeDefined()
         expect(yield* store.getFileReference(own.id)).toBeUndefined()
         expect((yield* store.search({ sessionIds: [kept], text: "okapi", limit: 10 })).length)

@@ -97,7 +97,7 @@ describe("a database written by release 0.1.0", () => {
       const versions = db.prepare("SELECT migration_id FROM effect_sql_migrations ORDER BY migration_id")
         .all()
       db.close()
-      expect(versions.map((row) => row["migration_id"])).toEqual([1, 2, LATEST_SCHEMA_VERSION])
+      expect(versions.map((row) => row["migration_id"])).toEqual([1, 2, 3, LATEST_SCHEMA_VERSION])
     }))
 
   it.scoped("reads back every kind of row the old store wrote", () =>

@@ -345,11 +345,64 @@ const rulesInCode = Effect.gen(function*() {
   for (const statement of statements) yield* sql.unsafe(statement)
 })
 
+/**
+ * Durable operator runs (LLM-Map, Agentic-Map): a run, and each item's status, attempts, usage and
+ * output or failure. Inputs, outputs and errors are JSON text (scalars inside an envelope). A
+ * run's `session_id` names the session that started it, without a foreign key: runs go with
+ * their session when it is deleted, and a run started outside any session has none.
+ */
+const operatorRuns = Effect.gen(function*() {
+  const sql = yield* SqlClient.SqlClient
+  const usage = `tokens_input INTEGER NOT NULL DEFAULT 0,
+      tokens_output INTEGER NOT NULL DEFAULT 0,
+      tokens_cache_read INTEGER NOT NULL DEFAULT 0,
+      tokens_cache_write INTEGER NOT NULL DEFAULT 0,
+      tokens_total INTEGER NOT NULL DEFAULT 0,
+      cost REAL NOT NULL DEFAULT 0`
+  const statements = [
+    `CREATE TABLE operator_runs (
+      id TEXT PRIMARY KEY,
+      operator TEXT NOT NULL CHECK (operator IN ('llm_map', 'agentic_map')),
+      session_id TEXT,
+      spec TEXT NOT NULL,
+      -- the runner writing to the run; resume replaces it, and the old runner's writes are refused
+      owner TEXT NOT NULL,
+      status TEXT NOT NULL CHECK (status IN ('running', 'completed', 'interrupted')),
+      total INTEGER NOT NULL,
+      done INTEGER NOT NULL DEFAULT 0,
+      failed INTEGER NOT NULL DEFAULT 0,
+      attempts INTEGER NOT NULL DEFAULT 0,
+      ${usage},
+      created_at INTEGER NOT NULL,
+      updated_at INTEGER NOT NULL
+    ) STRICT`,
+    `CREATE INDEX operator_runs_session ON operator_runs(session_id, created_at) WHERE session_id IS NOT NULL`,
+    `CREATE INDEX operator_runs_created ON operator_runs(created_at)`,
+    `CREATE TABLE operator_run_items (
+      run_id TEXT NOT NULL REFERENCES operator_runs(id),
+      idx INTEGER NOT NULL,
+      input TEXT NOT NULL,
+      status TEXT NOT NULL CHECK (status IN ('pending', 'running', 'done', 'failed')),
+      attempts INTEGER NOT NULL DEFAULT 0,
+      output TEXT,
+      error TEXT,
+      ${usage},
+      session_id TEXT,
+      started_at INTEGER,
+      completed_at INTEGER,
+      PRIMARY KEY (run_id, idx)
+    ) STRICT, WITHOUT ROWID`,
+    `CREATE INDEX operator_run_items_status ON operator_run_items(run_id, status, idx)`
+  ]
+  for (const statement of statements) yield* sql.unsafe(statement)
+})
+
 /** Every migration, by id. The highest id is the schema version this code writes. */
 export const migrations = [
   [1, "initial", initial],
   [2, "turn_numbers_from_store", turnNumbersFromStore],
-  [3, "rules_in_code", rulesInCode]
+  [3, "rules_in_code", rulesInCode],
+  [4, "operator_runs", operatorRuns]
 ] as const
 
-export const LATEST_SCHEMA_VERSION = 3
+export const LATEST_SCHEMA_VERSION = 4
