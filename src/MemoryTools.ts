@@ -17,7 +17,7 @@
  *
  * @since 0.1.0
  */
-import { Clock, Effect, Metric, ParseResult, Schema } from "effect"
+import { Clock, Effect, Metric, Option, ParseResult, Schema } from "effect"
 import { messageTranscript } from "./compaction/Transcript.js"
 import type { Count } from "./context/Render.js"
 import { renderSummary } from "./context/Render.js"
@@ -28,6 +28,8 @@ import * as Cursor from "./memory/cursor.js"
 import * as Regex from "./memory/regex.js"
 import { ceilBoundary, clipChars, firstCharLength, floorBoundary, sliceChars } from "./memory/text.js"
 import * as Metrics from "./Metrics.js"
+import type { RunInfo } from "./operators/Run.js"
+import * as RunPages from "./operators/RunPages.js"
 import type * as Storage from "./Storage.js"
 import * as Tool from "./Tool.js"
 
@@ -339,7 +341,7 @@ export const grep = (scope: MemoryScope, request: GrepInput): Effect.Effect<Grep
 // ---------------------------------------------------------------------------------------------
 
 export const DescribeInput = Schema.Struct({
-  id: Schema.String.annotations({ description: "a sum_…, msg_… or file_… id" })
+  id: Schema.String.annotations({ description: "a sum_…, msg_…, file_… or run_… id" })
 })
 export type DescribeInput = typeof DescribeInput.Type
 
@@ -351,6 +353,8 @@ export type Description =
     readonly tokens: number
     readonly location: Location
   }
+  /** An operator run this session started (see `Operators`). */
+  | { readonly kind: "run"; readonly run: RunInfo }
   | {
     readonly kind: "file"
     readonly id: FileId
@@ -434,6 +438,11 @@ export const describe = (
       ].join("\n")
       return { description: { kind: "message" as const, message, tokens, location }, text }
     }
+    if (id.startsWith("run_")) {
+      const run = yield* RunPages.visibleRun(scope, id)
+      if (Option.isNone(run)) return yield* unknownId(id)
+      return { description: { kind: "run" as const, run: run.value }, text: RunPages.describeText(run.value) }
+    }
     if (id.startsWith("file_")) {
       const ref = yield* scope.store.getFileReference(id as FileId)
       // File references are shared by the database: only describe those this session mentions.
@@ -472,7 +481,8 @@ export const describe = (
 
 export const ExpandInput = Schema.Struct({
   id: Schema.String.annotations({
-    description: "a sum_… id (its originals) or a msg_… id (that message in full)"
+    description: "a sum_… id (its originals), a msg_… id (that message in full) or a run_… id (the " +
+      "results of an operator run)"
   }),
   cursor: Schema.optional(Schema.String),
   maxTokens: Schema.optional(Schema.Number.pipe(Schema.int(), Schema.between(200, EXPAND_MAX_TOKENS)))
@@ -480,8 +490,9 @@ export const ExpandInput = Schema.Struct({
 export type ExpandInput = typeof ExpandInput.Type
 
 export interface ExpandedItem {
-  readonly kind: "message" | "summary"
-  readonly id: MessageId | SummaryId
+  /** `run_item`: one item's result of an operator run. */
+  readonly kind: "message" | "summary" | "run_item"
+  readonly id: MessageId | SummaryId | RunPages.RunItemRef
   readonly text: string
   /** True when this page holds only a piece of the item (the rest follows with the cursor). */
   readonly partial: boolean
@@ -516,20 +527,51 @@ export const expand = (scope: MemoryScope, request: ExpandInput): Effect.Effect<
     const maxTokens = input.maxTokens ?? EXPAND_DEFAULT_TOKENS
     const cursor = yield* Cursor.read(input.cursor, "expand", id)
 
-    // What the id stands for, in order, as text.
+    // What the id stands for, in order, as text: `total` items, read a window at a time.
     let header: string
-    let sources: ReadonlyArray<{ readonly kind: "message" | "summary"; readonly id: MessageId | SummaryId }>
-    if (id.startsWith("sum_")) {
-      const node = yield* Effect.mapError(findSummary(scope, id), () => unknownId(id))
-      sources = yield* scope.store.summarySources(node.id)
-      header = `expand ${node.id} (${node.kind}, depth ${node.depth}): ${sources.length} ${
-        node.kind === "leaf" ? "messages" : "summaries"
-      }`
-    } else if (id.startsWith("msg_")) {
-      const [message] = yield* scope.store.messages([id as MessageId])
-      if (message === undefined || !scope.sessionIds.includes(message.sessionId)) return yield* unknownId(id)
-      sources = [{ kind: "message", id: message.id }]
-      header = `expand ${id}: the message in full`
+    let total: number
+    let windowOf: (
+      start: number,
+      count: number
+    ) => Effect.Effect<ReadonlyArray<Omit<ExpandedItem, "partial">>, Failure>
+    if (id.startsWith("sum_") || id.startsWith("msg_")) {
+      let sources: ReadonlyArray<{ readonly kind: "message" | "summary"; readonly id: MessageId | SummaryId }>
+      if (id.startsWith("sum_")) {
+        const node = yield* Effect.mapError(findSummary(scope, id), () => unknownId(id))
+        sources = yield* scope.store.summarySources(node.id)
+        header = `expand ${node.id} (${node.kind}, depth ${node.depth}): ${sources.length} ${
+          node.kind === "leaf" ? "messages" : "summaries"
+        }`
+      } else {
+        const [message] = yield* scope.store.messages([id as MessageId])
+        if (message === undefined || !scope.sessionIds.includes(message.sessionId)) {
+          return yield* unknownId(id)
+        }
+        sources = [{ kind: "message", id: message.id }]
+        header = `expand ${id}: the message in full`
+      }
+      const all = sources
+      total = all.length
+      windowOf = (start, count) => {
+        const window = all.slice(start, start + count)
+        return Effect.map(
+          textsOf(scope, window),
+          (texts) => texts.map((text, k) => ({ kind: window[k]!.kind, id: window[k]!.id, text }))
+        )
+      }
+    } else if (id.startsWith("run_")) {
+      const found = yield* RunPages.visibleRun(scope, id)
+      if (Option.isNone(found)) return yield* unknownId(id)
+      const run = found.value
+      header =
+        `expand ${run.id} (${run.operator} run, ${run.status}): ${run.total} items, ${run.done} done, ` +
+        `${run.failed} failed`
+      total = run.total
+      windowOf = (start, count) =>
+        Effect.map(
+          RunPages.window(scope.store, run, start, count),
+          (items) => items.map((item) => ({ kind: "run_item" as const, ...item }))
+        )
     } else {
       return yield* unknownId(id)
     }
@@ -541,12 +583,11 @@ export const expand = (scope: MemoryScope, request: ExpandInput): Effect.Effect<
     let used = scope.count(header) + 40
     let next: { p: number; c?: number } | undefined
     // Read a window of sources at a time, not the whole span.
-    for (let index = start; index < sources.length && next === undefined; index += 50) {
-      const window = sources.slice(index, index + 50)
-      const texts = yield* textsOf(scope, window)
-      for (const [k, text] of texts.entries()) {
+    for (let index = start; index < total && next === undefined; index += 50) {
+      const window = yield* windowOf(index, 50)
+      for (const [k, source] of window.entries()) {
         const at = index + k
-        const source = window[k]!
+        const text = source.text
         if (at === start) offset = floorBoundary(text, offset)
         const body = at === start ? text.slice(offset) : text
         const cost = scope.count(body) + 1
@@ -570,13 +611,13 @@ export const expand = (scope: MemoryScope, request: ExpandInput): Effect.Effect<
       const nextCursor = next === undefined ? undefined : Cursor.encode("expand", id, next)
       const shown = items.length === 0
         ? "nothing left"
-        : `items ${start + 1}–${start + items.length} of ${sources.length}`
+        : `items ${start + 1}–${start + items.length} of ${total}`
       const text = [
         `${header}; ${shown}${cursor === undefined ? "" : " (continued)"}`,
         ...items.map((item) => item.partial ? `${item.text}\n[… continues]` : item.text),
         nextCursor === undefined ? "(end)" : `more: expand again with cursor ${JSON.stringify(nextCursor)}`
       ].join("\n\n")
-      return { items, total: sources.length, nextCursor, text } satisfies ExpandResult
+      return { items, total, nextCursor, text } satisfies ExpandResult
     }
     // The framing (header, cursor) was estimated: trim until the whole answer is within the cap.
     let result = render()
@@ -646,9 +687,11 @@ export const descriptions = {
     "no backreferences or lookaround). Returns matching messages with ids, a snippet, and where each " +
     "lives now (in context, or which summary covers it).",
   describe: "Tell what an id is: a summary (sum_…: span, depth, what it condenses, files), " +
-    "a message (msg_…: role, parts, what covers it) or a file (file_…: path, type, summary).",
-  expand: "Show the original messages a summary (sum_…) stands for, or one message (msg_…) in full " +
-    "with pruned tool outputs restored, a page at a time (pass the cursor to continue)."
+    "a message (msg_…: role, parts, what covers it), a file (file_…: path, type, summary) or an " +
+    "operator run (run_…: what ran, the counts).",
+  expand: "Show the original messages a summary (sum_…) stands for, one message (msg_…) in full " +
+    "with pruned tool outputs restored, or the results of an operator run (run_…), a page at a time " +
+    "(pass the cursor to continue)."
 } as const
 
 /** The three memory tools, bound to a scope, for `send`'s tool loop or a host's own loop. */
@@ -656,18 +699,21 @@ export const tools = (scope: MemoryScope): ReadonlyArray<Tool.Tool> => [
   Tool.make({
     name: "grep",
     description: descriptions.grep,
+    readOnly: true,
     input: GrepInput,
     handler: (input) => Effect.map(grep(scope, input), (result) => result.text)
   }),
   Tool.make({
     name: "describe",
     description: descriptions.describe,
+    readOnly: true,
     input: DescribeInput,
     handler: (input) => Effect.map(describe(scope, input), (result) => result.text)
   }),
   Tool.make({
     name: "expand",
     description: descriptions.expand,
+    readOnly: true,
     input: ExpandInput,
     handler: (input) => Effect.map(expand(scope, input), (result) => result.text)
   })
