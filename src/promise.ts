@@ -24,6 +24,8 @@ import type { CompactionResult, Message, PartInput, TokenUsage, TurnSnapshot } f
 import type { EventOf, EventTag, MnesisEvent } from "./Events.js"
 import { MnesisLive } from "./Layers.js"
 import type * as MemoryTools from "./MemoryTools.js"
+import * as Operators from "./Operators.js"
+import { AgenticMap, LlmMap } from "./Operators.js"
 import * as Session from "./Session.js"
 
 type Services = Session.MnesisServices
@@ -90,7 +92,7 @@ const wrap = (
 ): PromiseSession => {
   const go = <A, E>(effect: Effect.Effect<A, E, Services>) => run(runtime, effect)
   const close = () => go(session.close).finally(onClose)
-  return {
+  const wrapped: PromiseSession = {
     id: session.id,
     model: session.model,
     systemPrompt: session.systemPrompt,
@@ -125,6 +127,149 @@ const wrap = (
     close,
     [Symbol.asyncDispose]: close
   }
+  sessions.set(wrapped, session)
+  return wrapped
+}
+
+// ---------------------------------------------------------------------------------------------
+// Operators
+// ---------------------------------------------------------------------------------------------
+
+/** The Effect session behind each Promise session (operators started from one run in it). */
+const sessions = new WeakMap<PromiseSession, Session.Session>()
+
+/** Operator options for Promise callers: the session, if any, is a Promise session. */
+export type WithPromiseSession<O> = Omit<O, "session"> & { readonly session?: PromiseSession | undefined }
+
+/**
+ * One operator run for async/await callers: iterate it (`for await`) for results in completion
+ * order, or `await run.all()` for the batch. A run starts when first iterated or asked for all,
+ * and only once: iterating again, or both, is refused (a second start would be a second run).
+ *
+ * @since 0.1.0
+ */
+export interface PromiseRun<I, A> extends AsyncIterable<Operators.MapResult<I, A>> {
+  all(): Promise<Operators.MapBatch<I, A>>
+}
+
+const ALREADY_STARTED = "this run has started already; start another for more results"
+
+const oneShot = <I, A, E>(
+  runtime: ManagedRuntime.ManagedRuntime<Services, unknown>,
+  prepare: () => Stream.Stream<Operators.MapResult<I, A>, E, Services>,
+  batch: () => Effect.Effect<Operators.MapBatch<I, A>, E, Services>
+): PromiseRun<I, A> => {
+  let started = false
+  const start = () => {
+    if (started) throw new Error(ALREADY_STARTED)
+    started = true
+  }
+  return {
+    all: () => {
+      if (started) return Promise.reject(new Error(ALREADY_STARTED))
+      start()
+      return run(runtime, batch())
+    },
+    async *[Symbol.asyncIterator]() {
+      start()
+      const results = Stream.toAsyncIterableRuntime(prepare(), await runtime.runtime())
+      try {
+        for await (const result of results) yield result
+      } catch (error) {
+        throw Cause.isInterruptedException(error) ? interrupted() : error
+      }
+    }
+  }
+}
+
+/** Operator options with the Effect session of their Promise session (when they name one). */
+const withEffectSession = <O extends { readonly session?: PromiseSession | undefined }>(
+  options: O
+): Omit<O, "session"> & { readonly session?: Session.Session } => {
+  const { session, ...rest } = options
+  if (session === undefined) return rest
+  const found = sessions.get(session)
+  if (found === undefined) throw new Error("session: must be a session opened by this library's Promise API")
+  return { ...rest, session: found }
+}
+
+/** Operators over the client's runtime (the operators' layer on top of its services). */
+const operatorsOf = (runtime: ManagedRuntime.ManagedRuntime<Services, unknown>) => {
+  const provide = <A, E>(effect: Effect.Effect<A, E, Services | LlmMap.LlmMap | AgenticMap.AgenticMap>) =>
+    Effect.provide(effect, Operators.layer)
+  const provideStream = <A, E>(
+    stream: Stream.Stream<A, E, Services | LlmMap.LlmMap | AgenticMap.AgenticMap>
+  ) => Stream.provideSomeLayer(stream, Operators.layer)
+  function agenticMap<I>(options: WithPromiseSession<AgenticMap.RunOptions<I>>): PromiseRun<I, string>
+  function agenticMap<I, A, AI>(
+    options: WithPromiseSession<AgenticMap.RunOptionsWithSchema<I, A, AI>>
+  ): PromiseRun<I, A>
+  function agenticMap<I, A, AI>(
+    options:
+      | WithPromiseSession<AgenticMap.RunOptions<I>>
+      | WithPromiseSession<AgenticMap.RunOptionsWithSchema<I, A, AI>>
+  ): PromiseRun<I, A> | PromiseRun<I, string> {
+    if (options.schema === undefined) {
+      const full = { ...withEffectSession(options), schema: undefined }
+      return oneShot(
+        runtime,
+        () => provideStream(AgenticMap.run(full)),
+        () => provide(AgenticMap.runAll(full))
+      )
+    }
+    const full = { ...withEffectSession(options), schema: options.schema }
+    return oneShot(runtime, () => provideStream(AgenticMap.run(full)), () => provide(AgenticMap.runAll(full)))
+  }
+  return {
+    llmMap: <I, A, AI>(options: WithPromiseSession<LlmMap.RunOptions<I, A, AI>>): PromiseRun<I, A> => {
+      const full = withEffectSession(options)
+      return oneShot(runtime, () => provideStream(LlmMap.run(full)), () => provide(LlmMap.runAll(full)))
+    },
+    agenticMap,
+    resumeLlmMap: <A, AI>(
+      runId: string,
+      options: WithPromiseSession<LlmMap.ResumeOptions<A, AI>>
+    ): PromiseRun<unknown, A> => {
+      const full = withEffectSession(options)
+      return oneShot(
+        runtime,
+        () => provideStream(LlmMap.resume(runId, full)),
+        () => provide(LlmMap.resumeAll(runId, full))
+      )
+    },
+    resumeAgenticMap: (
+      runId: string,
+      options: WithPromiseSession<AgenticMap.ResumeOptions> = {}
+    ): PromiseRun<unknown, string> => {
+      const full = { ...withEffectSession(options), schema: undefined }
+      return oneShot(
+        runtime,
+        () => provideStream(AgenticMap.resume(runId, full)),
+        () => provide(AgenticMap.resumeAll(runId, full))
+      )
+    }
+  }
+}
+
+/** What a client offers besides sessions: the operators. */
+export interface OperatorsClient {
+  /** LLM-Map (see `Operators.LlmMap`): one model call per item, replies decoded with the schema. */
+  llmMap<I, A, AI>(options: WithPromiseSession<LlmMap.RunOptions<I, A, AI>>): PromiseRun<I, A>
+  /** Agentic-Map (see `Operators.AgenticMap`): one sub-agent per item. */
+  agenticMap<I>(options: WithPromiseSession<AgenticMap.RunOptions<I>>): PromiseRun<I, string>
+  agenticMap<I, A, AI>(
+    options: WithPromiseSession<AgenticMap.RunOptionsWithSchema<I, A, AI>>
+  ): PromiseRun<I, A>
+  /** Finishes an interrupted LLM-Map run: earlier results first, then the items left. */
+  resumeLlmMap<A, AI>(
+    runId: string,
+    options: WithPromiseSession<LlmMap.ResumeOptions<A, AI>>
+  ): PromiseRun<unknown, A>
+  /** Finishes an interrupted Agentic-Map run whose answers are text (pass the run's tools again). */
+  resumeAgenticMap(
+    runId: string,
+    options?: WithPromiseSession<AgenticMap.ResumeOptions>
+  ): PromiseRun<unknown, string>
 }
 
 /**
@@ -132,7 +277,7 @@ const wrap = (
  *
  * @since 0.1.0
  */
-export interface Client {
+export interface Client extends OperatorsClient {
   open(options: Session.OpenOptions): Promise<PromiseSession>
   load(id: string, options?: Session.LoadOptions): Promise<PromiseSession>
   /** Closes the sessions still open (as `close` does), then the runtime and its store. */
@@ -156,6 +301,7 @@ export const client = <E>(layer: Layer.Layer<Services, E>): Client => {
     return wrapped
   }
   return {
+    ...operatorsOf(runtime),
     open: (options) => run(runtime, Session.create(options)).then(track),
     load: (id, options) => run(runtime, Session.load(id, options)).then(track),
     dispose: async () => {
@@ -177,6 +323,12 @@ export const Mnesis = {
   open: (options: Session.OpenOptions): Promise<PromiseSession> => defaultClient().open(options),
   load: (id: string, options?: Session.LoadOptions): Promise<PromiseSession> =>
     defaultClient().load(id, options),
+  /** LLM-Map on the default runtime (see {@link OperatorsClient}). */
+  llmMap: <I, A, AI>(options: WithPromiseSession<LlmMap.RunOptions<I, A, AI>>): PromiseRun<I, A> =>
+    defaultClient().llmMap(options),
+  /** Agentic-Map on the default runtime, answers as text (see {@link OperatorsClient}). */
+  agenticMap: <I>(options: WithPromiseSession<AgenticMap.RunOptions<I>>): PromiseRun<I, string> =>
+    defaultClient().agenticMap(options),
   /** A client on another layer (tests, custom providers, several databases). */
   client,
   /** Closes the default runtime (its store); the next `open` starts a new one. */
