@@ -4,6 +4,7 @@ import files from "./files.js"
 import grep from "./grep.js"
 import type { Benchmark } from "./harness.js"
 import memory from "./memory.js"
+import operators from "./operators.js"
 import prefix from "./prefix.js"
 import quality from "./quality.js"
 import session from "./session.js"
@@ -19,5 +20,6 @@ export const benchmarks: ReadonlyArray<Benchmark> = [
   memory,
   grep,
   files,
+  operators,
   quality
 ]

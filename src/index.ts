@@ -25,6 +25,8 @@ export * as LlmProvider from "./LlmProvider.js"
 export * as MemoryTools from "./MemoryTools.js"
 export * as Metrics from "./Metrics.js"
 export * as ModelRegistry from "./ModelRegistry.js"
+export * as Operators from "./Operators.js"
+export { AgenticMap, LlmMap } from "./Operators.js"
 export * as Session from "./Session.js"
 export type {
   HistoryOptions,

@@ -87,6 +87,16 @@ const expected: Record<string, ReadonlyArray<string | RegExp>> = {
     /refused: ContextOverflow — the newest turn needs \d+ tokens/,
     /MessageCreated events: user, assistant/,
     /grep "write-ahead": [1-9]\d* hit\(s\); 4 messages stored/
+  ],
+  "12_parallel_operators.ts": [
+    "== Example 12",
+    "[██████████]  60/60",
+    /LLM-Map run_\w+: 60 classified, 0 failed, 60 calls/,
+    /sub-agent sess_\w+ on Acme Robotics: /,
+    /note in the lead session: \[llm_map run_\w+ completed: 60 items, 60 done, 0 failed/,
+    /note in the lead session: \[agentic_map run_\w+ completed: 3 items, 3 done, 0 failed/,
+    /expand run_\w+: \d+ of 60 results on the first page/,
+    /resumed run_\w+: 30\/30 results, 30 calls in all/
   ]
 }
 

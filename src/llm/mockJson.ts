@@ -24,9 +24,12 @@ const num = (u: unknown): number | undefined => (typeof u === "number" ? u : und
 const sample = (schema: unknown, root: unknown, seed: number, depth: number): Json => {
   if (!isRecord(schema) || depth > 12) return null
   if (typeof schema.$ref === "string" && isRecord(root) && isRecord(root.$defs)) {
-    const name = schema.$ref.replace(/^#\/\$defs\//, "")
-    return sample(root.$defs[name], root, seed, depth + 1)
+    // Constraints beside a `$ref` (Effect writes `minimum`, `maximum` there) narrow the target.
+    const { $ref, ...beside } = schema
+    const target = root.$defs[$ref.replace(/^#\/\$defs\//, "")]
+    return sample({ ...(isRecord(target) ? target : {}), ...beside }, root, seed, depth + 1)
   }
+
   if ("const" in schema) return toJson(schema.const)
   if (Array.isArray(schema.enum) && schema.enum.length > 0) {
     return toJson(schema.enum[seed % schema.enum.length])
@@ -40,7 +43,14 @@ const sample = (schema: unknown, root: unknown, seed: number, depth: number): Js
     return sample(union[seed % union.length], root, seed, depth + 1)
   }
   if (Array.isArray(schema.allOf) && schema.allOf.length > 0) {
-    return sample(schema.allOf[0], root, seed, depth + 1)
+    // Every part applies: sample their union of constraints.
+    const { allOf, ...beside } = schema
+    const parts: ReadonlyArray<unknown> = allOf
+    const merged = parts.reduce<Record<string, unknown>>(
+      (all, part) => isRecord(part) ? { ...all, ...part } : all,
+      {}
+    )
+    return sample({ ...merged, ...beside }, root, seed, depth + 1)
   }
   const types: ReadonlyArray<unknown> = Array.isArray(schema.type) ? schema.type : [schema.type]
   const type = types[0]

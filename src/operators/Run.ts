@@ -48,9 +48,7 @@ export const MapFailure = Schema.Union(
   /** A sub-agent stopped without a final answer (max turns, a doom loop, a tool only the host runs). */
   Schema.TaggedStruct("Incomplete", { finishReason: Schema.String, message: Schema.String }),
   /** A sub-agent's session failed for a reason other than its provider (store, budget, …). */
-  Schema.TaggedStruct("SessionFailed", { errorTag: Schema.String, message: Schema.String }),
-  /** The delegation guard refused a nested operator call that does not narrow its scope. */
-  Schema.TaggedStruct("Refused", { message: Schema.String })
+  Schema.TaggedStruct("SessionFailed", { errorTag: Schema.String, message: Schema.String })
 )
 export type MapFailure = typeof MapFailure.Type
 
