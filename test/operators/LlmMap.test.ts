@@ -5,12 +5,11 @@
  * and out.
  */
 import { describe, expect, it } from "@effect/vitest"
-import { Chunk, Effect, Schema, Stream } from "effect"
+import { Chunk, Effect, Fiber, Schema, Stream, TestClock } from "effect"
 import * as NodeFs from "node:fs"
 import * as NodePath from "node:path"
-import { LlmAuthenticationError, LlmOverloaded } from "../../src/Errors.js"
+import { LlmAuthenticationError, LlmOverloaded, LlmRateLimited } from "../../src/Errors.js"
 import * as MockLlm from "../../src/llm/MockLlm.js"
-import type { LlmRequest } from "../../src/LlmProvider.js"
 import { LlmMap } from "../../src/Operators.js"
 import { tempDir } from "../support/storage.js"
 import { layer, measuredLayer, Peak, requests, scriptByItem, textsOf } from "./support.js"
@@ -119,26 +118,55 @@ describe("LlmMap", () => {
       expect(batch.failures[0]!.reason).toMatchObject({ errorTag: "LlmAuthenticationError" })
     }).pipe(Effect.provide(layer())))
 
-  it.live("a call past the timeout fails its item with Timeout", () =>
+  it.effect("a call past the timeout fails its item with Timeout (TestClock)", () =>
     Effect.gen(function*() {
-      const control = yield* MockLlm.MockLlmControl
-      yield* control.enqueue(
-        { ...reply({ label: "positive", score: 1 }), latency: "2 seconds" },
-        reply({ label: "negative", score: 0 })
-      )
-      const batch = yield* LlmMap.runAll({
+      yield* scriptByItem({
+        slow: [{ ...reply({ label: "positive", score: 1 }), latency: "2 seconds" }],
+        fast: [reply({ label: "negative", score: 0 })]
+      })
+      const fiber = yield* Effect.fork(LlmMap.runAll({
         items: ["slow", "fast"],
         template: "{{ item }}",
         schema: Sentiment,
         model: "mock/map",
         timeout: "50 millis",
-        maxRetries: 0,
-        concurrency: 1
-      })
+        maxRetries: 0
+      }))
+      yield* TestClock.adjust("1 second")
+      const batch = yield* Fiber.join(fiber)
       expect(batch.failures.map((f) => [f.input, f.reason._tag])).toEqual([["slow", "Timeout"]])
       expect(batch.failures[0]!.reason).toMatchObject({ timeoutMs: 50 })
       expect(batch.successes.map((s) => s.input)).toEqual(["fast"])
     }).pipe(Effect.provide(layer())))
+
+  it.effect("an item backing off before its retry leaves its call slot to the next item (TestClock)", () =>
+    Effect.gen(function*() {
+      yield* scriptByItem({
+        a: [
+          MockLlm.Reply.fail(new LlmRateLimited({ provider: "mock", detail: "slow down", retryAfterMs: 30_000 })),
+          reply({ label: "positive", score: 1 })
+        ],
+        b: [reply({ label: "negative", score: 0 })],
+        c: [reply({ label: "negative", score: 0.5 })]
+      })
+      const seen: Array<string> = []
+      const fiber = yield* LlmMap.run({
+        items: ["a", "b", "c"],
+        template: "{{ item }}",
+        schema: Sentiment,
+        model: "mock/map",
+        concurrency: 1
+      }).pipe(
+        Stream.runForEach((result) => Effect.sync(() => seen.push(String(result.input)))),
+        Effect.fork
+      )
+      // a is waiting 30 s for its retry; with one call slot, b and c are answered meanwhile
+      yield* TestClock.adjust("1 second")
+      expect(seen).toEqual(["b", "c"])
+      yield* TestClock.adjust("30 seconds")
+      yield* Fiber.join(fiber)
+      expect(seen).toEqual(["b", "c", "a"])
+    }).pipe(Effect.provide(layer({ config: { session: { retry: { baseDelay: 0, jitter: false, maxDelay: 60_000 } } } }))))
 
   it.live("never more calls in flight than the concurrency limit (measured at the provider)", () =>
     Effect.gen(function*() {
@@ -154,23 +182,21 @@ describe("LlmMap", () => {
       expect(peak).toBe(3)
     }).pipe(Effect.provide(measuredLayer({ mock: { deltaLatency: "2 millis" } }))))
 
-  it.live("results stream in completion order", () =>
+  it.effect("results stream in completion order (TestClock)", () =>
     Effect.gen(function*() {
-      const control = yield* MockLlm.MockLlmControl
       const latency = { first: "120 millis", second: "60 millis", third: "1 millis" } as const
-      yield* control.enqueue(
-        ...Array.from({ length: 3 }, () => (request: LlmRequest) => {
-          const item = textsOf(request)[0] as keyof typeof latency
-          return { ...reply({ id: item }), latency: latency[item] }
-        })
+      yield* scriptByItem(
+        Object.fromEntries(Object.entries(latency).map(([item, ms]) => [item, [{ ...reply({ id: item }), latency: ms }]]))
       )
-      const results = yield* LlmMap.run({
+      const fiber = yield* LlmMap.run({
         items: ["first", "second", "third"],
         template: "{{ item }}",
         schema: Schema.Struct({ id: Schema.String }),
         model: "mock/map",
         concurrency: 3
-      }).pipe(Stream.runCollect)
+      }).pipe(Stream.runCollect, Effect.fork)
+      yield* TestClock.adjust("1 second")
+      const results = yield* Fiber.join(fiber)
       expect(Chunk.toReadonlyArray(results).map((r) => [r.index, r.input])).toEqual([
         [2, "third"],
         [1, "second"],
