@@ -443,7 +443,7 @@ export const make = Effect.gen(function*() {
         finished: []
       }, options.note ?? true)
       return { runId: info.id, total: inputs.length, results }
-    })
+    }).pipe(Effect.withSpan("AgenticMap.start", { captureStackTrace: false }))
 
   const prepareResume = <A>(
     runId: RunId | string,
@@ -486,7 +486,7 @@ export const make = Effect.gen(function*() {
         finished: taken.finished.map((item) => Engine.resultOfItem(item, output.decodeStored))
       }, options.session !== undefined)
       return { runId: taken.info.id, total: taken.info.total, results }
-    })
+    }).pipe(Effect.withSpan("AgenticMap.resume", { captureStackTrace: false }))
 
   function run<I, E = never, IE = unknown>(
     options: RunOptions<I, E, IE>

@@ -195,7 +195,12 @@ export const run = <I, A>(
           ? { ...base, _tag: "Success", output: worked.outcome.output }
           : { ...base, _tag: "Failure", reason: worked.outcome.reason }
         return { result, encoded: worked.outcome._tag === "Done" ? worked.outcome.encoded : undefined }
-      })
+      }).pipe(
+        Effect.withSpan(`${operator}.item`, {
+          attributes: { "mnesis.run.id": runId, "mnesis.run.item": index },
+          captureStackTrace: false
+        })
+      )
 
     const announce = ({ encoded, result }: { result: MapResult<I, A>; encoded: unknown }) =>
       Effect.gen(function*() {

@@ -389,7 +389,7 @@ export const make = Effect.gen(function*() {
         finished: []
       }, options.note ?? true)
       return { runId: info.id, total: inputs.length, results }
-    })
+    }).pipe(Effect.withSpan("LlmMap.start", { captureStackTrace: false }))
 
   /** A run taken over, ready to go on. */
   const prepareResume = <A, AI>(runId: RunId | string, options: ResumeOptions<A, AI>) =>
@@ -411,7 +411,7 @@ export const make = Effect.gen(function*() {
         finished: taken.finished.map((item) => Engine.resultOfItem(item, decode))
       }, options.session !== undefined)
       return { runId: taken.info.id, total: taken.info.total, results }
-    })
+    }).pipe(Effect.withSpan("LlmMap.resume", { captureStackTrace: false }))
 
   const service: Service = {
     run: (options) => Stream.unwrap(Effect.map(prepare(options), (p) => p.results)),
