@@ -768,7 +768,7 @@ export const make = (
     const scan: Service["scan"] = (q) => query("scan", dialect.search.scan(q))
 
     const lifecycle = Lifecycle.make(ctx)
-    const runs = Runs.make(ctx)
+    const runs = Runs.make(ctx, { stmt, transact })
 
     return {
       createSession,

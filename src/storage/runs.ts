@@ -7,12 +7,14 @@
  *
  * @internal
  */
-import { Effect, Schema } from "effect"
+import type { Row } from "@effect/sql/SqlConnection"
+import { Effect, Either, Schema } from "effect"
 import { SessionId, TokenUsage } from "../Domain.js"
 import { RunNotFound, RunTakenOver, StorageError } from "../Errors.js"
 import type { ItemRecord } from "../operators/Run.js"
 import { ItemStatus, MapFailure, OperatorName, RunId, RunInfo, RunItem, RunStatus } from "../operators/Run.js"
 import type { Runs } from "../Storage.js"
+import type { makeRunner, makeTag, Program, Step } from "./Program.js"
 import { decodeAll } from "./rows.js"
 import type { Context } from "./SqlStore.js"
 
@@ -44,7 +46,13 @@ const usageOf = (row: { readonly [K in keyof typeof usageColumns]: number }) =>
     total: row.tokens_total
   })
 
-export const make = (ctx: Context): Runs => {
+/** The program machinery of the store (see Program.ts), for the per-item writes. */
+export interface Programs {
+  readonly stmt: ReturnType<typeof makeTag>
+  readonly transact: ReturnType<typeof makeRunner>
+}
+
+export const make = (ctx: Context, { stmt, transact }: Programs): Runs => {
   const { dialect, sql } = ctx
   const Json = dialect.columns.Json
 
@@ -208,53 +216,76 @@ export const make = (ctx: Context): Runs => {
       ).pipe(Effect.map((found) => found.map(toItem)))
     )
 
-  const startRunItem: Runs["startRunItem"] = (id, owner, index, at) =>
-    ctx.transaction(
-      "startRunItem",
-      Effect.gen(function*() {
-        yield* asOwner(id, owner, at)
-        const started = yield* sql`UPDATE operator_run_items SET status = 'running', started_at = ${at}
-          WHERE run_id = ${id} AND idx = ${index} AND status = 'pending' RETURNING idx`
-        if (started.length === 0) {
-          return yield* new StorageError({
-            operation: "startRunItem",
-            reason: `item ${index} of run ${id} is not pending (it does not exist, or it started already)`
-          })
-        }
-      })
-    )
+  /** Touches the run row as `owner`, the program's first write: false when another runner owns it. */
+  function* owns(id: RunId, owner: string, at: number): Generator<Step, boolean, ReadonlyArray<Row>> {
+    const found =
+      yield stmt`UPDATE operator_runs SET updated_at = CASE WHEN updated_at > ${at} THEN updated_at ELSE ${at} END
+      WHERE id = ${id} AND owner = ${owner} RETURNING id`
+    return found.length > 0
+  }
 
-  const finishRunItem: Runs["finishRunItem"] = (id, owner, index, record: ItemRecord) =>
-    ctx.transaction(
-      "finishRunItem",
-      Effect.gen(function*() {
-        const done = record.outcome._tag === "Done"
-        const { tokens } = record
-        yield* asOwner(id, owner, record.completedAt)
-        const finished = yield* sql`UPDATE operator_run_items SET status = ${done ? "done" : "failed"},
-            attempts = ${record.attempts},
-            output = ${record.outcome._tag === "Done" ? dialect.json(envelope(record.outcome.output)) : null},
-            error = ${record.outcome._tag === "Failed" ? dialect.json(record.outcome.reason) : null},
-            tokens_input = ${tokens.input}, tokens_output = ${tokens.output},
-            tokens_cache_read = ${tokens.cacheRead}, tokens_cache_write = ${tokens.cacheWrite},
-            tokens_total = ${tokens.total}, cost = ${record.cost}, session_id = ${record.sessionId ?? null},
-            completed_at = ${record.completedAt}
-          WHERE run_id = ${id} AND idx = ${index} AND status = 'running' RETURNING idx`
-        if (finished.length === 0) {
-          return yield* new StorageError({
-            operation: "finishRunItem",
-            reason: `item ${index} of run ${id} is not running (it finished already, or never started)`
-          })
-        }
-        yield* sql`UPDATE operator_runs SET done = done + ${done ? 1 : 0}, failed = failed + ${done ? 0 : 1},
-            attempts = attempts + ${record.attempts},
-            tokens_input = tokens_input + ${tokens.input}, tokens_output = tokens_output + ${tokens.output},
-            tokens_cache_read = tokens_cache_read + ${tokens.cacheRead},
-            tokens_cache_write = tokens_cache_write + ${tokens.cacheWrite},
-            tokens_total = tokens_total + ${TokenUsage.effectiveTotal(tokens)}, cost = cost + ${record.cost}
-          WHERE id = ${id}`
-      })
-    )
+  // The two writes of every item run as programs (see Program.ts): they are the operators' hot path.
+  function* startProgram(
+    id: RunId,
+    owner: string,
+    index: number,
+    at: number
+  ): Program<void, RunTakenOver | StorageError> {
+    if (!(yield* owns(id, owner, at))) return Either.left(new RunTakenOver({ runId: id }))
+    const started = yield stmt`UPDATE operator_run_items SET status = 'running', started_at = ${at}
+      WHERE run_id = ${id} AND idx = ${index} AND status = 'pending' RETURNING idx`
+    if (started.length === 0) {
+      return Either.left(
+        new StorageError({
+          operation: "startRunItem",
+          reason: `item ${index} of run ${id} is not pending (it does not exist, or it started already)`
+        })
+      )
+    }
+    return Either.right(undefined)
+  }
+
+  function* finishProgram(
+    id: RunId,
+    owner: string,
+    index: number,
+    record: ItemRecord
+  ): Program<void, RunTakenOver | StorageError> {
+    const done = record.outcome._tag === "Done"
+    const { tokens } = record
+    if (!(yield* owns(id, owner, record.completedAt))) return Either.left(new RunTakenOver({ runId: id }))
+    const output = record.outcome._tag === "Done" ? dialect.json(envelope(record.outcome.output)) : null
+    const error = record.outcome._tag === "Failed" ? dialect.json(record.outcome.reason) : null
+    const finished = yield stmt`UPDATE operator_run_items SET status = ${done ? "done" : "failed"},
+        attempts = ${record.attempts}, output = ${output}, error = ${error},
+        tokens_input = ${tokens.input}, tokens_output = ${tokens.output},
+        tokens_cache_read = ${tokens.cacheRead}, tokens_cache_write = ${tokens.cacheWrite},
+        tokens_total = ${tokens.total}, cost = ${record.cost}, session_id = ${record.sessionId ?? null},
+        completed_at = ${record.completedAt}
+      WHERE run_id = ${id} AND idx = ${index} AND status = 'running' RETURNING idx`
+    if (finished.length === 0) {
+      return Either.left(
+        new StorageError({
+          operation: "finishRunItem",
+          reason: `item ${index} of run ${id} is not running (it finished already, or never started)`
+        })
+      )
+    }
+    yield stmt`UPDATE operator_runs SET done = done + ${done ? 1 : 0}, failed = failed + ${done ? 0 : 1},
+        attempts = attempts + ${record.attempts},
+        tokens_input = tokens_input + ${tokens.input}, tokens_output = tokens_output + ${tokens.output},
+        tokens_cache_read = tokens_cache_read + ${tokens.cacheRead},
+        tokens_cache_write = tokens_cache_write + ${tokens.cacheWrite},
+        tokens_total = tokens_total + ${TokenUsage.effectiveTotal(tokens)}, cost = cost + ${record.cost}
+      WHERE id = ${id}`
+    return Either.right(undefined)
+  }
+
+  const startRunItem: Runs["startRunItem"] = (id, owner, index, at) =>
+    ctx.query("startRunItem", transact(() => startProgram(id, owner, index, at)))
+
+  const finishRunItem: Runs["finishRunItem"] = (id, owner, index, record) =>
+    ctx.query("finishRunItem", transact(() => finishProgram(id, owner, index, record)))
 
   const endRun: Runs["endRun"] = (id, owner, status, at) =>
     ctx.transaction(
