@@ -143,7 +143,9 @@ describe("LlmMap", () => {
     Effect.gen(function*() {
       yield* scriptByItem({
         a: [
-          MockLlm.Reply.fail(new LlmRateLimited({ provider: "mock", detail: "slow down", retryAfterMs: 30_000 })),
+          MockLlm.Reply.fail(
+            new LlmRateLimited({ provider: "mock", detail: "slow down", retryAfterMs: 30_000 })
+          ),
           reply({ label: "positive", score: 1 })
         ],
         b: [reply({ label: "negative", score: 0 })],
@@ -166,7 +168,11 @@ describe("LlmMap", () => {
       yield* TestClock.adjust("30 seconds")
       yield* Fiber.join(fiber)
       expect(seen).toEqual(["b", "c", "a"])
-    }).pipe(Effect.provide(layer({ config: { session: { retry: { baseDelay: 0, jitter: false, maxDelay: 60_000 } } } }))))
+    }).pipe(
+      Effect.provide(
+        layer({ config: { session: { retry: { baseDelay: 0, jitter: false, maxDelay: 60_000 } } } })
+      )
+    ))
 
   it.live("never more calls in flight than the concurrency limit (measured at the provider)", () =>
     Effect.gen(function*() {
@@ -186,7 +192,9 @@ describe("LlmMap", () => {
     Effect.gen(function*() {
       const latency = { first: "120 millis", second: "60 millis", third: "1 millis" } as const
       yield* scriptByItem(
-        Object.fromEntries(Object.entries(latency).map(([item, ms]) => [item, [{ ...reply({ id: item }), latency: ms }]]))
+        Object.fromEntries(
+          Object.entries(latency).map(([item, ms]) => [item, [{ ...reply({ id: item }), latency: ms }]])
+        )
       )
       const fiber = yield* LlmMap.run({
         items: ["first", "second", "third"],
