@@ -34,6 +34,9 @@ export const readOnly = (store: Storage.Service): Storage.Service => ({
   search: store.search,
   scan: store.scan,
   exportSession: store.exportSession,
+  getRun: store.getRun,
+  listRuns: store.listRuns,
+  runItems: store.runItems,
   // writes
   createSession: () => refused("createSession"),
   appendMessage: () => refused("appendMessage"),
@@ -46,5 +49,10 @@ export const readOnly = (store: Storage.Service): Storage.Service => ({
   putFileReference: () => refused("putFileReference"),
   deleteSession: () => refused("deleteSession"),
   deleteSessionsUntouchedSince: () => refused("deleteSessionsUntouchedSince"),
-  importSession: () => refused("importSession")
+  importSession: () => refused("importSession"),
+  createRun: () => refused("createRun"),
+  takeOverRun: () => refused("takeOverRun"),
+  startRunItem: () => refused("startRunItem"),
+  finishRunItem: () => refused("finishRunItem"),
+  endRun: () => refused("endRun")
 })
