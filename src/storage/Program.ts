@@ -125,13 +125,27 @@ export const makeRunner = (sql: SqlClient, options: RunnerOptions) => {
           fromEither
         )
       }
-      if (only !== undefined && !only.inTransaction()) {
+      if (only === undefined) return pooled(sql, make)
+      if (!only.inTransaction()) {
         const done = runAtOnce(only, options.begin, make)
         if (done !== undefined) return Effect.flatMap(done, fromEither)
       }
       return reserved(sql, options, make)
     })
 }
+
+/**
+ * A client with a pool of connections: the program runs statement by statement on the connection
+ * of a transaction of its own (a Left fails inside it, so that it rolls back).
+ */
+const pooled = <A, E>(sql: SqlClient, make: () => Program<A, E>) =>
+  sql.withTransaction(
+    Effect.flatMap(Client.TransactionConnection, ([connection]) =>
+      Effect.flatMap(
+        driveEffect(make(), (step) => execute(connection, step)),
+        fromEither
+      ))
+  )
 
 /**
  * The fast path: BEGIN, the program and COMMIT, synchronously. Undefined when BEGIN finds the
