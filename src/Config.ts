@@ -17,6 +17,7 @@ import {
   Layer,
   Option,
   ParseResult,
+  Redacted,
   Schema
 } from "effect"
 import * as NodeOs from "node:os"
@@ -147,8 +148,29 @@ export const FileStoreConfig = Schema.Struct({
 })
 export type FileStoreConfig = typeof FileStoreConfig.Type
 
+/** The SQLite store's defaults. */
+export const defaultFileStore: FileStoreConfig = Schema.decodeSync(FileStoreConfig)({})
+
+/** A PostgreSQL database that many workers share (docs/postgres.md). */
+export const PostgresStoreConfig = Schema.Struct({
+  backend: Schema.Literal("postgres"),
+  /** `postgres://user:password@host:port/database`; kept `Redacted` (it may hold a password). */
+  url: Schema.Redacted(
+    Schema.String.pipe(
+      Schema.filter((url) => /^postgres(ql)?:\/\//.test(url) || "must be a postgres:// or postgresql:// URL")
+    )
+  ),
+  /** Connections each process keeps open at most. */
+  poolSize: withDefault(intBetween(1, 1_000), () => 10),
+  /** How long a statement may run, waiting for another writer's lock included; 0 for no limit. */
+  statementTimeout: withDefault(DurationInput, () => Duration.seconds(30)),
+  /** TLS to the server (`?sslmode=require` in the URL does the same). */
+  ssl: withDefault(Schema.Boolean, () => false)
+})
+export type PostgresStoreConfig = typeof PostgresStoreConfig.Type
+
 /** Which store `MnesisLive` opens, and how: one member per backend, told apart by `backend`. */
-export const StoreConfig = Schema.Union(FileStoreConfig)
+export const StoreConfig = Schema.Union(FileStoreConfig, PostgresStoreConfig)
 export type StoreConfig = typeof StoreConfig.Type
 
 /** Parallel operators (LLM-Map, Agentic-Map). */
@@ -229,7 +251,9 @@ const decodeConfig = Schema.decodeUnknownEither(MnesisConfig, { onExcessProperty
 
 /** Turns the first schema issue into a `ConfigError` naming the field path and the rule. */
 const toConfigError = (error: ParseResult.ParseError): ConfigError => {
-  const issue = ParseResult.ArrayFormatter.formatErrorSync(error)[0]
+  const issues = ParseResult.ArrayFormatter.formatErrorSync(error)
+  // a store without `backend` is SQLite's: "backend is missing" comes from trying the other backends
+  const issue = issues.find((i) => !(i._tag === "Missing" && i.path.join(".") === "store.backend")) ?? issues[0]
   if (issue === undefined) return new ConfigError({ path: "", rule: "invalid configuration" })
   const path = issue.path.map(String).join(".")
   const rule = issue._tag === "Unexpected" ? "is not a known setting (check its spelling)" : issue.message
@@ -239,6 +263,7 @@ const toConfigError = (error: ParseResult.ParseError): ConfigError => {
 /** Durations already decoded are written back as milliseconds so the input can be re-decoded. */
 const normalise = (value: unknown): unknown => {
   if (Duration.isDuration(value)) return Duration.toMillis(value)
+  if (Redacted.isRedacted(value)) return Redacted.value(value)
   if (Array.isArray(value)) return value
   if (value !== null && typeof value === "object") {
     return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, normalise(v)]))
@@ -273,6 +298,8 @@ export const mergeConfig = (
 
 const deepMerge = (a: unknown, b: unknown): unknown => {
   if (b === undefined) return a
+  // a store of another backend replaces the store: its settings do not mix with the other's
+  if (isPlainObject(a) && isPlainObject(b) && "backend" in b && b.backend !== a.backend) return b
   if (isPlainObject(a) && isPlainObject(b)) {
     const out: Record<string, unknown> = { ...a }
     for (const [key, value] of Object.entries(b)) out[key] = deepMerge(a[key], value)
@@ -352,12 +379,14 @@ const flag = (name: string) =>
   )
 
 /**
- * What mnesis reads from the environment: `MNESIS_DB_PATH` (overrides `store.dbPath`) and
+ * What mnesis reads from the environment: `MNESIS_DATABASE_URL` (a `postgres://` URL: the store is
+ * that PostgreSQL database), `MNESIS_DB_PATH` (overrides `store.dbPath` of the SQLite store) and
  * `MNESIS_MOCK_LLM` (`1` routes every model to the mock). Provider keys are read by each
  * provider as `Redacted` values (see {@link ProviderKeys}).
  */
 export const MnesisEnv = Config.all({
   dbPath: Config.option(Config.string("MNESIS_DB_PATH")),
+  databaseUrl: Config.option(Config.redacted("MNESIS_DATABASE_URL")),
   mockLlm: flag("MNESIS_MOCK_LLM")
 })
 export type MnesisEnv = Config.Config.Success<typeof MnesisEnv>
@@ -410,7 +439,8 @@ export class Settings extends Context.Tag("mnesis/Settings")<Settings, MnesisCon
     Layer.effect(Settings, makeConfig(overrides))
 
   /**
-   * The defaults merged with `overrides`, then `MNESIS_DB_PATH` over `store.dbPath`. An
+   * The defaults merged with `overrides`, then `MNESIS_DATABASE_URL` (a PostgreSQL store) or
+   * `MNESIS_DB_PATH` over `store.dbPath`. An
    * environment that cannot be read fails the layer with a `ConfigError` naming the variable.
    */
   static readonly layerFromEnv = (
@@ -421,10 +451,27 @@ export class Settings extends Context.Tag("mnesis/Settings")<Settings, MnesisCon
       Effect.gen(function*() {
         const env = yield* readEnv
         const config = yield* makeConfig(overrides)
+        // MNESIS_DATABASE_URL opens PostgreSQL (keeping the configured pool settings, if any)
+        const url = Option.filter(env.databaseUrl, (value) => Redacted.value(value).trim() !== "")
+        if (Option.isSome(url)) {
+          const store = config.store.backend === "postgres" ? config.store : undefined
+          return yield* mergeConfig(config, {
+            store: {
+              backend: "postgres",
+              url: Redacted.value(url.value).trim(),
+              ...(store === undefined ? {} : {
+                poolSize: store.poolSize,
+                statementTimeout: Duration.toMillis(store.statementTimeout),
+                ssl: store.ssl
+              })
+            }
+          }).pipe(Effect.mapError((error) => new ConfigError({ path: "MNESIS_DATABASE_URL", rule: error.rule })))
+        }
         // An empty MNESIS_DB_PATH (e.g. `MNESIS_DB_PATH= npm start`) means "not set".
         return Option.match(Option.filter(env.dbPath, (path) => path.trim() !== ""), {
           onNone: () => config,
-          onSome: (dbPath) => ({ ...config, store: { ...config.store, dbPath } })
+          onSome: (dbPath) =>
+            config.store.backend === "sqlite" ? { ...config, store: { ...config.store, dbPath } } : config
         })
       })
     )

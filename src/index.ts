@@ -41,6 +41,7 @@ export type {
   TurnResult
 } from "./Session.js"
 export * as Storage from "./Storage.js"
+export * as PostgresStore from "./storage/postgres/PostgresStore.js"
 export * as SqliteStore from "./storage/sqlite/SqliteStore.js"
 export * as Tokenizer from "./Tokenizer.js"
 export * as Tool from "./Tool.js"

@@ -10,7 +10,7 @@
  */
 import { Config, Effect, Layer, Option } from "effect"
 import * as NodeFs from "node:fs"
-import { defaultConfig, envError, resolveDbPath } from "../Config.js"
+import { defaultFileStore, envError, resolveDbPath } from "../Config.js"
 import type { ConfigError, SchemaTooNew } from "../Errors.js"
 import * as Storage from "../Storage.js"
 import * as SqliteStore from "../storage/sqlite/SqliteStore.js"
@@ -41,7 +41,7 @@ export const locate = (db: Option.Option<string>): Effect.Effect<Location, Confi
     if (Option.isSome(url)) return classify(url.value.trim(), "MNESIS_DATABASE_URL")
     const path = yield* variable("MNESIS_DB_PATH")
     if (Option.isSome(path)) return classify(path.value.trim(), "MNESIS_DB_PATH")
-    return classify(defaultConfig.store.dbPath, "default")
+    return classify(defaultFileStore.dbPath, "default")
   }).pipe(Effect.mapError(envError))
 
 /** How the location reads in messages. */
@@ -72,7 +72,7 @@ export const layer = (
     }
     return Effect.succeed(SqliteStore.layer({
       filename: location.path,
-      walMode: defaultConfig.store.walMode,
+      walMode: defaultFileStore.walMode,
       busyTimeoutMs: 30_000
     }))
   }))

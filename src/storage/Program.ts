@@ -140,9 +140,12 @@ export const makeRunner = (sql: SqlClient, options: RunnerOptions) => {
  */
 const pooled = <A, E>(sql: SqlClient, make: () => Program<A, E>) =>
   sql.withTransaction(
-    Effect.flatMap(Client.TransactionConnection, ([connection]) =>
+    Effect.flatMap(Effect.serviceOption(Client.TransactionConnection), (open) =>
       Effect.flatMap(
-        driveEffect(make(), (step) => execute(connection, step)),
+        driveEffect(
+          make(),
+          (step) => Option.isSome(open) ? execute(open.value[0], step) : sql.unsafe(step.sql, step.params)
+        ),
         fromEither
       ))
   )

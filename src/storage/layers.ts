@@ -9,6 +9,7 @@ import type { Layer } from "effect"
 import { Duration } from "effect"
 import type { StoreConfig } from "../Config.js"
 import type { Storage, StoreOpenFailure } from "../Storage.js"
+import * as PostgresStore from "./postgres/PostgresStore.js"
 import * as SqliteStore from "./sqlite/SqliteStore.js"
 
 /** The store configured by the `store` section of `MnesisConfig`. */
@@ -19,6 +20,13 @@ export const fromConfig = (store: StoreConfig): Layer.Layer<Storage, StoreOpenFa
         filename: store.dbPath,
         walMode: store.walMode,
         busyTimeoutMs: Duration.toMillis(store.busyTimeout)
+      })
+    case "postgres":
+      return PostgresStore.layer({
+        url: store.url,
+        poolSize: store.poolSize,
+        statementTimeoutMs: Duration.toMillis(store.statementTimeout),
+        ssl: store.ssl ? true : undefined
       })
   }
 }
