@@ -28,6 +28,7 @@ import {
   Fiber,
   Layer,
   Option,
+  Random,
   Ref,
   type Scope,
   Stream,
@@ -193,7 +194,12 @@ export const make: Effect.Effect<Service, never, LlmProvider> = Effect.gen(funct
         stream: (request) =>
           Stream.unwrap(Effect.as(Ref.update(calls, (n) => n + 1), observed.stream(request)))
       }
-      const env: RoundEnv = { session: context, provider: counted, compactionModel, compactionInfo }
+      // This handle's name on the session's compaction lease (one round of a session at a time,
+      // across every process sharing the store).
+      const holder = `round_${(yield* Random.nextIntBetween(0, 2 ** 31)).toString(36)}${
+        (yield* Random.nextIntBetween(0, 2 ** 31)).toString(36)
+      }`
+      const env: RoundEnv = { session: context, provider: counted, compactionModel, compactionInfo, lease: holder }
       const running = yield* SynchronizedRef.make<Option.Option<RoundFiber>>(
         Option.none()
       )
@@ -251,11 +257,27 @@ export const make: Effect.Effect<Service, never, LlmProvider> = Effect.gen(funct
           })
         )
 
+      /**
+       * The context's size once the turn that triggered a round has written its reply: the round is
+       * forked before the reply is stored, and with a store that answers over the network it may
+       * measure first. While the size is still the one measured without the reply, it reads again
+       * (a bounded number of times: a reply that never lands leaves the round to decide on what is).
+       */
+      const sizeAfterReply = (withoutReply: number | undefined) =>
+        Effect.gen(function*() {
+          let size = yield* contextSize
+          for (let read = 0; withoutReply !== undefined && size === withoutReply && read < 100; read++) {
+            yield* Effect.yieldNow()
+            size = yield* contextSize
+          }
+          return size
+        })
+
       /** Prune, then summary rounds until below the soft threshold, out of rounds, or stuck. */
-      const rounds = (trigger: Trigger) =>
+      const rounds = (trigger: Trigger, withoutReply?: number) =>
         Effect.gen(function*() {
           const started = yield* Clock.currentTimeMillis
-          const tokensBefore = yield* contextSize
+          const tokensBefore = yield* sizeAfterReply(withoutReply)
           const pruned = yield* prune(context, yield* context.contextItems)
           let written = 0
           let messagesCovered = 0
@@ -303,9 +325,60 @@ export const make: Effect.Effect<Service, never, LlmProvider> = Effect.gen(funct
           })
         })
 
+      const leaseMs = Duration.toMillis(config.leaseTimeout)
+      const acquire = context.store.acquireCompactionLease(context.sessionId, holder, leaseMs)
+      /** Waits on the real clock: a lease expires by the database's clock, which TestClock does not move. */
+      const realSleep = (millis: number) => Effect.withClock(Effect.sleep(Duration.millis(millis)), Clock.make())
+      const renewals = Effect.forever(
+        Effect.zipRight(
+          realSleep(Math.max(1, leaseMs / 3)),
+          Effect.flatMap(acquire, (held) =>
+            held ? Effect.void : Effect.logWarning(
+              "this worker lost the session's compaction lease (it was not renewed in time); " +
+                "the round's commit will be refused"
+            ))
+        )
+      )
+
+      /**
+       * `body` holding the session's compaction lease, renewed while it runs and released after;
+       * None when another worker holds it — then a soft trigger leaves the session to it, and the
+       * others wait for it (a crashed worker's lease runs out after `leaseTimeout`).
+       */
+      const leased = <A, E, R>(trigger: Trigger, body: Effect.Effect<A, E, R>) =>
+        Effect.gen(function*() {
+          let held = yield* acquire
+          while (!held && trigger !== "soft") {
+            yield* realSleep(Math.min(250, Math.max(10, leaseMs / 10)))
+            held = yield* acquire
+          }
+          if (!held) {
+            yield* Effect.logDebug("another worker is compacting this session; this trigger leaves it to that worker")
+            return Option.none<A>()
+          }
+          return yield* Effect.acquireUseRelease(
+            // forked from acquireUseRelease's uninterruptible acquire: made interruptible, or it never stops
+            Effect.forkDaemon(Effect.interruptible(renewals)),
+            () => Effect.asSome(body),
+            (renewing) =>
+              Effect.zipRight(
+                Fiber.interrupt(renewing),
+                context.store.releaseCompactionLease(context.sessionId, holder).pipe(
+                  Effect.catchAll((error) =>
+                    Effect.logWarning("the compaction lease could not be released; it expires on its own", error)
+                  )
+                )
+              )
+          )
+        })
+
       /** A whole compaction call, which never fails: a failure is an event and an honest result. */
-      const run = (trigger: Trigger): Effect.Effect<CompactionResult> =>
-        rounds(trigger).pipe(
+      const run = (trigger: Trigger, withoutReply?: number): Effect.Effect<CompactionResult> =>
+        leased(trigger, rounds(trigger, withoutReply)).pipe(
+          Effect.flatMap(Option.match({
+            onSome: Effect.succeed,
+            onNone: () => Effect.map(contextSize, (size) => CompactionResult.none(size))
+          })),
           Effect.tap((result) =>
             Effect.annotateCurrentSpan({
               "mnesis.compaction.tokens_before": result.tokensBefore,
@@ -345,7 +418,11 @@ export const make: Effect.Effect<Service, never, LlmProvider> = Effect.gen(funct
        * `started` says which. A context that cannot be measured starts no round: the call gets a
        * round that only reports the failure (no `CompactionTriggered` with a made-up size).
        */
-      const startOrJoin = (trigger: Trigger, knownSize?: number): Effect.Effect<RoundHandle> =>
+      const startOrJoin = (
+        trigger: Trigger,
+        knownSize?: number,
+        withoutReply?: number
+      ): Effect.Effect<RoundHandle> =>
         SynchronizedRef.modifyEffect(running, (current) =>
           Effect.gen(function*() {
             if (Option.isSome(current)) {
@@ -370,7 +447,7 @@ export const make: Effect.Effect<Service, never, LlmProvider> = Effect.gen(funct
                 threshold: trigger
               })
             )
-            const fiber = yield* run(trigger).pipe(
+            const fiber = yield* run(trigger, withoutReply).pipe(
               Effect.ensuring(SynchronizedRef.set(running, Option.none())),
               Effect.forkIn(scope)
             )
@@ -398,7 +475,7 @@ export const make: Effect.Effect<Service, never, LlmProvider> = Effect.gen(funct
           const size = measured.right + pendingTokens
           if (size < context.budget.softThreshold) return false
           // A manual `compact()` may have started meanwhile: then this turn triggered nothing.
-          return (yield* startOrJoin("soft", size)).started
+          return (yield* startOrJoin("soft", size, pendingTokens > 0 ? measured.right : undefined)).started
         })
 
       const beforeTurn = Effect.gen(function*() {

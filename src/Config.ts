@@ -117,6 +117,11 @@ export const CompactionConfig = Schema.Struct({
   freshTailTurns: withDefault(intBetween(1, 100), () => 2),
   /** Deadline of one summarisation attempt; past it the round falls to the next level. */
   roundTimeout: withDefault(DurationInput, () => Duration.seconds(120)),
+  /**
+   * How long a worker's hold on a session's compaction outlives its last renewal (renewed every
+   * third of it while a round runs): the time another worker waits for a crashed one's round.
+   */
+  leaseTimeout: withDefault(DurationInput, () => Duration.seconds(60)),
   /** Number of same-depth summaries in the context that triggers condensation. */
   condenseFanout: withDefault(intBetween(2, 32), () => 4)
 }).pipe(

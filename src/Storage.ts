@@ -166,6 +166,11 @@ export interface CompactionCommit {
   readonly replaces: ReadonlyArray<Pick<ContextItem, "position" | "kind" | "id">>
   /** The summary message written to the history. */
   readonly message: Omit<NewMessage, "sessionId" | "role" | "inContext" | "tokens" | "cost">
+  /**
+   * The compaction lease the round holds (see `acquireCompactionLease`): the commit is refused
+   * unless that lease is still the session's and has not expired.
+   */
+  readonly lease?: string | undefined
 }
 
 /** Steps of a compaction commit, in order (see the store's `onCompactionStep` test hook). */
@@ -380,6 +385,19 @@ export interface Service extends Runs {
   readonly commitCompaction: (
     commit: CompactionCommit
   ) => Effect.Effect<Message, SessionNotFound | StoreFailure>
+  /**
+   * Takes the session's compaction lease for `holder`, or renews it when `holder` has it, for
+   * `ttlMs` by the database's clock: true when `holder` has it now, false while another holder's
+   * lease is live. One round of a session at a time, across every process using the database; a
+   * holder that dies without releasing gives the lease up when it expires.
+   */
+  readonly acquireCompactionLease: (
+    sessionId: SessionId,
+    holder: string,
+    ttlMs: number
+  ) => Effect.Effect<boolean, StoreFailure>
+  /** Gives the lease up, if `holder` has it. */
+  readonly releaseCompactionLease: (sessionId: SessionId, holder: string) => Effect.Effect<void, StoreFailure>
 
   /** Appends the snapshot of a completed turn; the store gives it the session's next turn number. */
   readonly appendSnapshot: (

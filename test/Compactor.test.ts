@@ -12,13 +12,12 @@ import type { CompactionResult } from "../src/Domain.js"
 import { LlmServerError, StorageError } from "../src/Errors.js"
 import type { MnesisEvent } from "../src/Events.js"
 import type { TestOptions } from "../src/Layers.js"
-import { makeTest } from "../src/Layers.js"
+import { adjustUntilDone, makeTest, settle, testStore } from "./support/backend.js"
 import * as MockLlm from "../src/llm/MockLlm.js"
 import type { LlmRequest } from "../src/LlmProvider.js"
 import * as ModelRegistry from "../src/ModelRegistry.js"
 import * as Session from "../src/Session.js"
 import * as Storage from "../src/Storage.js"
-import * as SqliteStore from "../src/storage/sqlite/SqliteStore.js"
 import { countTokens } from "../src/Tokenizer.js"
 import { checkDag } from "./support/dag.js"
 import { yieldToEventLoop } from "./support/eventLoop.js"
@@ -43,8 +42,6 @@ const layer = (options: TestOptions = {}) => makeTest({ config: SMALL, ...option
 const openSmall = (config: Session.OpenOptions["config"] = {}) =>
   Session.create({ model: "mock/small", config })
 
-/** Lets forked fibers (event handlers, background rounds) run. */
-const settle = Effect.repeatN(Effect.yieldNow(), 50)
 
 const collectEvents = (session: Session.Session) =>
   Effect.gen(function*() {
@@ -154,8 +151,7 @@ describe("triggering", () => {
           // this send is waiting: the context is at or above the hard threshold
           const before = (yield* session.history()).at(-1)!.context.total
           expect(before + 200).toBeGreaterThan(HARD)
-          yield* TestClock.adjust("10 minutes")
-          const result = yield* Fiber.join(fiber)
+          const result = yield* adjustUntilDone(fiber, "10 minutes")
           expect(result.compactionResult?.compacted).toBe(true)
           const request = (yield* control.requests).filter((r) => !MockLlm.isSummaryRequest(r)).at(-1)!
           expect(countTokens(MockLlm.requestText(request))).toBeLessThan(HARD)
@@ -408,8 +404,7 @@ describe("failures", () => {
       expect(yield* store.sessionSummaries(session.id)).toEqual([])
       expect((yield* session.send("still alive?")).text).toContain("still alive?")
     }).pipe(Effect.provide(layer({
-      storage: SqliteStore.layer({
-        filename: ":memory:",
+      storage: testStore({
         onCompactionStep: (step) =>
           step === "swap"
             ? Effect.fail(new StorageError({ operation: "test", reason: "disk on fire" }))
@@ -457,7 +452,7 @@ const directHandle = (
   })
 
 const unreadable = Effect.fail(new StorageError({ operation: "contextSince", reason: "disk gone" }))
-const directLayer = SqliteStore.layerMemory.pipe(Layer.merge(MockLlm.layer()))
+const directLayer = testStore().pipe(Layer.merge(MockLlm.layer()))
 
 describe("a context that cannot be measured", () => {
   it.scoped("beforeTurn fails the turn with the store's error instead of skipping the hard-threshold wait", () =>

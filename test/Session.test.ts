@@ -8,11 +8,11 @@ import { ConfigProvider, Effect, Fiber, Layer, Option, Ref, Stream, TestClock } 
 import { TokenUsage } from "../src/Domain.js"
 import { LlmOverloaded, LlmRateLimited } from "../src/Errors.js"
 import type { MnesisEvent } from "../src/Events.js"
-import { makeLive, makeTest, MnesisTest } from "../src/Layers.js"
+import { makeLive } from "../src/Layers.js"
 import * as MockLlm from "../src/llm/MockLlm.js"
 import type { LlmRequest } from "../src/LlmProvider.js"
 import * as Session from "../src/Session.js"
-import * as SqliteStore from "../src/storage/sqlite/SqliteStore.js"
+import { makeTest, MnesisTest, settle, sharedDatabase } from "./support/backend.js"
 import { tempDbPath } from "./support/storage.js"
 
 const MODEL = "anthropic/claude-opus-4-6"
@@ -64,11 +64,11 @@ describe("getting started (the seed, in Effect)", () => {
 
   it.scoped("after close every call that reads the store says the session is closed", () =>
     Effect.gen(function*() {
-      // a session with its own database file: closing it closes that store too
-      const dbPath = yield* tempDbPath
+      // a session with its own database: closing it closes that store too
+      const database = yield* sharedDatabase
       const session = yield* Session.create({
         model: MODEL,
-        storage: SqliteStore.layer({ filename: dbPath })
+        storage: database.layer()
       })
       yield* session.send("hello")
       yield* session.close
@@ -114,22 +114,22 @@ describe("getting started (the seed, in Effect)", () => {
 
   it.scoped("resuming a session by id after closing: prompt, history and usage come back", () =>
     Effect.gen(function*() {
-      const dbPath = yield* tempDbPath
-      const layer = makeTest({ config: { store: { dbPath } } })
+      const database = yield* sharedDatabase
+      const layer = makeTest()
       const first = yield* Effect.gen(function*() {
         const session = yield* Session.create({
           model: MODEL,
           systemPrompt: "Keep secrets.",
-          storage: SqliteStore.layer({ filename: dbPath })
+          storage: database.layer()
         })
         yield* session.send("Remember: the secret code is 42.")
         const usage = yield* session.tokenUsage
         yield* session.close
         return { id: session.id, usage }
       }).pipe(Effect.provide(layer))
-      // a fresh layer: nothing in memory survives, only the file
+      // a fresh layer: nothing in memory survives, only the database
       const resumed = yield* Effect.gen(function*() {
-        const session = yield* Session.load(first.id, { storage: SqliteStore.layer({ filename: dbPath }) })
+        const session = yield* Session.load(first.id, { storage: database.layer() })
         const restoredUsage = yield* session.tokenUsage
         const restoredHistory = yield* session.history()
         expect(session.systemPrompt).toBe("Keep secrets.")
@@ -138,7 +138,7 @@ describe("getting started (the seed, in Effect)", () => {
         const messages = yield* session.messages()
         yield* session.close
         return { session, restoredUsage, restoredHistory, result, request, messages }
-      }).pipe(Effect.provide(makeTest({ config: { store: { dbPath } } })))
+      }).pipe(Effect.provide(makeTest()))
       expect(resumed.session.model).toBe(MODEL)
       expect(resumed.restoredUsage).toEqual(first.usage)
       expect(resumed.restoredHistory.length).toBe(1)
@@ -149,9 +149,9 @@ describe("getting started (the seed, in Effect)", () => {
 
   it.scoped("two handles on one session both finish their turns, numbered by the store", () =>
     Effect.gen(function*() {
-      const dbPath = yield* tempDbPath
-      const first = yield* Session.create({ model: MODEL, storage: SqliteStore.layer({ filename: dbPath }) })
-      const second = yield* Session.load(first.id, { storage: SqliteStore.layer({ filename: dbPath }) })
+      const database = yield* sharedDatabase
+      const first = yield* Session.create({ model: MODEL, storage: database.layer() })
+      const second = yield* Session.load(first.id, { storage: database.layer() })
       yield* first.send("from the first handle")
       yield* second.send("from the second handle")
       yield* second.record({ user: "recorded", assistant: "noted" })
@@ -205,7 +205,9 @@ describe("Session", () => {
         Stream.runForEach((event) => Ref.update(seen, (all) => [...all, event.type])),
         Effect.fork
       )
+      yield* settle
       yield* TestClock.adjust("100 millis")
+      yield* settle
       expect(yield* Ref.get(seen)).toEqual(["text_delta"])
       yield* TestClock.adjust("1 second")
       yield* Fiber.join(fiber)
@@ -286,7 +288,9 @@ describe("Session", () => {
       const fiber = yield* session.send("a long answer please", {
         onPart: (event) => event.type === "text_delta" ? Ref.update(deltas, (n) => n + 1) : Effect.void
       }).pipe(Effect.fork)
+      yield* settle
       yield* TestClock.adjust("250 millis")
+      yield* settle
       yield* Fiber.interrupt(fiber)
       expect(yield* Ref.get(deltas)).toBeGreaterThan(0)
       const history = yield* session.messages()
@@ -295,6 +299,7 @@ describe("Session", () => {
       expect(context.messages.map((m) => m.role)).toEqual(["user"])
       // the session goes on
       const fiber2 = yield* session.send("shorter then").pipe(Effect.fork)
+      yield* settle
       yield* TestClock.adjust("10 seconds")
       const next = yield* Fiber.join(fiber2)
       expect(next.text).toContain("shorter then")
@@ -324,6 +329,7 @@ describe("Session", () => {
       const b = yield* Session.create({ model: MODEL })
       const fa = yield* Effect.fork(a.send("in a"))
       const fb = yield* Effect.fork(b.send("in b"))
+      yield* settle
       yield* TestClock.adjust("150 millis")
       // both turns are streaming at the same time
       const requests = yield* Effect.flatMap(MockLlm.MockLlmControl, (c) => c.requests)

@@ -35,6 +35,8 @@ export interface RoundEnv {
   /** The model that writes summaries, `provider/model`, and its registry entry. */
   readonly compactionModel: string
   readonly compactionInfo: ModelInfo
+  /** The compaction lease the round holds, checked by the store when it commits. */
+  readonly lease?: string | undefined
 }
 
 /** What a committed round did. */
@@ -108,6 +110,7 @@ const commit = (
     const tokensCovered = replaces.reduce((sum, item) => sum + item.tokenCount, 0)
     const message = yield* session.store.commitCompaction({
       sessionId: session.sessionId,
+      lease: env.lease,
       summary,
       replaces,
       message: {

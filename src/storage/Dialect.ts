@@ -49,5 +49,7 @@ export interface Dialect {
   readonly idList: (ids: ReadonlyArray<string>) => Fragment
   /** A SQL expression reading the text field `field` of the JSON column `column`. */
   readonly jsonField: (column: string, field: string) => string
+  /** A SQL expression for the database's clock, in epoch milliseconds (leases expire by it). */
+  readonly nowMillis: string
   readonly search: Search
 }

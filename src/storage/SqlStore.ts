@@ -635,6 +635,14 @@ export const make = (
             WHERE id = ${sessionId} RETURNING next_seq, next_position`)
           if (bumped[0] === undefined) return yield* new SessionNotFound({ sessionId })
           const seq = (yield* Schema.decodeUnknown(Counters)(bumped[0])).next_seq
+          if (commit.lease !== undefined) {
+            const held = yield* run(sql`SELECT holder FROM compaction_leases
+              WHERE session_id = ${sessionId} AND holder = ${commit.lease}
+                AND expires_at > ${sql.literal(dialect.nowMillis)}`)
+            if (held.length === 0) {
+              return yield* stale("the round's compaction lease expired and another worker may hold it")
+            }
+          }
 
           const positions = replaces.map((item) => item.position)
           const first = Math.min(...positions)
@@ -764,6 +772,26 @@ export const make = (
         )
       )
 
+    const acquireCompactionLease: Service["acquireCompactionLease"] = (sessionId, holder, ttlMs) =>
+      query(
+        "acquireCompactionLease",
+        Effect.map(
+          run(sql`INSERT INTO compaction_leases (session_id, holder, expires_at)
+            VALUES (${sessionId}, ${holder}, ${sql.literal(dialect.nowMillis)} + ${Math.ceil(ttlMs)})
+            ON CONFLICT (session_id) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at
+            WHERE compaction_leases.holder = excluded.holder
+              OR compaction_leases.expires_at <= ${sql.literal(dialect.nowMillis)}
+            RETURNING holder`),
+          (taken) => taken.length > 0
+        )
+      )
+
+    const releaseCompactionLease: Service["releaseCompactionLease"] = (sessionId, holder) =>
+      query(
+        "releaseCompactionLease",
+        Effect.asVoid(run(sql`DELETE FROM compaction_leases WHERE session_id = ${sessionId} AND holder = ${holder}`))
+      )
+
     const search: Service["search"] = (q) => query("search", dialect.search.search(q))
     const scan: Service["scan"] = (q) => query("scan", dialect.search.scan(q))
 
@@ -790,6 +818,8 @@ export const make = (
       summarySources,
       activeCovers,
       commitCompaction,
+      acquireCompactionLease,
+      releaseCompactionLease,
       appendSnapshot,
       snapshots,
       putFileReference,

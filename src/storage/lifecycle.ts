@@ -91,6 +91,7 @@ export const make = (ctx: Context): Lifecycle => {
       yield* sql`DELETE FROM operator_run_items
         WHERE run_id IN (SELECT id FROM operator_runs WHERE session_id IN ${inList(ids)})`
       yield* sql`DELETE FROM operator_runs WHERE session_id IN ${inList(ids)}`
+      yield* sql`DELETE FROM compaction_leases WHERE session_id IN ${inList(ids)}`
       yield* sql`DELETE FROM sessions WHERE id IN ${inList(ids)}`
       yield* sql`DELETE FROM session_deletions WHERE session_id IN ${inList(ids)}`
       // file references are shared; those no remaining session uses go with the last one using them

@@ -1,20 +1,17 @@
 /**
  * Crashes during compaction: a failure at any step of the commit leaves the previous state; a
- * process killed with SIGKILL in the middle of a commit leaves a database that passes
- * `integrity_check` and the DAG invariants, and the session carries on after reopening.
+ * process killed with SIGKILL in the middle of a commit leaves a database that passes its integrity
+ * check and the DAG invariants, and the session carries on after reopening.
  */
 import { describe, expect, it } from "@effect/vitest"
 import { Effect } from "effect"
 import { spawn } from "node:child_process"
-import { DatabaseSync } from "node:sqlite"
 import type { SessionId } from "../../src/Domain.js"
 import { StorageError } from "../../src/Errors.js"
-import { makeTest } from "../../src/Layers.js"
 import * as Session from "../../src/Session.js"
 import * as Storage from "../../src/Storage.js"
-import * as SqliteStore from "../../src/storage/sqlite/SqliteStore.js"
+import { makeTest, sharedDatabase, testStore } from "../support/backend.js"
 import { checkDag } from "../support/dag.js"
-import { tempDbPath } from "../support/storage.js"
 
 const config = {
   compaction: { compactionOutputBudget: 1_000, auto: false, prune: false },
@@ -65,15 +62,6 @@ const runWorker = (db: string, session: string, turns: number, kill: boolean) =>
     return Effect.sync(() => child.kill("SIGKILL"))
   })
 
-const integrity = (db: string) => {
-  const handle = new DatabaseSync(db, { readOnly: true })
-  try {
-    return handle.prepare("PRAGMA integrity_check").get()?.["integrity_check"]
-  } finally {
-    handle.close()
-  }
-}
-
 describe("crashes during compaction", () => {
   it.effect.each(["message", "node", "provenance", "supersede", "swap"] as const)(
     "an error at the %s step of the commit leaves the previous state and the session goes on",
@@ -91,8 +79,7 @@ describe("crashes during compaction", () => {
         expect((yield* session.send("and on")).text).toContain("and on")
       }).pipe(Effect.provide(makeTest({
         config,
-        storage: SqliteStore.layer({
-          filename: ":memory:",
+        storage: testStore({
           onCompactionStep: (step) =>
             step === failAt
               ? Effect.fail(new StorageError({ operation: "test", reason: `fail at ${step}` }))
@@ -105,25 +92,21 @@ describe("crashes during compaction", () => {
     "SIGKILL in the middle of a commit: the reopened database is intact and consistent",
     () =>
       Effect.gen(function*() {
-        const db = yield* tempDbPath
+        const database = yield* sharedDatabase
         let session = "new"
         for (let round = 0; round < 2; round++) {
-          const run = yield* runWorker(db, session, 200, true)
+          const run = yield* runWorker(database.location, session, 200, true)
           expect(run.killed).toBe(true)
           session = run.sessionId
-          expect(integrity(db)).toBe("ok")
-          const report = yield* Effect.scoped(
-            Effect.provide(checkDag(run.sessionId), SqliteStore.layer({ filename: db }))
-          )
+          expect(yield* database.integrity).toBe("ok")
+          const report = yield* Effect.scoped(Effect.provide(checkDag(run.sessionId), database.layer()))
           expect(report.problems).toEqual([])
           expect(report.messages).toBeGreaterThan(0)
         }
         // after the crashes the session completes normally, compacting as it goes
-        const last = yield* runWorker(db, session, 15, false)
+        const last = yield* runWorker(database.location, session, 15, false)
         expect(last.killed).toBe(false)
-        const report = yield* Effect.scoped(
-          Effect.provide(checkDag(last.sessionId), SqliteStore.layer({ filename: db }))
-        )
+        const report = yield* Effect.scoped(Effect.provide(checkDag(last.sessionId), database.layer()))
         expect(report.problems).toEqual([])
         expect(report.activeSummaries).toBeGreaterThan(0)
       }),

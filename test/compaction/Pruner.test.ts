@@ -1,7 +1,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Ref } from "effect"
 import type { ToolPart } from "../../src/Domain.js"
-import { makeTest } from "../../src/Layers.js"
+import { makeTest, settle } from "../support/backend.js"
 import * as Session from "../../src/Session.js"
 import * as Storage from "../../src/Storage.js"
 
@@ -56,7 +56,7 @@ describe("tool-output pruning", () => {
       yield* recordTurn(session, 0, { name: "skill" })
       yield* recordTurn(session, 1, { status: "error" })
       for (let i = 2; i < 8; i++) yield* recordTurn(session, i)
-      yield* Effect.repeatN(Effect.yieldNow(), 100)
+      yield* settle
       const events = yield* Ref.get(pruned)
       expect(events.length).toBe(1)
       expect(events[0]!.count).toBeGreaterThan(0)

@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Option } from "effect"
-import { makeTest } from "../../src/Layers.js"
+import { makeTest } from "../support/backend.js"
 import * as MockLlm from "../../src/llm/MockLlm.js"
 import * as Session from "../../src/Session.js"
 

@@ -7,6 +7,7 @@ import { describe, expect, it } from "@effect/vitest"
 import { Effect } from "effect"
 import * as PostgresStore from "../../src/storage/postgres/PostgresStore.js"
 import { adminQuery, freshSchema, postgresUrl } from "../support/backend.js"
+import { leaseConformance } from "./leases.js"
 import { type Backend, conformance } from "./storeConformance.js"
 
 /** Every row of every table of the schema, read with a connection of its own. */
@@ -38,4 +39,5 @@ describe.runIf(postgresUrl !== undefined)("PostgreSQL (needs MNESIS_TEST_DATABAS
     Effect.map(adminQuery(serverUrl, "SELECT 1 AS one"), (rows) => expect(rows).toEqual([{ one: 1 }])))
 
   conformance("PostgreSQL", backend)
+  leaseConformance("PostgreSQL", backend)
 })

@@ -7,6 +7,7 @@ import { Effect } from "effect"
 import { DatabaseSync } from "node:sqlite"
 import * as SqliteStore from "../../src/storage/sqlite/SqliteStore.js"
 import { tempDbPath } from "../support/storage.js"
+import { leaseConformance } from "./leases.js"
 import { type Backend, conformance } from "./storeConformance.js"
 
 /** Every row of every table (FTS5's own tables included), read with a connection of its own. */
@@ -49,3 +50,5 @@ const memory: Backend = {
 
 conformance("SQLite file", file)
 conformance("SQLite in memory", memory)
+leaseConformance("SQLite file", file)
+leaseConformance("SQLite in memory", memory)

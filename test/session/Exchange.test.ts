@@ -7,11 +7,10 @@ import { Clock, Effect } from "effect"
 import { spawn } from "node:child_process"
 import type { Message } from "../../src/Domain.js"
 import * as Ids from "../../src/internal/ids.js"
-import { MnesisTest } from "../../src/Layers.js"
 import * as Session from "../../src/Session.js"
 import * as Storage from "../../src/Storage.js"
-import * as SqliteStore from "../../src/storage/sqlite/SqliteStore.js"
-import { createSession, tempDbPath, withIds } from "../support/storage.js"
+import { MnesisTest, sharedDatabase } from "../support/backend.js"
+import { createSession, withIds } from "../support/storage.js"
 
 const MODEL = "mock/exchange"
 
@@ -59,14 +58,14 @@ describe("record writes an exchange in one transaction", () => {
     "two processes recording 100 exchanges each into one session keep every question next to its answer",
     () =>
       Effect.gen(function*() {
-        const dbPath = yield* tempDbPath
+        const database = yield* sharedDatabase
         const session = yield* Session.create({
           model: MODEL,
-          storage: SqliteStore.layer({ filename: dbPath })
+          storage: database.layer()
         })
         yield* Effect.all([
-          runWorker(dbPath, session.id, "a", 100),
-          runWorker(dbPath, session.id, "b", 100)
+          runWorker(database.location, session.id, "a", 100),
+          runWorker(database.location, session.id, "b", 100)
         ], { concurrency: "unbounded" })
         const messages = yield* session.messages()
         expect(messages).toHaveLength(400)

@@ -6,12 +6,9 @@
  */
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Logger, Stream } from "effect"
-import { DatabaseSync } from "node:sqlite"
-import { makeTest, MnesisTest } from "../../src/Layers.js"
 import * as Session from "../../src/Session.js"
 import * as Storage from "../../src/Storage.js"
-import * as SqliteStore from "../../src/storage/sqlite/SqliteStore.js"
-import { tempDbPath } from "../support/storage.js"
+import { makeTest, MnesisTest, sharedDatabase } from "../support/backend.js"
 
 const MODEL = "anthropic/claude-opus-4-6"
 
@@ -163,28 +160,26 @@ describe("create and load decode their options before a session is stored", () =
 describe("a stored finish reason mnesis does not know", () => {
   it.scoped("reads as \"other\" with a warning, and the session carries on", () =>
     Effect.gen(function*() {
-      const dbPath = yield* tempDbPath
-      const layer = makeTest({ config: { store: { dbPath } } })
+      const database = yield* sharedDatabase
+      const layer = makeTest()
       const id = yield* Effect.gen(function*() {
         const session = yield* Session.create({
           model: MODEL,
-          storage: SqliteStore.layer({ filename: dbPath })
+          storage: database.layer()
         })
         yield* session.record({ user: "What is 2 + 2?", assistant: "4" })
         yield* session.close
         return session.id
       }).pipe(Effect.provide(layer))
       // What `record` stored before it validated its input: the provider's name, as given.
-      const db = new DatabaseSync(dbPath)
-      db.prepare("UPDATE messages SET finish_reason = 'end_turn' WHERE role = 'assistant'").run()
-      db.close()
+      yield* database.execute("UPDATE messages SET finish_reason = 'end_turn' WHERE role = 'assistant'")
 
       const warnings: Array<string> = []
       const logger = Logger.make(({ logLevel, message }) => {
         if (logLevel._tag === "Warning") warnings.push(String(message))
       })
       yield* Effect.gen(function*() {
-        const session = yield* Session.load(id, { storage: SqliteStore.layer({ filename: dbPath }) })
+        const session = yield* Session.load(id, { storage: database.layer() })
         const messages = yield* session.messages()
         expect(messages.map((m) => m.finishReason)).toEqual([undefined, "other"])
         expect(messages[1]!.text).toBe("4")
@@ -193,7 +188,7 @@ describe("a stored finish reason mnesis does not know", () => {
         expect(yield* session.history()).toHaveLength(2)
         yield* session.close
       }).pipe(
-        Effect.provide(makeTest({ config: { store: { dbPath } } })),
+        Effect.provide(makeTest()),
         Effect.provide(Logger.replace(Logger.defaultLogger, logger))
       )
       expect(warnings.some((w) => w.includes("end_turn") && w.includes("\"other\""))).toBe(true)

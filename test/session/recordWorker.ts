@@ -1,5 +1,6 @@
 /**
- * A child process for the concurrent-record test: loads a session from a SQLite file and records
+ * A child process for the concurrent-record test: loads a session from a database (a SQLite file or
+ * a PostgreSQL URL, see test/support/backend.ts) and records
  * `count` exchanges into it, each question tagged with this worker's name.
  *
  *   node --import tsx test/session/recordWorker.ts <db> <sessionId> <name> <count>
@@ -7,14 +8,13 @@
  * Prints `DONE` when every exchange is recorded; exits non-zero on any error.
  */
 import { Effect } from "effect"
-import { makeTest } from "../../src/Layers.js"
 import * as Session from "../../src/Session.js"
-import * as SqliteStore from "../../src/storage/sqlite/SqliteStore.js"
+import { makeTest, storeFor } from "../support/backend.js"
 
 const [dbPath, sessionId, name, count] = process.argv.slice(2)
 
 const program = Effect.gen(function*() {
-  const session = yield* Session.load(sessionId!, { storage: SqliteStore.layer({ filename: dbPath! }) })
+  const session = yield* Session.load(sessionId!, { storage: storeFor(dbPath!) })
   for (let i = 0; i < Number(count); i++) {
     yield* session.record({ user: `question ${name} ${i}`, assistant: `answer ${name} ${i}` })
   }
@@ -22,7 +22,7 @@ const program = Effect.gen(function*() {
   process.stdout.write("DONE\n")
 })
 
-Effect.runPromise(program.pipe(Effect.provide(makeTest({ config: { store: { dbPath: dbPath! } } }))))
+Effect.runPromise(program.pipe(Effect.provide(makeTest({ storage: storeFor(dbPath!) }))))
   .catch((error: unknown) => {
     process.stderr.write(`worker failed: ${String(error)}\n`)
     process.exit(1)

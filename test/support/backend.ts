@@ -8,7 +8,9 @@
  * `MnesisTest` and `makeTest` as in `src/Layers.ts`, and `sharedDatabase` where the test opens
  * one database more than once (several layers, or worker processes).
  */
-import { Effect, Layer, type Scope } from "effect"
+import type { Connection } from "@effect/sql/SqlConnection"
+import { type Duration, Effect, Fiber, Layer, Option, type Scope, TestClock } from "effect"
+import { DatabaseSync } from "node:sqlite"
 import pg from "pg"
 import * as Layers from "../../src/Layers.js"
 import type { CompactionStep, Storage, StoreOpenFailure } from "../../src/Storage.js"
@@ -77,20 +79,115 @@ export interface SharedDatabase {
   readonly layer: (options?: StoreOptions) => Layer.Layer<Storage, StoreOpenFailure>
   /** Where it is, for a worker process: a SQLite file path or a PostgreSQL URL (see `storeFor`). */
   readonly location: string
+  /** Runs a statement outside the store (to plant rows an older release could have written). */
+  readonly execute: (statement: string) => Effect.Effect<void>
+  /**
+   * The database's own consistency check, "ok" when it passes: SQLite's `integrity_check`, or on
+   * PostgreSQL that no index of the schema was left invalid.
+   */
+  readonly integrity: Effect.Effect<string>
 }
+
+/** Statements of this process on PostgreSQL that have not answered yet (see `settle`). */
+let pending = 0
+
+const track = <A, E>(effect: Effect.Effect<A, E>) =>
+  Effect.suspend(() => {
+    pending++
+    return Effect.ensuring(effect, Effect.sync(() => pending--))
+  })
+
+/** A connection whose statements are counted in `pending`. */
+const counted = (connection: Connection): Connection => ({
+  execute: (sql, params, transformRows) => track(connection.execute(sql, params, transformRows)),
+  executeRaw: (sql, params) => track(connection.executeRaw(sql, params)),
+  executeValues: (sql, params) => track(connection.executeValues(sql, params)),
+  executeUnprepared: (sql, params, transformRows) => track(connection.executeUnprepared(sql, params, transformRows)),
+  executeStream: (sql, params, transformRows) => connection.executeStream(sql, params, transformRows)
+})
+
+/** A macrotask of the real event loop (TestClock does not hold it). */
+const macrotask = Effect.async<void>((resume) => {
+  const timer = setTimeout(() => resume(Effect.void), 1)
+  return Effect.sync(() => clearTimeout(timer))
+})
+
+/**
+ * Lets forked fibers (event handlers, background rounds, a turn just forked) run until each waits
+ * for the clock or for another fiber. SQLite answers a statement at once, so yielding is enough;
+ * PostgreSQL answers over the network, in real time that TestClock does not move: there the
+ * fibers also get to wait until no statement is pending.
+ */
+export const settle: Effect.Effect<void> = Effect.suspend(() => {
+  if (postgresUrl === undefined) return Effect.repeatN(Effect.yieldNow(), 50)
+  const loop = (quiet: number): Effect.Effect<void> =>
+    quiet >= 2 ? Effect.void : Effect.zipRight(
+      Effect.zipRight(Effect.repeatN(Effect.yieldNow(), 50), macrotask),
+      Effect.suspend(() => loop(pending === 0 ? quiet + 1 : 0))
+    )
+  return loop(0)
+})
+
+/**
+ * Moves TestClock by `step` until `fiber` is done, letting fibers settle in between, and joins it:
+ * a fiber that sleeps again after a store write (a round's next summary call) may register its
+ * sleep only after one adjustment is over when the store answers in real time.
+ */
+export const adjustUntilDone = <A, E>(
+  fiber: Fiber.Fiber<A, E>,
+  step: Duration.DurationInput
+): Effect.Effect<A, E> =>
+  Effect.gen(function*() {
+    for (let moves = 0; moves < 1_000; moves++) {
+      yield* settle
+      if (Option.isSome(yield* Fiber.poll(fiber))) break
+      yield* TestClock.adjust(step)
+    }
+    return yield* Fiber.join(fiber)
+  })
 
 /** The store at a `SharedDatabase.location` (for worker processes). */
 export const storeFor = (location: string, options: StoreOptions = {}): Layer.Layer<Storage, StoreOpenFailure> =>
   location.startsWith("postgres://") || location.startsWith("postgresql://")
-    ? PostgresStore.layer({ url: location, poolSize: 4, ...options })
+    ? PostgresStore.layer({ url: location, poolSize: 4, wrapConnection: counted, ...options })
     : SqliteStore.layer({ filename: location, ...options })
+
+/** Runs `use` on a connection of its own to the SQLite file. */
+const withFile = <A>(filename: string, readOnly: boolean, use: (db: DatabaseSync) => A) =>
+  Effect.sync(() => {
+    const db = new DatabaseSync(filename, { readOnly })
+    try {
+      return use(db)
+    } finally {
+      db.close()
+    }
+  })
 
 /** A database for several handles: a fresh schema on PostgreSQL, a temporary file on SQLite. */
 export const sharedDatabase: Effect.Effect<SharedDatabase, never, Scope.Scope> = postgresUrl === undefined
-  ? Effect.map(tempDbPath, (location) => ({ location, layer: (options) => storeFor(location, options) }))
-  : Effect.map(freshSchema(postgresUrl), ({ url: location }) => ({
+  ? Effect.map(tempDbPath, (location): SharedDatabase => ({
     location,
-    layer: (options) => storeFor(location, options)
+    layer: (options) => storeFor(location, options),
+    execute: (statement) => withFile(location, false, (db) => void db.exec(statement)),
+    integrity: withFile(
+      location,
+      true,
+      (db) => String(db.prepare("PRAGMA integrity_check").get()?.["integrity_check"])
+    )
+  }))
+  : Effect.map(freshSchema(postgresUrl), ({ schema, url: location }): SharedDatabase => ({
+    location,
+    layer: (options) => storeFor(location, options),
+    execute: (statement) => Effect.asVoid(adminQuery(location, statement)),
+    integrity: Effect.map(
+      adminQuery(
+        location,
+        `SELECT count(*)::int AS invalid FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
+          JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $1 AND NOT i.indisvalid`,
+        [schema]
+      ),
+      (rows) => rows[0]?.["invalid"] === 0 ? "ok" : `${String(rows[0]?.["invalid"])} invalid indexes`
+    )
   }))
 
 /** A store of its own for one test: SQLite in memory, or PostgreSQL on a fresh schema. */

@@ -1,5 +1,6 @@
 /**
- * A child process for the crash tests: a session on a SQLite file with a tight budget, so
+ * A child process for the crash tests: a session on a database (a SQLite file or a PostgreSQL URL,
+ * see test/support/backend.ts) with a tight budget, so
  * compaction rounds commit every few turns. Before the provenance step of every commit it prints
  * COMMITTING and pauses inside the transaction, so the parent can SIGKILL it mid-commit.
  *
@@ -9,23 +10,21 @@
  */
 import { Effect } from "effect"
 import type { SessionId } from "../../src/Domain.js"
-import { makeTest } from "../../src/Layers.js"
 import * as Session from "../../src/Session.js"
-import * as SqliteStore from "../../src/storage/sqlite/SqliteStore.js"
+import { makeTest, storeFor } from "./backend.js"
 
 const [dbPath, existing, turns] = process.argv.slice(2)
 
 const say = (line: string) => Effect.sync(() => process.stdout.write(`${line}\n`))
 
 const config = {
-  compaction: { compactionOutputBudget: 1_000, condenseFanout: 2 },
+  compaction: { compactionOutputBudget: 1_000, condenseFanout: 2, leaseTimeout: "2 seconds" },
   modelOverrides: { contextLimit: 6_000, maxOutputTokens: 1_000 }
 } as const
 
 const layer = makeTest({
   config,
-  storage: SqliteStore.layer({
-    filename: dbPath!,
+  storage: storeFor(dbPath!, {
     onCompactionStep: (step) =>
       step === "provenance" ? Effect.zipRight(say("COMMITTING"), Effect.sleep("150 millis")) : Effect.void
   })

@@ -45,6 +45,8 @@ export const readOnly = (store: Storage.Service): Storage.Service => ({
   updateToolParts: () => refused("updateToolParts"),
   tombstone: () => refused("tombstone"),
   commitCompaction: () => refused("commitCompaction"),
+  acquireCompactionLease: () => refused("acquireCompactionLease"),
+  releaseCompactionLease: () => refused("releaseCompactionLease"),
   appendSnapshot: () => refused("appendSnapshot"),
   putFileReference: () => refused("putFileReference"),
   deleteSession: () => refused("deleteSession"),

@@ -34,5 +34,6 @@ export const make = (sql: SqlClient, run: Search.Run): Dialect => ({
     sql`(SELECT t.value, t.ord - 1 AS key
       FROM jsonb_array_elements_text(${JSON.stringify(ids)}::jsonb) WITH ORDINALITY AS t(value, ord)) j`,
   jsonField: (column, field) => `(${column} ->> '${field}')`,
+  nowMillis: "(extract(epoch FROM clock_timestamp()) * 1000)::bigint",
   search: Search.make(sql, makeRows(columns), run)
 })

@@ -286,10 +286,20 @@ const operatorRuns = run([
   `CREATE INDEX operator_run_items_status ON operator_run_items(run_id, status, idx)`
 ])
 
+/** Compaction leases, as SQLite's migration 6 (version 5 is the file contents'). */
+const compactionLeases = run([
+  `CREATE TABLE compaction_leases (
+      session_id text PRIMARY KEY REFERENCES sessions(id),
+      holder text NOT NULL,
+      expires_at bigint NOT NULL
+    )`
+])
+
 /** Every migration, by id. The highest id is the schema version this code writes. */
 export const migrations = [
   [3, "initial", initial],
-  [4, "operator_runs", operatorRuns]
+  [4, "operator_runs", operatorRuns],
+  [6, "compaction_leases", compactionLeases]
 ] as const
 
-export const LATEST_SCHEMA_VERSION = 4
+export const LATEST_SCHEMA_VERSION = 6

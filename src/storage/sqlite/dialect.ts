@@ -47,5 +47,6 @@ export const make = (sql: SqlClient, run: Search.Run): Dialect => ({
   json: (value) => JSON.stringify(value),
   idList: (ids) => sql`json_each(${JSON.stringify(ids)}) j`,
   jsonField: (column, field) => `json_extract(${column}, '$.${field}')`,
+  nowMillis: "CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER)",
   search: Search.make(sql, makeRows(columns), run)
 })

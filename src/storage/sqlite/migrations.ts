@@ -397,12 +397,28 @@ const operatorRuns = Effect.gen(function*() {
   for (const statement of statements) yield* sql.unsafe(statement)
 })
 
+/**
+ * Compaction leases: the worker compacting a session holds its row until `expires_at` (epoch ms by
+ * the database's clock) and renews it while its round runs; another worker takes the session only
+ * once the lease is released or has expired (a crashed worker's lease runs out). Version 5 is the
+ * file contents' migration.
+ */
+const compactionLeases = Effect.gen(function*() {
+  const sql = yield* SqlClient.SqlClient
+  yield* sql.unsafe(`CREATE TABLE compaction_leases (
+      session_id TEXT PRIMARY KEY REFERENCES sessions(id),
+      holder TEXT NOT NULL,
+      expires_at INTEGER NOT NULL
+    ) STRICT, WITHOUT ROWID`)
+})
+
 /** Every migration, by id. The highest id is the schema version this code writes. */
 export const migrations = [
   [1, "initial", initial],
   [2, "turn_numbers_from_store", turnNumbersFromStore],
   [3, "rules_in_code", rulesInCode],
-  [4, "operator_runs", operatorRuns]
+  [4, "operator_runs", operatorRuns],
+  [6, "compaction_leases", compactionLeases]
 ] as const
 
-export const LATEST_SCHEMA_VERSION = 4
+export const LATEST_SCHEMA_VERSION = 6
