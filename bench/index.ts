@@ -5,6 +5,7 @@ import grep from "./grep.js"
 import type { Benchmark } from "./harness.js"
 import memory from "./memory.js"
 import operators from "./operators.js"
+import postgres from "./postgres.js"
 import prefix from "./prefix.js"
 import quality from "./quality.js"
 import session from "./session.js"
@@ -21,5 +22,6 @@ export const benchmarks: ReadonlyArray<Benchmark> = [
   grep,
   files,
   operators,
+  postgres,
   quality
 ]

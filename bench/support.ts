@@ -10,6 +10,7 @@ import * as Ids from "../src/internal/ids.js"
 import { makeLayer } from "../src/Layers.js"
 import * as MockLlm from "../src/llm/MockLlm.js"
 import { LlmProvider } from "../src/LlmProvider.js"
+import type { Storage } from "../src/Storage.js"
 import * as SqliteStore from "../src/storage/sqlite/SqliteStore.js"
 
 /** Milliseconds spent inside provider streams since the last reset. */
@@ -35,9 +36,13 @@ export const timedProvider = Layer.effect(
  * rounds both go through it, so engine overhead can be reported without the model.
  */
 export const timedTestLayer = (config: MnesisConfigOverrides, filename: string) =>
+  timedLayer(config, SqliteStore.layer({ filename }))
+
+/** The same over another store. */
+export const timedLayer = <E>(config: MnesisConfigOverrides, storage: Layer.Layer<Storage, E>) =>
   makeLayer({
     settings: Settings.layer(config),
-    storage: SqliteStore.layer({ filename }),
+    storage,
     provider: timedProvider.pipe(Layer.provide(MockLlm.layer()))
   })
 

@@ -73,6 +73,10 @@ const configRows = (markdown: string): Array<Row> => {
 /** The leaf field paths of a schema (nested structs are walked, their fields listed). */
 const fieldPaths = (ast: SchemaAST.AST, prefix = ""): Array<string> => {
   const node = unwrap(ast)
+  // a union of structs (the store, by backend): the fields of every member
+  if (node._tag === "Union" && node.types.every((member) => unwrap(member)._tag === "TypeLiteral")) {
+    return [...new Set(node.types.flatMap((member) => fieldPaths(member, prefix)))]
+  }
   if (node._tag !== "TypeLiteral") return [prefix]
   return node.propertySignatures.flatMap((signature) =>
     fieldPaths(signature.type, prefix === "" ? String(signature.name) : `${prefix}.${String(signature.name)}`)

@@ -90,8 +90,10 @@ const wrapped = (
   wrap: (connection: Connection) => Connection
 ) =>
   SqlClientTag.make({
-    acquirer: Effect.map(client.reserve, wrap),
-    transactionAcquirer: Effect.map(client.reserve, wrap),
+    // uninterruptible: `reserve` cannot be cancelled while it waits for the pool, and a connection
+    // handed to an interrupted statement would never return to it
+    acquirer: Effect.uninterruptible(Effect.map(client.reserve, wrap)),
+    transactionAcquirer: Effect.uninterruptible(Effect.map(client.reserve, wrap)),
     compiler,
     spanAttributes: [["db.system.name", "postgresql"]]
   })
