@@ -60,17 +60,27 @@ const libraryMessage = (sessionId: SessionId, n: number) =>
       agent: "bench",
       model: "mock/bench",
       createdAt: n,
-      parts: [0, 1, 2].map((i) => ({ type: "text" as const, id: Effect.runSync(Ids.partId), tokenCount: 40, text: text(n, i) }))
+      parts: [0, 1, 2].map((i) => ({
+        type: "text" as const,
+        id: Effect.runSync(Ids.partId),
+        tokenCount: 40,
+        text: text(n, i)
+      }))
     }
   })
 
 /** What `appendMessage` does, on a raw `pg` connection: the same statements in the same transaction. */
 const rawAppender = (client: pg.Client) => {
   const row = (k: number) => `(${Array.from({ length: 15 }, (_, i) => `$${k * 15 + i + 1}`).join(", ")})`
-  const partsText = `INSERT INTO parts (id, message_id, session_id, idx, type, content, token_count, tool_call_id,
+  const partsText =
+    `INSERT INTO parts (id, message_id, session_id, idx, type, content, token_count, tool_call_id,
     tool_name, tool_status, tool_output, tool_error, started_at, completed_at, compacted_at)
     VALUES ${[0, 1, 2].map(row).join(", ")}`
-  return async (sessionId: string, n: number, [messageId, ...partIds]: readonly [string, ...Array<string>]) => {
+  return async (
+    sessionId: string,
+    n: number,
+    [messageId, ...partIds]: readonly [string, ...Array<string>]
+  ) => {
     const role = n % 2 === 0 ? "user" : "assistant"
     await client.query("BEGIN")
     const bumped = await client.query(
@@ -86,7 +96,26 @@ const rawAppender = (client: pg.Client) => {
       `INSERT INTO messages (id, session_id, seq, role, agent, model, is_summary, created_at, tokens_input,
         tokens_output, tokens_cache_read, tokens_cache_write, tokens_total, cost, finish_reason, error, in_context,
         context_tokens) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)`,
-      [messageId, sessionId, counters.next_seq, role, "bench", "mock/bench", false, n, 0, 0, 0, 0, 0, 0, null, null, true, 124]
+      [
+        messageId,
+        sessionId,
+        counters.next_seq,
+        role,
+        "bench",
+        "mock/bench",
+        false,
+        n,
+        0,
+        0,
+        0,
+        0,
+        0,
+        0,
+        null,
+        null,
+        true,
+        124
+      ]
     )
     await client.query(
       partsText,
@@ -140,7 +169,9 @@ const appendThroughput = (server: string, messages: number, quick: boolean) =>
           Effect.forEach(Array.from({ length: messages }, (_, n) => n), (n) => libraryMessage(sessionId, n))
         )
         const libStart = performance.now()
-        await runtime.runPromise(Effect.forEach(batch, (message) => store.appendMessage(message), { discard: true }))
+        await runtime.runPromise(
+          Effect.forEach(batch, (message) => store.appendMessage(message), { discard: true })
+        )
         libraryRates.push(messages / ((performance.now() - libStart) / 1000))
 
         const ids = Array.from({ length: messages }, (): readonly [string, ...Array<string>] => [
@@ -180,7 +211,9 @@ const seedHistory = async (url: string, sessionId: string, count: number, inCont
     const body = `'message ' || n || ': ' || repeat('the quick brown fox jumps over the lazy dog ', 8)`
     await client.query(
       `INSERT INTO messages (id, session_id, seq, role, agent, model, created_at, in_context, context_tokens)
-      SELECT ${id("msg")}, $1, n, CASE WHEN n % 2 = 1 THEN 'user' ELSE 'assistant' END, 'bench', 'mock/bench', n,
+      SELECT ${
+        id("msg")
+      }, $1, n, CASE WHEN n % 2 = 1 THEN 'user' ELSE 'assistant' END, 'bench', 'mock/bench', n,
         n > $2 - $3, 100
       FROM generate_series(1, $2::int) n`,
       [sessionId, count, inContext]
@@ -193,15 +226,20 @@ const seedHistory = async (url: string, sessionId: string, count: number, inCont
     )
     await client.query(
       `INSERT INTO context_items (session_id, position, item_type, item_id, role, token_count)
-      SELECT $1, n - ($2 - $3), 'message', ${id("msg")}, CASE WHEN n % 2 = 1 THEN 'user' ELSE 'assistant' END, 100
+      SELECT $1, n - ($2 - $3), 'message', ${
+        id("msg")
+      }, CASE WHEN n % 2 = 1 THEN 'user' ELSE 'assistant' END, 100
       FROM generate_series($2 - $3 + 1, $2::int) n`,
       [sessionId, count, inContext]
     )
-    await client.query("UPDATE sessions SET next_seq = $2, next_position = $3, updated_at = $2 WHERE id = $1", [
-      sessionId,
-      count,
-      inContext
-    ])
+    await client.query(
+      "UPDATE sessions SET next_seq = $2, next_position = $3, updated_at = $2 WHERE id = $1",
+      [
+        sessionId,
+        count,
+        inContext
+      ]
+    )
     await client.query("COMMIT")
     await client.query("ANALYZE")
   } finally {

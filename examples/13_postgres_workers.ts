@@ -32,14 +32,17 @@ const worker = (name: string, shared: Session.Session["id"]) =>
     const own = yield* Session.open({ model: "anthropic/claude-opus-4-6", config })
     const together = yield* Session.loadScoped(shared, { config })
     let rounds = 0
-    yield* own.subscribe("CompactionCompleted", (event) => Effect.sync(() => event.result.compacted && rounds++))
+    yield* own.subscribe("CompactionCompleted", (event) =>
+      Effect.sync(() => event.result.compacted && rounds++))
     for (let i = 0; i < 24; i++) {
       yield* own.send(turnText(name, i))
       yield* together.record({ user: `${name} asks question ${i}`, assistant: `answer ${i} for ${name}` })
     }
     yield* own.awaitCompaction
     const kept = (yield* own.messages()).length
-    yield* Console.log(`${name}: 24 turns in its own session, ${rounds} background compaction(s), ${kept} messages stored, summaries included`)
+    yield* Console.log(
+      `${name}: 24 turns in its own session, ${rounds} background compaction(s), ${kept} messages stored, summaries included`
+    )
   })).pipe(Effect.provide(makeLive(config)))
 
 const program = Effect.gen(function*() {

@@ -199,7 +199,13 @@ export const make: Effect.Effect<Service, never, LlmProvider> = Effect.gen(funct
       const holder = `round_${(yield* Random.nextIntBetween(0, 2 ** 31)).toString(36)}${
         (yield* Random.nextIntBetween(0, 2 ** 31)).toString(36)
       }`
-      const env: RoundEnv = { session: context, provider: counted, compactionModel, compactionInfo, lease: holder }
+      const env: RoundEnv = {
+        session: context,
+        provider: counted,
+        compactionModel,
+        compactionInfo,
+        lease: holder
+      }
       const running = yield* SynchronizedRef.make<Option.Option<RoundFiber>>(
         Option.none()
       )
@@ -328,7 +334,8 @@ export const make: Effect.Effect<Service, never, LlmProvider> = Effect.gen(funct
       const leaseMs = Duration.toMillis(config.leaseTimeout)
       const acquire = context.store.acquireCompactionLease(context.sessionId, holder, leaseMs)
       /** Waits on the real clock: a lease expires by the database's clock, which TestClock does not move. */
-      const realSleep = (millis: number) => Effect.withClock(Effect.sleep(Duration.millis(millis)), Clock.make())
+      const realSleep = (millis: number) =>
+        Effect.withClock(Effect.sleep(Duration.millis(millis)), Clock.make())
       const renewals = Effect.forever(
         Effect.zipRight(
           realSleep(Math.max(1, leaseMs / 3)),
@@ -353,7 +360,9 @@ export const make: Effect.Effect<Service, never, LlmProvider> = Effect.gen(funct
             held = yield* acquire
           }
           if (!held) {
-            yield* Effect.logDebug("another worker is compacting this session; this trigger leaves it to that worker")
+            yield* Effect.logDebug(
+              "another worker is compacting this session; this trigger leaves it to that worker"
+            )
             return Option.none<A>()
           }
           return yield* Effect.acquireUseRelease(
@@ -365,7 +374,10 @@ export const make: Effect.Effect<Service, never, LlmProvider> = Effect.gen(funct
                 Fiber.interrupt(renewing),
                 context.store.releaseCompactionLease(context.sessionId, holder).pipe(
                   Effect.catchAll((error) =>
-                    Effect.logWarning("the compaction lease could not be released; it expires on its own", error)
+                    Effect.logWarning(
+                      "the compaction lease could not be released; it expires on its own",
+                      error
+                    )
                   )
                 )
               )

@@ -258,7 +258,8 @@ const decodeConfig = Schema.decodeUnknownEither(MnesisConfig, { onExcessProperty
 const toConfigError = (error: ParseResult.ParseError): ConfigError => {
   const issues = ParseResult.ArrayFormatter.formatErrorSync(error)
   // a store without `backend` is SQLite's: "backend is missing" comes from trying the other backends
-  const issue = issues.find((i) => !(i._tag === "Missing" && i.path.join(".") === "store.backend")) ?? issues[0]
+  const issue = issues.find((i) => !(i._tag === "Missing" && i.path.join(".") === "store.backend")) ??
+    issues[0]
   if (issue === undefined) return new ConfigError({ path: "", rule: "invalid configuration" })
   const path = issue.path.map(String).join(".")
   const rule = issue._tag === "Unexpected" ? "is not a known setting (check its spelling)" : issue.message
@@ -470,7 +471,9 @@ export class Settings extends Context.Tag("mnesis/Settings")<Settings, MnesisCon
                 ssl: store.ssl
               })
             }
-          }).pipe(Effect.mapError((error) => new ConfigError({ path: "MNESIS_DATABASE_URL", rule: error.rule })))
+          }).pipe(
+            Effect.mapError((error) => new ConfigError({ path: "MNESIS_DATABASE_URL", rule: error.rule }))
+          )
         }
         // An empty MNESIS_DB_PATH (e.g. `MNESIS_DB_PATH= npm start`) means "not set".
         return Option.match(Option.filter(env.dbPath, (path) => path.trim() !== ""), {

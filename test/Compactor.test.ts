@@ -12,13 +12,13 @@ import type { CompactionResult } from "../src/Domain.js"
 import { LlmServerError, StorageError } from "../src/Errors.js"
 import type { MnesisEvent } from "../src/Events.js"
 import type { TestOptions } from "../src/Layers.js"
-import { adjustUntilDone, makeTest, settle, testStore } from "./support/backend.js"
 import * as MockLlm from "../src/llm/MockLlm.js"
 import type { LlmRequest } from "../src/LlmProvider.js"
 import * as ModelRegistry from "../src/ModelRegistry.js"
 import * as Session from "../src/Session.js"
 import * as Storage from "../src/Storage.js"
 import { countTokens } from "../src/Tokenizer.js"
+import { adjustUntilDone, makeTest, settle, testStore } from "./support/backend.js"
 import { checkDag } from "./support/dag.js"
 import { yieldToEventLoop } from "./support/eventLoop.js"
 import { append, createSession } from "./support/storage.js"
@@ -41,7 +41,6 @@ const layer = (options: TestOptions = {}) => makeTest({ config: SMALL, ...option
 
 const openSmall = (config: Session.OpenOptions["config"] = {}) =>
   Session.create({ model: "mock/small", config })
-
 
 const collectEvents = (session: Session.Session) =>
   Effect.gen(function*() {

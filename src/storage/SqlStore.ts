@@ -789,7 +789,9 @@ export const make = (
     const releaseCompactionLease: Service["releaseCompactionLease"] = (sessionId, holder) =>
       query(
         "releaseCompactionLease",
-        Effect.asVoid(run(sql`DELETE FROM compaction_leases WHERE session_id = ${sessionId} AND holder = ${holder}`))
+        Effect.asVoid(
+          run(sql`DELETE FROM compaction_leases WHERE session_id = ${sessionId} AND holder = ${holder}`)
+        )
       )
 
     const search: Service["search"] = (q) => query("search", dialect.search.search(q))

@@ -1,9 +1,9 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Ref } from "effect"
 import type { ToolPart } from "../../src/Domain.js"
-import { makeTest, settle } from "../support/backend.js"
 import * as Session from "../../src/Session.js"
 import * as Storage from "../../src/Storage.js"
+import { makeTest, settle } from "../support/backend.js"
 
 /** usable 4,000 tokens (soft 2,400); the pruner keeps the newest 600 tokens of tool output. */
 const config = {

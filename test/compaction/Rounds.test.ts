@@ -4,9 +4,9 @@
  */
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Option } from "effect"
-import { makeTest } from "../support/backend.js"
 import * as MockLlm from "../../src/llm/MockLlm.js"
 import * as Session from "../../src/Session.js"
+import { makeTest } from "../support/backend.js"
 
 /** usable 4,000 tokens: soft threshold 2,400. */
 const SMALL = {

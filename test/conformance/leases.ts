@@ -10,7 +10,8 @@ import { append, createSession, summaryCommit } from "../support/storage.js"
 import type { Backend } from "./storeConformance.js"
 
 /** Real time passing (leases expire by the database's clock, which TestClock does not move). */
-const realSleep = (millis: number) => Effect.promise(() => new Promise((resolve) => setTimeout(resolve, millis)))
+const realSleep = (millis: number) =>
+  Effect.promise(() => new Promise((resolve) => setTimeout(resolve, millis)))
 
 export const leaseConformance = (name: string, backend: Backend) =>
   describe(`Compaction leases: ${name}`, () => {
@@ -51,7 +52,10 @@ export const leaseConformance = (name: string, backend: Backend) =>
         }).pipe(Effect.flip)
         expect(late.message).toContain("lease")
         expect(yield* store.sessionSummaries(session.id)).toEqual([])
-        yield* store.commitCompaction({ ...(yield* run(summaryCommit(session.id, items.slice(0, 2)))), lease: "next" })
+        yield* store.commitCompaction({
+          ...(yield* run(summaryCommit(session.id, items.slice(0, 2)))),
+          lease: "next"
+        })
         expect((yield* store.sessionSummaries(session.id)).length).toBe(1)
       }))
 
@@ -60,7 +64,9 @@ export const leaseConformance = (name: string, backend: Backend) =>
         const database = yield* backend.database
         const store = yield* database.open()
         const session = yield* Effect.provideService(createSession(), Storage.Storage, store)
-        expect(yield* store.acquireCompactionLease(session.id, "holder_of_a_doomed_session", 60_000)).toBe(true)
+        expect(yield* store.acquireCompactionLease(session.id, "holder_of_a_doomed_session", 60_000)).toBe(
+          true
+        )
         yield* store.deleteSession(session.id)
         const left = (yield* database.rows).filter(({ rows }) =>
           rows.some((row) => JSON.stringify(row).includes("holder_of_a_doomed_session"))

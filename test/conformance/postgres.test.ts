@@ -26,18 +26,22 @@ const allRows = (serverUrl: string, schema: string) =>
     return out
   })
 
-describe.runIf(postgresUrl !== undefined)("PostgreSQL (needs MNESIS_TEST_DATABASE_URL: npm run test:pg)", () => {
-  const serverUrl = postgresUrl ?? ""
-  const backend: Backend = {
-    database: Effect.map(freshSchema(serverUrl), ({ schema, url }) => ({
-      open: (options = {}) => PostgresStore.make({ url, poolSize: 4, wrapConnection: options.wrapConnection }),
-      rows: allRows(serverUrl, schema)
-    }))
+describe.runIf(postgresUrl !== undefined)(
+  "PostgreSQL (needs MNESIS_TEST_DATABASE_URL: npm run test:pg)",
+  () => {
+    const serverUrl = postgresUrl ?? ""
+    const backend: Backend = {
+      database: Effect.map(freshSchema(serverUrl), ({ schema, url }) => ({
+        open: (options = {}) =>
+          PostgresStore.make({ url, poolSize: 4, wrapConnection: options.wrapConnection }),
+        rows: allRows(serverUrl, schema)
+      }))
+    }
+
+    it.effect("the test server answers", () =>
+      Effect.map(adminQuery(serverUrl, "SELECT 1 AS one"), (rows) => expect(rows).toEqual([{ one: 1 }])))
+
+    conformance("PostgreSQL", backend)
+    leaseConformance("PostgreSQL", backend)
   }
-
-  it.effect("the test server answers", () =>
-    Effect.map(adminQuery(serverUrl, "SELECT 1 AS one"), (rows) => expect(rows).toEqual([{ one: 1 }])))
-
-  conformance("PostgreSQL", backend)
-  leaseConformance("PostgreSQL", backend)
-})
+)

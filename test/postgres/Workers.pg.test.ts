@@ -45,14 +45,18 @@ const roundsOf = (stdout: string, worker: number): Array<Round> =>
 /** Rounds of one session that ran at the same time in two processes. */
 const overlapping = (rounds: ReadonlyArray<Round>) => {
   const bySession = new Map<string, Array<Round>>()
-  for (const round of rounds) bySession.set(round.sessionId, [...(bySession.get(round.sessionId) ?? []), round])
+  for (const round of rounds) {
+    bySession.set(round.sessionId, [...(bySession.get(round.sessionId) ?? []), round])
+  }
   const out: Array<string> = []
   for (const [sessionId, list] of bySession) {
     const sorted = [...list].sort((a, b) => a.start - b.start)
     for (let i = 1; i < sorted.length; i++) {
       const [before, after] = [sorted[i - 1]!, sorted[i]!]
       if (after.start < before.end) {
-        out.push(`${sessionId}: worker ${before.worker} until ${before.end}, worker ${after.worker} from ${after.start}`)
+        out.push(
+          `${sessionId}: worker ${before.worker} until ${before.end}, worker ${after.worker} from ${after.start}`
+        )
       }
     }
   }
@@ -93,7 +97,9 @@ describe.runIf(postgresUrl !== undefined)("many workers on one PostgreSQL databa
           expect(run.stdout).toContain("DONE")
         }
         const sessions = runs.flatMap((run) =>
-          run.stdout.split("\n").filter((line) => line.startsWith("SESSION ")).map((line) => line.slice(8) as SessionId)
+          run.stdout.split("\n").filter((line) => line.startsWith("SESSION ")).map((line) =>
+            line.slice(8) as SessionId
+          )
         )
         expect(new Set(sessions).size).toBe(WORKERS * SESSIONS)
         const rounds = runs.flatMap((run, i) => roundsOf(run.stdout, i))
@@ -110,9 +116,9 @@ describe.runIf(postgresUrl !== undefined)("many workers on one PostgreSQL databa
           for (const [i, sessionId] of sessions.entries()) {
             const messages = yield* stored(sessionId)
             expect(messages.length, sessionId).toBe(TURNS * 2)
-            expect(messages.filter((m) => m.role === "user").map((m) => m.text.split(":")[0])).toEqual(
-              Array.from({ length: TURNS }, (_, turn) => expect.stringMatching(new RegExp(`^Turn ${turn} from`)))
-            )
+            const questions = messages.filter((m) => m.role === "user").map((m) => m.text)
+            expect(questions.filter((text, turn) => !text.startsWith(`Turn ${turn} from`)), sessionId)
+              .toEqual([])
             const dag = yield* checkDag(sessionId)
             expect(dag.problems, sessionId).toEqual([])
             expect((yield* store.sessionSummaries(sessionId)).length).toBeGreaterThan(0)
@@ -147,59 +153,68 @@ describe.runIf(postgresUrl !== undefined)("many workers on one PostgreSQL databa
     900_000
   )
 
-  it.scopedLive("kill -9 of a worker inside a round's commit: the round is whole or absent, and another worker compacts after", () =>
-    Effect.gen(function*() {
-      const database = yield* sharedDatabase
-      // the victim pauses inside every commit; the parent kills it at the first
-      const victim = yield* Effect.async<{ readonly sessionId: SessionId }, Error>((resume) => {
-        const child = spawn(process.execPath, [
-          "--import",
-          "tsx",
-          "test/postgres/worker.ts",
-          database.location,
-          "victim",
-          "new",
-          "200"
-        ], { stdio: ["ignore", "pipe", "pipe"] })
-        let sessionId: string | undefined
-        let buffer = ""
-        let stderr = ""
-        child.stdout.on("data", (chunk: Buffer) => {
-          buffer += chunk.toString()
-          for (const line of buffer.split("\n").slice(0, -1)) {
-            if (line.startsWith("SESSION ")) sessionId = line.slice(8)
-            if (line === "COMMITTING") child.kill("SIGKILL")
-          }
-          buffer = buffer.slice(buffer.lastIndexOf("\n") + 1)
+  it.scopedLive(
+    "kill -9 of a worker inside a round's commit: the round is whole or absent, and another worker compacts after",
+    () =>
+      Effect.gen(function*() {
+        const database = yield* sharedDatabase
+        // the victim pauses inside every commit; the parent kills it at the first
+        const victim = yield* Effect.async<{ readonly sessionId: SessionId }, Error>((resume) => {
+          const child = spawn(process.execPath, [
+            "--import",
+            "tsx",
+            "test/postgres/worker.ts",
+            database.location,
+            "victim",
+            "new",
+            "200"
+          ], { stdio: ["ignore", "pipe", "pipe"] })
+          let sessionId: string | undefined
+          let buffer = ""
+          let stderr = ""
+          child.stdout.on("data", (chunk: Buffer) => {
+            buffer += chunk.toString()
+            for (const line of buffer.split("\n").slice(0, -1)) {
+              if (line.startsWith("SESSION ")) sessionId = line.slice(8)
+              if (line === "COMMITTING") child.kill("SIGKILL")
+            }
+            buffer = buffer.slice(buffer.lastIndexOf("\n") + 1)
+          })
+          child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()))
+          child.on("exit", (_, signal) => {
+            if (signal === "SIGKILL" && sessionId !== undefined) {
+              resume(Effect.succeed({ sessionId: sessionId as SessionId }))
+            } else {resume(
+                Effect.fail(new Error(`the victim ended without being killed in a commit: ${stderr}`))
+              )}
+          })
+          return Effect.sync(() => child.kill("SIGKILL"))
         })
-        child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()))
-        child.on("exit", (_, signal) => {
-          if (signal === "SIGKILL" && sessionId !== undefined) resume(Effect.succeed({ sessionId: sessionId as SessionId }))
-          else resume(Effect.fail(new Error(`the victim ended without being killed in a commit: ${stderr}`)))
-        })
-        return Effect.sync(() => child.kill("SIGKILL"))
-      })
-      const before = yield* Effect.gen(function*() {
-        const store = yield* Storage.Storage
-        const dag = yield* checkDag(victim.sessionId)
-        // whole or absent: every original reachable exactly once, no half-written summary
-        expect(dag.problems).toEqual([])
-        return (yield* store.sessionSummaries(victim.sessionId)).length
-      }).pipe(Effect.provide(database.layer()))
-      // the dead worker's lease is still there: it died holding the session's compaction
-      const leases = yield* adminQuery(database.location, "SELECT session_id FROM compaction_leases")
-      expect(leases.map((row) => row["session_id"])).toEqual([victim.sessionId])
+        const before = yield* Effect.gen(function*() {
+          const store = yield* Storage.Storage
+          const dag = yield* checkDag(victim.sessionId)
+          // whole or absent: every original reachable exactly once, no half-written summary
+          expect(dag.problems).toEqual([])
+          return (yield* store.sessionSummaries(victim.sessionId)).length
+        }).pipe(Effect.provide(database.layer()))
+        // the dead worker's lease is still there: it died holding the session's compaction
+        const leases = yield* adminQuery(database.location, "SELECT session_id FROM compaction_leases")
+        expect(leases.map((row) => row["session_id"])).toEqual([victim.sessionId])
 
-      const survivor = yield* worker([database.location, "shared", victim.sessionId, "30", "survivor"])
-      expect(survivor.code, survivor.stderr).toBe(0)
-      expect(survivor.stdout.split("\n").filter((line) => line.startsWith(`ROUND ${victim.sessionId}`)).length)
-        .toBeGreaterThan(0)
-      yield* Effect.gen(function*() {
-        const store = yield* Storage.Storage
-        expect((yield* store.sessionSummaries(victim.sessionId)).length).toBeGreaterThan(before)
-        const dag = yield* checkDag(victim.sessionId)
-        expect(dag.problems).toEqual([])
-        expect(dag.activeSummaries).toBeGreaterThan(0)
-      }).pipe(Effect.provide(database.layer()))
-    }), 300_000)
+        const survivor = yield* worker([database.location, "shared", victim.sessionId, "30", "survivor"])
+        expect(survivor.code, survivor.stderr).toBe(0)
+        expect(
+          survivor.stdout.split("\n").filter((line) => line.startsWith(`ROUND ${victim.sessionId}`)).length
+        )
+          .toBeGreaterThan(0)
+        yield* Effect.gen(function*() {
+          const store = yield* Storage.Storage
+          expect((yield* store.sessionSummaries(victim.sessionId)).length).toBeGreaterThan(before)
+          const dag = yield* checkDag(victim.sessionId)
+          expect(dag.problems).toEqual([])
+          expect(dag.activeSummaries).toBeGreaterThan(0)
+        }).pipe(Effect.provide(database.layer()))
+      }),
+    300_000
+  )
 })

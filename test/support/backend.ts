@@ -12,11 +12,11 @@ import type { Connection } from "@effect/sql/SqlConnection"
 import { type Duration, Effect, Fiber, Layer, Option, type Scope, TestClock } from "effect"
 import { DatabaseSync } from "node:sqlite"
 import pg from "pg"
+import type { StorageError } from "../../src/Errors.js"
 import * as Layers from "../../src/Layers.js"
 import type { CompactionStep, Storage, StoreOpenFailure } from "../../src/Storage.js"
 import * as PostgresStore from "../../src/storage/postgres/PostgresStore.js"
 import * as SqliteStore from "../../src/storage/sqlite/SqliteStore.js"
-import type { StorageError } from "../../src/Errors.js"
 import { tempDbPath } from "./storage.js"
 
 const url = process.env["MNESIS_TEST_DATABASE_URL"]?.trim()
@@ -102,7 +102,8 @@ const counted = (connection: Connection): Connection => ({
   execute: (sql, params, transformRows) => track(connection.execute(sql, params, transformRows)),
   executeRaw: (sql, params) => track(connection.executeRaw(sql, params)),
   executeValues: (sql, params) => track(connection.executeValues(sql, params)),
-  executeUnprepared: (sql, params, transformRows) => track(connection.executeUnprepared(sql, params, transformRows)),
+  executeUnprepared: (sql, params, transformRows) =>
+    track(connection.executeUnprepared(sql, params, transformRows)),
   executeStream: (sql, params, transformRows) => connection.executeStream(sql, params, transformRows)
 })
 
@@ -147,7 +148,10 @@ export const adjustUntilDone = <A, E>(
   })
 
 /** The store at a `SharedDatabase.location` (for worker processes). */
-export const storeFor = (location: string, options: StoreOptions = {}): Layer.Layer<Storage, StoreOpenFailure> =>
+export const storeFor = (
+  location: string,
+  options: StoreOptions = {}
+): Layer.Layer<Storage, StoreOpenFailure> =>
   location.startsWith("postgres://") || location.startsWith("postgresql://")
     ? PostgresStore.layer({ url: location, poolSize: 4, wrapConnection: counted, ...options })
     : SqliteStore.layer({ filename: location, ...options })

@@ -19,13 +19,13 @@ import type { SqlError } from "@effect/sql/SqlError"
 import { Effect, Layer, Redacted, type Scope } from "effect"
 import type { ConnectionOptions } from "node:tls"
 import type { StorageError } from "../../Errors.js"
+import { StorageError as StorageErrorClass } from "../../Errors.js"
 import type { CompactionStep, Service, StoreOpenFailure } from "../../Storage.js"
 import { Storage } from "../../Storage.js"
 import { makeRun } from "../Program.js"
 import * as SqlStore from "../SqlStore.js"
 import * as Dialect from "./dialect.js"
 import { causeMessage, causeOf, fromCause, migrate } from "./open.js"
-import { StorageError as StorageErrorClass } from "../../Errors.js"
 
 export interface Options {
   /**
@@ -109,6 +109,10 @@ export const make = (options: Options): Effect.Effect<Service, StoreOpenFailure,
     const target = describe(url)
     const [pg, PgClient] = yield* loadDriver(target)
     const statementTimeout = options.statementTimeoutMs ?? DEFAULT_STATEMENT_TIMEOUT_MS
+    // this pool's parsers only: the process' other users of `pg` keep theirs
+    const types = new pg.TypeOverrides()
+    types.setTypeParser(INT8, parseNumber)
+    types.setTypeParser(NUMERIC, parseNumber)
     const pool = yield* Effect.acquireRelease(
       Effect.sync(() => {
         const pool = new pg.Pool({
@@ -118,12 +122,7 @@ export const make = (options: Options): Effect.Effect<Service, StoreOpenFailure,
           ...(options.ssl === undefined ? {} : { ssl: options.ssl }),
           connectionTimeoutMillis: options.connectTimeoutMs ?? 10_000,
           application_name: options.applicationName ?? "mnesis",
-          types: {
-            getTypeParser: ((oid: number, format?: "text" | "binary") =>
-              oid === INT8 || oid === NUMERIC
-                ? parseNumber
-                : pg.types.getTypeParser(oid, format ?? "text")) as typeof pg.types.getTypeParser
-          }
+          types
         })
         // an idle connection the server closed: the pool replaces it; a query on it reports its own error
         pool.on("error", () => undefined)

@@ -56,7 +56,9 @@ export const fromCause = (
   cause: unknown
 ): StorageError | DatabaseCorrupt => {
   const code = errorCode(cause)
-  if (code === "XX001" || code === "XX002") return new DatabaseCorrupt({ path: target, reason: causeMessage(cause) })
+  if (code === "XX001" || code === "XX002") {
+    return new DatabaseCorrupt({ path: target, reason: causeMessage(cause) })
+  }
   return new StorageError({
     operation,
     reason: `${code ?? "error"}: ${causeMessage(cause)} (${hintFor(code)})`,

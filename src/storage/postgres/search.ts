@@ -70,7 +70,7 @@ export const terms = (text: string): Array<Term> => {
     const words = raw.match(WORD) ?? []
     if (words.length === 0) continue
     const prefix = match[1] === undefined && raw.endsWith("*") && words.length === 1
-    out.push({ text: prefix ? words[0]!.toLowerCase() : raw, prefix })
+    out.push({ text: prefix ? words[0].toLowerCase() : raw, prefix })
   }
   return out
 }
@@ -133,7 +133,7 @@ export const make = (sql: SqlClient, rows: Rows, run: Run): Search => {
       )
 
   // The index follows the parts' rows: a changed tool result and a deleted part need nothing more.
-  // eslint-disable-next-line require-yield
+
   function* partChanged(_partId: string): Program<void, never> {
     return Either.right(undefined)
   }
