@@ -104,7 +104,12 @@ export type Within = (text: string, budget: number) => boolean
 export const withinBy = (count: Count): Within => (text, budget) => count(text) <= budget
 
 /** The longest prefix of `text` within `budget` tokens, cut at a line end when one fits. */
-export const fitText = (text: string, budget: number, count: Count, within: Within = withinBy(count)): string => {
+export const fitText = (
+  text: string,
+  budget: number,
+  count: Count,
+  within: Within = withinBy(count)
+): string => {
   if (within(text, budget)) return text
   const lines = text.split("\n")
   let low = 0
@@ -132,7 +137,12 @@ export const fitText = (text: string, budget: number, count: Count, within: With
  * Every check asks `within` (see {@link Within}): a large file's full rendering may be tens of
  * thousands of tokens, and the search renders it about twenty times.
  */
-export const fit = (digest: Digest, budget: number, count: Count, within: Within = withinBy(count)): string => {
+export const fit = (
+  digest: Digest,
+  budget: number,
+  count: Count,
+  within: Within = withinBy(count)
+): string => {
   const itemCeiling = digest.sections.reduce((max, s) => Math.max(max, s.items.length), 0)
   const childCeiling = digest.sections.reduce((max, s) => Math.max(max, longestChildList(s.items)), 0)
   const full = render(digest, { items: itemCeiling, children: childCeiling })

@@ -112,6 +112,8 @@ export interface Digested {
   readonly fileType: FileType
   readonly digest: Digest
   readonly degraded?: string | undefined
+  /** A source file's outline (kept for `expand … symbol=`). */
+  readonly outline?: CodeOutline | undefined
 }
 
 /** The digest of a file, before it is fitted to a budget. */
@@ -142,9 +144,10 @@ export const digestOf = (
     }
     if (isCodeType(fileType)) {
       return Outline.outline(fileType, text).pipe(
-        Effect.map((found) => ({
+        Effect.map((found): Digested => ({
           fileType,
-          digest: Outline.digest(fileType, found, countLines(text), text.length)
+          digest: Outline.digest(fileType, found, countLines(text), text.length),
+          outline: found
         })),
         Effect.catchAll((error) => {
           const reason = error._tag === "GrammarUnavailable"
@@ -167,5 +170,6 @@ export const summarize = (input: SummarizeInput, options: SummarizeOptions): Eff
   Effect.map(digestOf(input, options.maxParseChars), (found): FileSummary => ({
     fileType: found.fileType,
     text: fit(found.digest, options.budget, options.count, options.within),
-    ...(found.degraded === undefined ? {} : { degraded: found.degraded })
+    ...(found.degraded === undefined ? {} : { degraded: found.degraded }),
+    ...(found.outline === undefined ? {} : { outline: found.outline })
   })).pipe(Effect.withSpan("Files.summarize", { attributes: { path: input.path }, captureStackTrace: false }))

@@ -40,6 +40,7 @@ import type {
   ToolPartUpdate
 } from "../Storage.js"
 import type { Dialect } from "./Dialect.js"
+import * as FileContents from "./files.js"
 import * as Lifecycle from "./lifecycle.js"
 import { execute, makeRun, makeRunner, makeTag, type Program, type Step } from "./Program.js"
 import {
@@ -769,6 +770,7 @@ export const make = (
 
     const lifecycle = Lifecycle.make(ctx)
     const runs = Runs.make(ctx, { stmt, transact })
+    const files = FileContents.make(ctx)
 
     return {
       createSession,
@@ -797,6 +799,7 @@ export const make = (
       search,
       scan,
       ...lifecycle,
-      ...runs
+      ...runs,
+      ...files
     } satisfies Service
   })
