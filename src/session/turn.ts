@@ -176,7 +176,15 @@ const storeFailure = (env: TurnEnv, error: LlmFailure) =>
       error: { tag: error._tag, message: error.message },
       inContext: false
     })
-  }).pipe(Effect.ignoreLogged)
+  }).pipe(
+    // The turn's own failure is what the caller gets; losing its marker is worth a warning, not a second error.
+    Effect.catchAllCause((cause) =>
+      Effect.logWarning(
+        "the failed turn's marker could not be stored; the turn's failure is still returned",
+        cause
+      )
+    )
+  )
 
 /** The parts of one step, as stored: reasoning, text, then one tool part per call. */
 const stepParts = (response: StepResponse, count: Count) =>
