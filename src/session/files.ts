@@ -10,7 +10,7 @@
  */
 import { Effect } from "effect"
 import type { PartInput } from "../Domain.js"
-import type { FileError, InvalidInput } from "../Errors.js"
+import { type FileError, InvalidInput } from "../Errors.js"
 import * as Files from "../Files.js"
 import type { AttachedFile, AttachFileInput } from "../Session.js"
 import type * as Storage from "../Storage.js"
@@ -45,7 +45,15 @@ export const resolve = (
       const parts = yield* Effect.forEach(message, (raw: unknown, index) =>
         isFilePart(raw)
           ? Effect.gen(function*() {
-            const part = yield* decodeInput(FilePart, `${field}[${index}]`)(raw)
+            const at = `${field}[${index}]`
+            const part = yield* decodeInput(FilePart, "")(raw).pipe(
+              Effect.mapError((error) =>
+                new InvalidInput({
+                  field: error.field === "" ? at : `${at}.${error.field}`,
+                  reason: error.reason
+                })
+              )
+            )
             const file = yield* files.prepare(
               part.content === undefined ? { path: part.path } : { path: part.path, content: part.content }
             )
