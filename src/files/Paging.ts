@@ -171,6 +171,8 @@ export const planExpand = (request: {
   /** `Name`, `Outer.inner`, or a member name only one symbol has. */
   readonly symbol?: string | undefined
   readonly from?: PagePosition | undefined
+  /** Whether `from` continues an earlier page (default: whenever `from` is given). */
+  readonly continued?: boolean | undefined
 }): ExpandPlan => {
   const { reference } = request
   if (reference.fileType === "binary" || reference.fileType === "sqlite") {
@@ -183,7 +185,7 @@ export const planExpand = (request: {
         `its bytes are not shown; describe("${reference.id}") gives its summary`
     }
   }
-  const continued = request.from !== undefined
+  const continued = request.continued ?? request.from !== undefined
   if (request.symbol === undefined || request.symbol.trim() === "") {
     return { _tag: "Range", reference, from: request.from ?? { line: 1 }, continued, label: "" }
   }

@@ -26,6 +26,8 @@ export interface ExpandRequest {
   readonly symbol?: string | undefined
   /** Where to start (a 1-based line, and a column inside a long line); the start of the range by default. */
   readonly from?: Paging.PagePosition | undefined
+  /** Whether `from` continues an earlier page (default: whenever `from` is given). */
+  readonly continued?: boolean | undefined
   readonly maxTokens?: number | undefined
   /** How the page says to continue (the memory tools encode a cursor). */
   readonly continueWith?: ((next: Paging.PagePosition) => string) | undefined
@@ -78,7 +80,8 @@ export const expand = (store: Storage.Service, count: Count, id: string, request
       reference,
       outline: symbols === undefined ? undefined : { symbols },
       symbol: request.symbol,
-      from: request.from
+      from: request.from,
+      continued: request.continued
     })
     if (plan._tag !== "Range") return plan
     const maxTokens = request.maxTokens ?? EXPAND_DEFAULT_TOKENS

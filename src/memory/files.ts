@@ -127,6 +127,7 @@ export const expand = (
     const result = yield* Reader.expand(scope.store, scope.count, id, {
       symbol: input.symbol,
       from,
+      continued: cursor !== undefined,
       maxTokens: input.maxTokens,
       continueWith: (next) => {
         nextCursor = Cursor.encode("expand", queryKey, {
