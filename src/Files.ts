@@ -236,7 +236,8 @@ export const make = (store: Storage.Service, counting: Counting, options: Option
         fileId: id,
         path: input.path,
         fileType: reference.fileType,
-        fileTokens: reference.tokenCount,
+        // counted as this handler counts (a stored reference may have been counted for another model)
+        fileTokens: textual ? tokens : reference.tokenCount,
         summary: reference.summary
       }
       return {
