@@ -277,7 +277,8 @@ export const grep = (scope: MemoryScope, request: GrepInput): Effect.Effect<Grep
           match: fileMatch,
           after: cursor?.f === undefined ? undefined : { file: cursor.f, line: cursor.p },
           limit: limit + 1 - found.length,
-          deadline: mode === "regex" ? started + REGEX_TIME_BUDGET_MS : undefined
+          // file contents are searched here, not by an index: bounded in both modes
+          deadline: started + REGEX_TIME_BUDGET_MS
         })
     if (files.stoppedAt !== undefined) stoppedEarly = true
     /** Every hit in page order, with where the next page starts when it is the last one shown. */

@@ -179,7 +179,11 @@ export const fullTextMatcher = (pattern: string): LineMatcher | undefined => {
     if (words.length > 0) terms.push({ words, prefix: match[1] === undefined && raw.endsWith("*") })
   }
   if (terms.length === 0) return undefined
+  const words = terms.flatMap((term) => term.words)
   return (line) => {
+    // most lines hold none of the words: one pass over the folded line settles them
+    const folded = fold(line)
+    if (!words.every((word) => folded.includes(word))) return undefined
     const tokens = [...line.matchAll(WORD)].map((m) => ({
       word: fold(m[0]),
       start: m.index,
