@@ -39,6 +39,7 @@ import {
 import { StorageError } from "../Errors.js"
 import type { NewMessage, ScannedText, SearchHit, SummarySource } from "../Storage.js"
 import type { Columns } from "./Dialect.js"
+import { rowDecoder } from "./rowDecoder.js"
 
 const Count = Schema.NonNegativeInt
 const Nullable = Schema.NullOr
@@ -70,7 +71,7 @@ export const unreadable = (operation: string) => (error: ParseResult.ParseError)
 
 /** Decodes every row with `schema`, or fails with the first row that does not match. */
 export const decodeAll = <A, I>(schema: Schema.Schema<A, I>) => {
-  const decode = Schema.decodeUnknownEither(schema)
+  const decode = rowDecoder(schema)
   return (rows: ReadonlyArray<unknown>): Effect.Effect<Array<A>, ParseResult.ParseError> =>
     Effect.suspend(() => {
       const out: Array<A> = []
@@ -261,8 +262,8 @@ export const makeRows = (columns: Columns) => {
     part: toToolPart(row)
   })
 
-  const decodeMessageRow = Schema.decodeUnknownEither(MessageRow)
-  const decodePartRow = Schema.decodeUnknownEither(PartRow)
+  const decodeMessageRow = rowDecoder(MessageRow)
+  const decodePartRow = rowDecoder(PartRow)
   const reasons: ReadonlySet<string> = new Set(FinishReason.literals)
   const isFinishReason = (reason: string): reason is FinishReason => reasons.has(reason)
 
