@@ -19,6 +19,9 @@ import { Either, Option, ParseResult, Schema, SchemaAST as AST } from "effect"
 /** Returned by a compiled node for an input its Schema rejects. */
 const FAIL: unique symbol = Symbol("mnesis/rowDecoder/FAIL")
 
+/** Marks a memo not filled yet. */
+const NOT_YET: unique symbol = Symbol("mnesis/rowDecoder/NOT_YET")
+
 type Node = (input: unknown) => unknown
 
 const compiled = new WeakMap<AST.AST, Node>()
@@ -93,12 +96,23 @@ const compileUnion = (ast: AST.Union): Node => {
   }
   // Without members keyed by literals, Effect tries them in order, the first that decodes wins.
   if (!ast.types.every((member) => keyedByLiteral(member) === false)) return viaSchema(ast)
-  return (input) => {
+  const first = (input: unknown) => {
     for (const member of members) {
       const out = member(input)
       if (out !== FAIL) return out
     }
     return FAIL
+  }
+  // NULL columns are common and each may fail several members first (`NullOr(Json(…))` parses
+  // nothing, yet builds an error): the answer for null is the same every time, and kept when it
+  // is a primitive (an object answer would be shared between rows).
+  let ofNull: unknown = NOT_YET
+  return (input) => {
+    if (input !== null) return first(input)
+    if (ofNull !== NOT_YET) return ofNull
+    const out = first(null)
+    if (out === null || (typeof out !== "object" && typeof out !== "function")) ofNull = out
+    return out
   }
 }
 
