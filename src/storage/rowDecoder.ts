@@ -230,6 +230,78 @@ export const rowDecoder = <A, I>(
   }
 }
 
+/**
+ * The top of a row Schema (a struct, or a union of structs told apart by a literal column) read
+ * from a row of column values in `columns` order, as a driver returns them without building an
+ * object per row; anything else reads the row as an object.
+ */
+const compileColumns = (ast: AST.AST, columns: ReadonlyArray<string>): Node => {
+  const indexOf = (name: PropertyKey) => typeof name === "string" ? columns.indexOf(name) : -1
+  if (AST.isTypeLiteral(ast) && ast.indexSignatures.length === 0 && ast.propertySignatures.length > 0) {
+    const fields = ast.propertySignatures.map((ps) => ({
+      name: ps.name,
+      index: indexOf(ps.name),
+      optional: ps.isOptional,
+      decode: compile(ps.type)
+    }))
+    return (input) => {
+      if (!Array.isArray(input)) return FAIL
+      const values: ReadonlyArray<unknown> = input
+      const out: Record<PropertyKey, unknown> = {}
+      for (const field of fields) {
+        // a column the statement does not select is a missing key
+        if (field.index < 0 && field.optional) continue
+        const value = field.decode(field.index < 0 ? undefined : values[field.index])
+        if (value === FAIL) return FAIL
+        out[field.name] = value
+      }
+      return out
+    }
+  }
+  const key = AST.isUnion(ast) ? discriminant(ast.types) : undefined
+  if (AST.isUnion(ast) && key !== undefined && indexOf(key) >= 0) {
+    const index = indexOf(key)
+    const byLiteral = new Map<unknown, Node>()
+    for (const member of ast.types) {
+      const ps = (member as AST.TypeLiteral).propertySignatures.find((p) => p.name === key)!
+      byLiteral.set((ps.type as AST.Literal).literal, compileColumns(member, columns))
+    }
+    return (input) => {
+      const member = byLiteral.get((input as ReadonlyArray<unknown>)[index])
+      return member === undefined ? FAIL : member(input)
+    }
+  }
+  const asObject = compile(ast)
+  return (input) => asObject(objectOf(columns, input as ReadonlyArray<unknown>))
+}
+
+/** A row of values as the object a driver would have returned for it. */
+const objectOf = (columns: ReadonlyArray<string>, values: ReadonlyArray<unknown>) => {
+  const row: Record<string, unknown> = {}
+  columns.forEach((column, index) => {
+    row[column] = values[index]
+  })
+  return row
+}
+
+/**
+ * {@link rowDecoder} for rows of column values (`columns` names them, in order): the same
+ * checks and output as the Schema decoding the row as an object, and its error for a bad row.
+ */
+export const valuesDecoder = <A, I>(
+  schema: Schema.Schema<A, I>,
+  columns: ReadonlyArray<string>
+): (values: ReadonlyArray<unknown>) => Either.Either<A, ParseResult.ParseError> => {
+  const annotated = Option.isSome(AST.getParseOptionsAnnotation(schema.ast)) ||
+    Option.isSome(AST.getDecodingFallbackAnnotation(schema.ast))
+  const fast = annotated ? undefined : compileColumns(schema.ast, columns)
+  const slow = rowDecoder(schema)
+  return (values) => {
+    const out = fast === undefined ? FAIL : fast(values)
+    return out === FAIL ? slow(objectOf(columns, values)) : Either.right(out as A)
+  }
+}
+
 /** Like {@link rowDecoder}, but returns `undefined` for a row the Schema rejects (no error built). */
 export const rowValidator = <A, I>(schema: Schema.Schema<A, I>): (row: unknown) => A | undefined => {
   const fast = compile(schema.ast)

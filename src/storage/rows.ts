@@ -39,7 +39,7 @@ import {
 import { StorageError } from "../Errors.js"
 import type { NewMessage, ScannedText, SearchHit, SummarySource } from "../Storage.js"
 import type { Columns } from "./Dialect.js"
-import { rowDecoder } from "./rowDecoder.js"
+import { rowDecoder, valuesDecoder } from "./rowDecoder.js"
 
 const Count = Schema.NonNegativeInt
 const Nullable = Schema.NullOr
@@ -262,16 +262,19 @@ export const makeRows = (columns: Columns) => {
     part: toToolPart(row)
   })
 
-  const decodeMessageRow = rowDecoder(MessageRow)
-  const decodePartRow = rowDecoder(PartRow)
+  const decodeMessageRow = valuesDecoder(MessageRow, MESSAGE_COLUMN_NAMES)
+  const decodePartRow = valuesDecoder(PartRow, MESSAGE_COLUMN_NAMES)
   const reasons: ReadonlySet<string> = new Set(FinishReason.literals)
   const isFinishReason = (reason: string): reason is FinishReason => reasons.has(reason)
+  const ID = MESSAGE_COLUMN_NAMES.indexOf("id")
+  const PART_ID = MESSAGE_COLUMN_NAMES.indexOf("part_id")
 
   /**
-   * Joined message/part rows (ordered by message, then part; part columns NULL for a message
-   * without parts) grouped into messages. Message columns are decoded once per message.
+   * Joined message/part rows as column values in {@link MESSAGE_COLUMN_NAMES} order (ordered by
+   * message, then part; part columns NULL for a message without parts) grouped into messages.
+   * Message columns are decoded once per message.
    */
-  const groupMessages = (rows: ReadonlyArray<{ readonly id?: unknown; readonly part_id?: unknown }>) =>
+  const groupMessageValues = (rows: ReadonlyArray<ReadonlyArray<unknown>>) =>
     Effect.suspend((): Effect.Effect<Array<Message>, ParseResult.ParseError> => {
       const out: Array<Message> = []
       // Before `record` validated its input it stored finish reasons as given (`end_turn`); such
@@ -310,14 +313,14 @@ export const makeRows = (columns: Columns) => {
         )
       }
       for (const row of rows) {
-        if (current === undefined || current.id !== row.id) {
+        if (current === undefined || current.id !== row[ID]) {
           flush()
           const decoded = decodeMessageRow(row)
           if (Either.isLeft(decoded)) return Effect.fail(decoded.left)
           current = decoded.right
           parts = []
         }
-        if (row.part_id !== null) {
+        if (row[PART_ID] !== null) {
           const part = decodePartRow(row)
           if (Either.isLeft(part)) return Effect.fail(part.left)
           parts.push(toPart(part.right))
@@ -333,6 +336,10 @@ export const makeRows = (columns: Columns) => {
         out
       )
     })
+
+  /** {@link groupMessageValues} for rows as objects with (at least) the columns of {@link MESSAGE_COLUMNS}. */
+  const groupMessages = (rows: ReadonlyArray<Readonly<Record<string, unknown>>>) =>
+    groupMessageValues(rows.map((row) => MESSAGE_COLUMN_NAMES.map((column) => row[column])))
 
   const SessionRow = Schema.Struct({
     id: SessionId,
@@ -509,6 +516,7 @@ export const makeRows = (columns: Columns) => {
     PartRow,
     toPart,
     groupMessages,
+    groupMessageValues,
     MessageToolPartRow,
     toMessageToolPart,
     SessionRow,
@@ -532,13 +540,45 @@ export const makeRows = (columns: Columns) => {
 
 export type Rows = ReturnType<typeof makeRows>
 
+const MESSAGE_FIELDS = [
+  "id",
+  "session_id",
+  "seq",
+  "role",
+  "agent",
+  "model",
+  "is_summary",
+  "created_at",
+  "tokens_input",
+  "tokens_output",
+  "tokens_cache_read",
+  "tokens_cache_write",
+  "tokens_total",
+  "cost",
+  "finish_reason",
+  "error"
+]
+const PART_FIELDS = [
+  "type",
+  "content",
+  "token_count",
+  "tool_status",
+  "tool_output",
+  "tool_error",
+  "started_at",
+  "completed_at",
+  "compacted_at"
+]
+
+/** The names of the columns of {@link MESSAGE_COLUMNS}, in order. */
+export const MESSAGE_COLUMN_NAMES: ReadonlyArray<string> = [...MESSAGE_FIELDS, "part_id", ...PART_FIELDS]
+
 /** The columns of a message joined with its parts (`m`, `p`), in the shape `groupMessages` reads. */
-export const MESSAGE_COLUMNS =
-  `m.id, m.session_id, m.seq, m.role, m.agent, m.model, m.is_summary, m.created_at,
-  m.tokens_input, m.tokens_output, m.tokens_cache_read, m.tokens_cache_write, m.tokens_total, m.cost,
-  m.finish_reason, m.error,
-  p.id AS part_id, p.type, p.content, p.token_count, p.tool_status, p.tool_output, p.tool_error,
-  p.started_at, p.completed_at, p.compacted_at`
+export const MESSAGE_COLUMNS = [
+  ...MESSAGE_FIELDS.map((column) => `m.${column}`),
+  "p.id AS part_id",
+  ...PART_FIELDS.map((column) => `p.${column}`)
+].join(", ")
 
 export const SUMMARY_COLUMNS =
   `n.id, n.session_id, n.message_id, n.kind, n.depth, n.level, n.content, n.token_count,

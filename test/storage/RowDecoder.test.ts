@@ -1,7 +1,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Arbitrary, Either, FastCheck as fc, ParseResult, Schema } from "effect"
 import { Part } from "../../src/Domain.js"
-import { rowDecoder, rowValidator } from "../../src/storage/rowDecoder.js"
+import { rowDecoder, rowValidator, valuesDecoder } from "../../src/storage/rowDecoder.js"
 import { makeRows } from "../../src/storage/rows.js"
 import { columns } from "../../src/storage/sqlite/dialect.js"
 
@@ -104,6 +104,45 @@ describe("rowDecoder", () => {
       // both sides of the property were exercised
       expect(accepted).toBeGreaterThan(0)
       expect(rejected).toBeGreaterThan(0)
+    })
+  }
+
+  for (const [name, schema] of schemas) {
+    it(`decodes ${name} rows given as column values exactly as the Schema decodes them as objects`, () => {
+      let accepted = 0
+      fc.assert(
+        fc.property(
+          rowOf(schema),
+          fc.array(fc.constantFrom("id", "type", "content", "part_id", "role", "extra"), { maxLength: 3 }),
+          fc.boolean(),
+          (row, more, reverse) => {
+            // the row's columns, in some order, sometimes with columns the Schema does not know
+            const keys = [...new Set([...Object.keys(row), ...more])]
+            const columns = reverse ? keys.reverse() : keys
+            const values = columns.map((column) => row[column])
+            const asObject: Record<string, unknown> = {}
+            columns.forEach((column, index) => {
+              asObject[column] = values[index]
+            })
+            const slow: Either.Either<unknown, ParseResult.ParseError> = Schema.decodeUnknownEither(schema)(
+              asObject
+            )
+            const fast: Either.Either<unknown, ParseResult.ParseError> = valuesDecoder(schema, columns)(
+              values
+            )
+            if (Either.isLeft(slow)) {
+              expect(Either.isLeft(fast) && ParseResult.TreeFormatter.formatErrorSync(fast.left)).toBe(
+                ParseResult.TreeFormatter.formatErrorSync(slow.left)
+              )
+            } else {
+              accepted++
+              expect(fast).toStrictEqual(slow)
+            }
+          }
+        ),
+        { numRuns: 300 }
+      )
+      expect(accepted).toBeGreaterThan(0)
     })
   }
 
