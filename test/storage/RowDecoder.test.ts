@@ -1,8 +1,8 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Arbitrary, Either, FastCheck as fc, ParseResult, Schema } from "effect"
-import { Part } from "../../src/Domain.js"
+import { Arbitrary, Either, Equal, FastCheck as fc, ParseResult, Schema } from "effect"
+import { Message, Part } from "../../src/Domain.js"
 import { rowDecoder, rowValidator, valuesDecoder } from "../../src/storage/rowDecoder.js"
-import { makeRows } from "../../src/storage/rows.js"
+import { makeMessage, makeRows } from "../../src/storage/rows.js"
 import { columns } from "../../src/storage/sqlite/dialect.js"
 
 const rows = makeRows(columns)
@@ -171,5 +171,22 @@ describe("rowDecoder", () => {
     expect(validate({ ...part, content: "{\"text\":3}" })).toBeUndefined()
     expect(validate({ ...part, type: "image" })).toBeUndefined()
     expect(rowValidator(rows.SnapshotRow)({ compaction_triggered: 2 })).toBeUndefined()
+  })
+
+  it("makeMessage builds the message Message's constructor builds", () => {
+    fc.assert(
+      fc.property(Arbitrary.make(Message), (original) => {
+        const fields = { ...original }
+        const fast = makeMessage(fields)
+        const made = new Message(fields, { disableValidation: true })
+        expect(Object.getPrototypeOf(fast)).toBe(Object.getPrototypeOf(made))
+        expect(Reflect.ownKeys(fast)).toStrictEqual(Reflect.ownKeys(made))
+        for (const key of Reflect.ownKeys(made)) expect(Reflect.get(fast, key)).toBe(Reflect.get(made, key))
+        expect(Equal.equals(fast, made)).toBe(true)
+        expect(Schema.is(Message)(fast)).toBe(true)
+        expect(fast.text).toBe(made.text)
+      }),
+      { numRuns: 200 }
+    )
   })
 })
