@@ -101,10 +101,22 @@ const reasonOf = (error: unknown): string =>
     ? `${error.name}: ${error.message}`
     : String(error)
 
-/** The outline of a source file (for `symbol=` lookups), or `undefined` for other types or on failure. */
+/**
+ * The outline of a source file (for `symbol=` lookups), or `undefined` for other types or when the
+ * parser fails (said in a warning: the file then pages by lines only).
+ */
 export const codeOutline = (fileType: string, text: string): Effect.Effect<CodeOutline | undefined> =>
   isCodeType(fileType)
-    ? Effect.orElseSucceed(Outline.outline(fileType, text), () => undefined)
+    ? Outline.outline(fileType, text).pipe(
+      Effect.catchAll((error) =>
+        Effect.as(
+          Effect.logWarning(
+            `no symbol outline for this ${fileType} file: ${reasonOf(error)}; it pages by lines only`
+          ),
+          undefined
+        )
+      )
+    )
     : Effect.succeed(undefined)
 
 /** A digest and what produced it. */
