@@ -183,6 +183,12 @@ describe("Session", () => {
       expect(error._tag).toBe("SessionNotFound")
     }).pipe(Effect.provide(MnesisTest)))
 
+  it.effect("Session.load of a string that is no session id's shape is SessionNotFound naming it", () =>
+    Effect.gen(function*() {
+      const error = yield* Effect.flip(Session.load("sess_not-a-ulid"))
+      expect(error).toMatchObject({ _tag: "SessionNotFound", sessionId: "sess_not-a-ulid" })
+    }).pipe(Effect.provide(MnesisTest)))
+
   it.effect("SessionCreated is observable by a session's subscribers and at the head of its events", () =>
     Effect.scoped(Effect.gen(function*() {
       const session = yield* Session.open({ model: MODEL, parentId: undefined })

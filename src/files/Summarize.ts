@@ -15,7 +15,7 @@ import * as SqliteDb from "./data/SqliteDb.js"
 import * as Toml from "./data/Toml.js"
 import * as Yaml from "./data/Yaml.js"
 import { detect, type Detected } from "./Detect.js"
-import { fit, num } from "./Digest.js"
+import { fit, num, type Within } from "./Digest.js"
 import { countLines } from "./Lines.js"
 import * as Markdown from "./Markdown.js"
 import * as PlainText from "./PlainText.js"
@@ -39,6 +39,8 @@ export interface SummarizeOptions {
   /** The summary's budget in tokens. */
   readonly budget: number
   readonly count: Count
+  /** A cheaper "is this text within the budget" (e.g. `Tokenizer.isWithinLimit`); `count` by default. */
+  readonly within?: Within | undefined
   readonly maxParseChars?: number | undefined
 }
 
@@ -99,10 +101,22 @@ const reasonOf = (error: unknown): string =>
     ? `${error.name}: ${error.message}`
     : String(error)
 
-/** The outline of a source file (for `symbol=` lookups), or `undefined` for other types or on failure. */
+/**
+ * The outline of a source file (for `symbol=` lookups), or `undefined` for other types or when the
+ * parser fails (said in a warning: the file then pages by lines only).
+ */
 export const codeOutline = (fileType: string, text: string): Effect.Effect<CodeOutline | undefined> =>
   isCodeType(fileType)
-    ? Effect.orElseSucceed(Outline.outline(fileType, text), () => undefined)
+    ? Outline.outline(fileType, text).pipe(
+      Effect.catchAll((error) =>
+        Effect.as(
+          Effect.logWarning(
+            `no symbol outline for this ${fileType} file: ${reasonOf(error)}; it pages by lines only`
+          ),
+          undefined
+        )
+      )
+    )
     : Effect.succeed(undefined)
 
 /** A digest and what produced it. */
@@ -110,6 +124,8 @@ export interface Digested {
   readonly fileType: FileType
   readonly digest: Digest
   readonly degraded?: string | undefined
+  /** A source file's outline (kept for `expand … symbol=`). */
+  readonly outline?: CodeOutline | undefined
 }
 
 /** The digest of a file, before it is fitted to a budget. */
@@ -140,9 +156,10 @@ export const digestOf = (
     }
     if (isCodeType(fileType)) {
       return Outline.outline(fileType, text).pipe(
-        Effect.map((found) => ({
+        Effect.map((found): Digested => ({
           fileType,
-          digest: Outline.digest(fileType, found, countLines(text), text.length)
+          digest: Outline.digest(fileType, found, countLines(text), text.length),
+          outline: found
         })),
         Effect.catchAll((error) => {
           const reason = error._tag === "GrammarUnavailable"
@@ -164,6 +181,7 @@ export const digestOf = (
 export const summarize = (input: SummarizeInput, options: SummarizeOptions): Effect.Effect<FileSummary> =>
   Effect.map(digestOf(input, options.maxParseChars), (found): FileSummary => ({
     fileType: found.fileType,
-    text: fit(found.digest, options.budget, options.count),
-    ...(found.degraded === undefined ? {} : { degraded: found.degraded })
+    text: fit(found.digest, options.budget, options.count, options.within),
+    ...(found.degraded === undefined ? {} : { degraded: found.degraded }),
+    ...(found.outline === undefined ? {} : { outline: found.outline })
   })).pipe(Effect.withSpan("Files.summarize", { attributes: { path: input.path }, captureStackTrace: false }))

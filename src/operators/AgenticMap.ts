@@ -27,7 +27,7 @@ import type { Tool } from "../Tool.js"
 import * as Engine from "./Engine.js"
 import type { Delegation } from "./Guard.js"
 import * as Guard from "./Guard.js"
-import * as Items from "./Items.js"
+import type * as Items from "./Items.js"
 import { LlmMap, type LlmMapError } from "./LlmMap.js"
 import * as ModelTools from "./ModelTools.js"
 import type { MapBatch, MapFailure, MapResult, RunId } from "./Run.js"
@@ -401,19 +401,7 @@ export const make = Effect.gen(function*() {
   ) =>
     Effect.gen(function*() {
       yield* decodeLimits(options)
-      const template = yield* Template.parse(options.template)
-      const model = options.model ?? options.session?.model
-      if (model === undefined) {
-        return yield* new InvalidInput({
-          field: "model",
-          reason: "is required when no session starts the run"
-        })
-      }
-      const inputs = yield* Items.collect(options.items)
-      const caller = yield* Runs.callerOf(defaults, options.session, {
-        items: inputs.length,
-        delegation: options.delegation
-      })
+      const { caller, inputs, model, template } = yield* Runs.begin(defaults, options)
       const readOnly = options.readOnly ?? false
       const tools = offered(options.tools ?? [], readOnly)
       const spec: Spec = {

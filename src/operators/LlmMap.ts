@@ -29,12 +29,13 @@ import { TokenUsage } from "../Domain.js"
 import type {
   ConfigError,
   DelegationRefused,
+  InvalidInput,
   JsonlFileError,
   RunNotFound,
   SessionIsClosed,
   SessionNotFound
 } from "../Errors.js"
-import { InvalidInput, LlmTimeout } from "../Errors.js"
+import { LlmTimeout } from "../Errors.js"
 import { EventBus } from "../Events.js"
 import * as Retry from "../llm/Retry.js"
 import type { LlmFailure, LlmMessage, LlmRequest } from "../LlmProvider.js"
@@ -45,7 +46,7 @@ import { decodeInput } from "../session/options.js"
 import * as Storage from "../Storage.js"
 import * as Engine from "./Engine.js"
 import type { Delegation } from "./Guard.js"
-import * as Items from "./Items.js"
+import type * as Items from "./Items.js"
 import type { MapBatch, MapFailure, MapResult, RunId } from "./Run.js"
 import * as Runs from "./Runs.js"
 import * as Structured from "./Structured.js"
@@ -353,19 +354,7 @@ export const make = Effect.gen(function*() {
   const prepare = <I, A, AI, E, IE>(options: RunOptions<I, A, AI, E, IE>) =>
     Effect.gen(function*() {
       yield* decodeLimits(options)
-      const template = yield* Template.parse(options.template)
-      const model = options.model ?? options.session?.model
-      if (model === undefined) {
-        return yield* new InvalidInput({
-          field: "model",
-          reason: "is required when no session starts the run"
-        })
-      }
-      const inputs = yield* Items.collect(options.items)
-      const caller = yield* Runs.callerOf(defaults, options.session, {
-        items: inputs.length,
-        delegation: options.delegation
-      })
+      const { caller, inputs, model, template } = yield* Runs.begin(defaults, options)
       const config = caller.config.operators
       const spec: Spec = {
         template: template.source,

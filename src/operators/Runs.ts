@@ -16,8 +16,10 @@ import { internalsOf } from "../session/internals.js"
 import type * as Storage from "../Storage.js"
 import type { RunEnd } from "./Engine.js"
 import * as Guard from "./Guard.js"
+import * as Items from "./Items.js"
 import type { OperatorName, RunId, RunInfo, RunItem } from "./Run.js"
 import { RunId as RunIdSchema } from "./Run.js"
+import * as Template from "./Template.js"
 
 /** Who started a run: a session (whose store and configuration it uses), or the program. */
 export interface Caller {
@@ -65,6 +67,31 @@ export const callerOf = (
       depth
     }
     return caller
+  })
+
+/** What both operators' starts share, checked in this order before anything is stored. */
+export interface StartRequest<I, E, IE> {
+  readonly template: string
+  readonly model?: string | undefined
+  readonly session?: Session | undefined
+  readonly items: Items.ItemsSource<I, E, IE>
+  readonly delegation?: Guard.Delegation | undefined
+}
+
+/** The template parsed, the model resolved, the items collected and the caller found (and guarded). */
+export const begin = <I, E, IE>(defaults: Defaults, request: StartRequest<I, E, IE>) =>
+  Effect.gen(function*() {
+    const template = yield* Template.parse(request.template)
+    const model = request.model ?? request.session?.model
+    if (model === undefined) {
+      return yield* new InvalidInput({ field: "model", reason: "is required when no session starts the run" })
+    }
+    const inputs = yield* Items.collect(request.items)
+    const caller = yield* callerOf(defaults, request.session, {
+      items: inputs.length,
+      delegation: request.delegation
+    })
+    return { template, model, inputs, caller }
   })
 
 /** A fresh owner token: the runner that writes to a run. */

@@ -5,6 +5,7 @@
  *
  * @internal
  */
+import type { Duration } from "effect"
 import { Clock, Effect, Exit, Ref, Scope } from "effect"
 import { SessionIsClosed } from "../Errors.js"
 import { SessionClosed } from "../Events.js"
@@ -18,6 +19,13 @@ export interface Lifecycle {
   /** Idempotent. `subscribersDone` completes when the session's subscribers have ended. */
   readonly close: (subscribersDone: Effect.Effect<void>) => Effect.Effect<void>
 }
+
+/** Waits for `effect` up to `timeout`; past it, gives up and says so in a warning. */
+const warnAfter = (timeout: Duration.DurationInput, warning: string) => (effect: Effect.Effect<void>) =>
+  effect.pipe(
+    Effect.timeoutTo({ duration: timeout, onSuccess: () => true, onTimeout: () => false }),
+    Effect.flatMap((finished) => finished ? Effect.void : Effect.logWarning(warning))
+  )
 
 export const makeLifecycle = (core: SessionCore) =>
   Effect.gen(function*() {
@@ -36,13 +44,22 @@ export const makeLifecycle = (core: SessionCore) =>
         }
         // Let an in-flight turn finish, then background compaction, each up to the deadline.
         yield* turnLock.withPermits(1)(Effect.void).pipe(
-          Effect.timeout(config.session.closeTimeout),
-          Effect.ignore
+          warnAfter(
+            config.session.closeTimeout,
+            "the turn in flight did not finish before the session's close deadline " +
+              "(session.closeTimeout); the session closed under it and the turn's unstored part is lost"
+          )
         )
         yield* compaction.shutdown(config.session.closeTimeout)
         yield* publish(new SessionClosed({ sessionId, at: yield* Clock.currentTimeMillis }))
         // Subscribers end on SessionClosed; give them the same deadline to get there.
-        yield* subscribersDone.pipe(Effect.timeout(config.session.closeTimeout), Effect.ignore)
+        yield* subscribersDone.pipe(
+          warnAfter(
+            config.session.closeTimeout,
+            "event subscribers did not end before the session's close deadline (session.closeTimeout); " +
+              "they were stopped and may have missed the last events"
+          )
+        )
         yield* Scope.close(scope, Exit.void)
       }).pipe(Effect.withSpan("Session.close", { attributes: { sessionId } }))
 

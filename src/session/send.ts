@@ -102,7 +102,19 @@ export const makeSend = (core: SessionCore, parts: Parts, trackTurn: TurnTracker
       const drain = Effect.gen(function*() {
         const flushed = yield* Deferred.make<void>()
         yield* Queue.offer(queue, { flushed })
-        yield* Deferred.await(flushed).pipe(Effect.timeout(CALLBACK_DRAIN_TIMEOUT), Effect.ignore)
+        const delivered = yield* Deferred.await(flushed).pipe(
+          Effect.timeoutTo({
+            duration: CALLBACK_DRAIN_TIMEOUT,
+            onSuccess: () => true,
+            onTimeout: () => false
+          })
+        )
+        if (!delivered) {
+          yield* Effect.logWarning(
+            `the onPart callback did not take the turn's last events within ${CALLBACK_DRAIN_TIMEOUT}; ` +
+              "they were not delivered (the turn itself is stored): keep onPart quick or hand work off"
+          )
+        }
         yield* Fiber.interrupt(consumer)
       })
       // Deliver what the turn produced (also when it failed); an interrupted turn stops at once.

@@ -6,10 +6,12 @@
  *
  * @internal
  */
-import { Clock, Context, Effect, Exit, Layer, Schema, Scope } from "effect"
+import { Clock, Context, Effect, Exit, Layer, Option, Schema, Scope } from "effect"
 import { makeBudget, mergeConfig, Settings } from "../Config.js"
 import type { MnesisConfig, MnesisConfigOverrides } from "../Config.js"
+import { SessionId as SessionIdSchema } from "../Domain.js"
 import type { SessionId, SessionInfo } from "../Domain.js"
+import { SessionNotFound } from "../Errors.js"
 import * as Ids from "../internal/ids.js"
 import * as ModelRegistry from "../ModelRegistry.js"
 import type { LoadOptions, OpenOptions, Session } from "../Session.js"
@@ -128,7 +130,11 @@ export const load = (id: SessionId | string, options: LoadOptions) =>
     Effect.all([decodeInput(Schema.String, "id")(id), decodeInput(LoadOptionsInput, "options")(options)]),
     () =>
       start({ _tag: "Layer", storage: options.storage }, options, undefined, (store) =>
-        store.getSession(id as SessionId))
+        // An id that is not a session id's shape names no session: the same answer as an unknown one.
+        Option.match(Schema.decodeUnknownOption(SessionIdSchema)(id), {
+          onNone: () => Effect.fail(new SessionNotFound({ sessionId: id })),
+          onSome: store.getSession
+        }))
   )
 
 export const loadScoped = (id: SessionId | string, options: LoadOptions) =>

@@ -10,7 +10,7 @@
  *
  * @internal
  */
-import { Clock, Duration, Effect, Option, Ref, Stream } from "effect"
+import { Clock, Duration, Effect, Option, Ref } from "effect"
 import type { Budget, MnesisConfig } from "../Config.js"
 import type { Count } from "../context/Render.js"
 import { partCost } from "../context/Render.js"
@@ -18,12 +18,19 @@ import type { BuiltContext, Service as ContextBuilderService } from "../ContextB
 import type { FinishReason, Message, Part, PartBody, SessionId, ToolPart } from "../Domain.js"
 import { MESSAGE_OVERHEAD_TOKENS, TokenUsage } from "../Domain.js"
 import type { ContextOverflow, SessionNotFound } from "../Errors.js"
-import { LlmConnectionError } from "../Errors.js"
 import type { MnesisEvent } from "../Events.js"
 import { DoomLoopDetected, LlmRetry, MessageCreated, PartUpdated } from "../Events.js"
 import * as Ids from "../internal/ids.js"
 import * as Retry from "../llm/Retry.js"
-import type { LlmFailure, LlmRequest, Service as Provider, ToolCall } from "../LlmProvider.js"
+import * as ResponseFold from "../llm/shared/ResponseFold.js"
+import type {
+  LlmEvent,
+  LlmFailure,
+  LlmRequest,
+  LlmResponse,
+  Service as Provider,
+  ToolCall
+} from "../LlmProvider.js"
 import type { ModelInfo } from "../ModelRegistry.js"
 import { costOf } from "../ModelRegistry.js"
 import type { StreamEvent, TurnResult } from "../Session.js"
@@ -79,16 +86,6 @@ export interface TurnOutcome
   readonly snapshot?: Storage.NewTurnSnapshot | undefined
 }
 
-/** The model's complete answer to one provider call. */
-interface StepResponse {
-  readonly text: string
-  readonly reasoning: string
-  readonly signature: string | undefined
-  readonly toolCalls: ReadonlyArray<ToolCall>
-  readonly usage: TokenUsage
-  readonly finishReason: FinishReason
-}
-
 /** A stable text for a tool input, so equal inputs compare equal whatever their key order. */
 export const canonicalJson = (value: unknown): string => {
   if (Array.isArray(value)) return `[${value.map(canonicalJson).join(",")}]`
@@ -103,43 +100,21 @@ const now = Clock.currentTimeMillis
 
 /** Streams one provider call into a response, emitting deltas live; retried on transient errors. */
 const callModel = (env: TurnEnv, request: LlmRequest, emit: TurnOptions<unknown>["emit"]) => {
-  const attempt = Effect.gen(function*() {
-    let text = ""
-    let reasoning = ""
-    let signature: string | undefined
-    const toolCalls: Array<ToolCall> = []
-    let usage = TokenUsage.zero
-    let finishReason: FinishReason | undefined
-    yield* env.provider.stream(request).pipe(
-      Stream.runForEach((event) => {
-        switch (event.type) {
-          case "text_delta":
-            text += event.text
-            return emit({ type: "text_delta", text: event.text })
-          case "reasoning_delta":
-            reasoning += event.text
-            if (event.signature !== undefined) signature = event.signature
-            return event.text === "" ? Effect.void : emit({ type: "reasoning_delta", text: event.text })
-          case "tool_call":
-            toolCalls.push(event)
-            return emit({ type: "tool_call", id: event.id, name: event.name, input: event.input })
-          case "usage":
-            usage = event.usage
-            return Effect.void
-          case "finish":
-            finishReason = event.reason
-            return Effect.void
-        }
-      })
-    )
-    if (finishReason === undefined) {
-      return yield* new LlmConnectionError({
-        provider: env.info.provider,
-        detail: "the response ended before the model finished"
-      })
+  // Each event reaches the caller live (empty reasoning deltas aside) before it is folded.
+  const live = (event: LlmEvent): Effect.Effect<void> => {
+    switch (event.type) {
+      case "text_delta":
+        return emit({ type: "text_delta", text: event.text })
+      case "reasoning_delta":
+        return event.text === "" ? Effect.void : emit({ type: "reasoning_delta", text: event.text })
+      case "tool_call":
+        return emit({ type: "tool_call", id: event.id, name: event.name, input: event.input })
+      case "usage":
+      case "finish":
+        return Effect.void
     }
-    return { text, reasoning, signature, toolCalls, usage, finishReason } satisfies StepResponse
-  })
+  }
+  const attempt = ResponseFold.collect(env.info.provider, env.provider.stream(request), live)
   return Retry.retry(attempt, {
     config: env.config.session.retry,
     onRetry: (info) =>
@@ -176,10 +151,18 @@ const storeFailure = (env: TurnEnv, error: LlmFailure) =>
       error: { tag: error._tag, message: error.message },
       inContext: false
     })
-  }).pipe(Effect.ignoreLogged)
+  }).pipe(
+    // The turn's own failure is what the caller gets; losing its marker is worth a warning, not a second error.
+    Effect.catchAllCause((cause) =>
+      Effect.logWarning(
+        "the failed turn's marker could not be stored; the turn's failure is still returned",
+        cause
+      )
+    )
+  )
 
 /** The parts of one step, as stored: reasoning, text, then one tool part per call. */
-const stepParts = (response: StepResponse, count: Count) =>
+const stepParts = (response: LlmResponse, count: Count) =>
   Effect.gen(function*() {
     const bodies: Array<PartBody> = []
     if (response.reasoning !== "") {

@@ -19,7 +19,15 @@ import { SqlError as SqlErrorClass } from "@effect/sql/SqlError"
 import type { SqlError } from "@effect/sql/SqlError"
 import type * as Statement from "@effect/sql/Statement"
 import { Effect, Either, Option, ParseResult, Schema, type Tracer } from "effect"
-import type { FileId, FileReference, MessageId, PartId, SessionId, SummaryId } from "../Domain.js"
+import type {
+  ContextItem,
+  FileId,
+  FileReference,
+  MessageId,
+  PartId,
+  SessionId,
+  SummaryId
+} from "../Domain.js"
 import {
   Message,
   MESSAGE_OVERHEAD_TOKENS,
@@ -40,8 +48,10 @@ import type {
   ToolPartUpdate
 } from "../Storage.js"
 import type { Dialect } from "./Dialect.js"
+import * as FileContents from "./files.js"
 import * as Lifecycle from "./lifecycle.js"
-import { execute, makeRun, makeRunner, makeTag, type Program, type Step } from "./Program.js"
+import { execute, makeRun, makeRunner, makeRunValues, makeTag, type Program, type Step } from "./Program.js"
+import { valuesDecoder } from "./rowDecoder.js"
 import {
   decodeAll,
   encodeCompactionResult,
@@ -89,6 +99,8 @@ const TombstonedRow = Schema.Struct({ message_id: MessageIdSchema, token_count: 
 const MessageIdRow = Schema.Struct({ message_id: MessageIdSchema })
 const CoverRow = Schema.Struct({ orig: Schema.Union(MessageIdSchema, SummaryIdSchema), sid: SummaryIdSchema })
 const ContextRow = Schema.Struct({ position: Schema.Int, item_id: Schema.String })
+/** The columns `contextSince` reads, in order. */
+const CONTEXT_SINCE_COLUMNS = ["version", "position", "item_type", "item_id", "role", "token_count"]
 
 const decodeCounters = Schema.decodeUnknownEither(Counters)
 
@@ -160,6 +172,8 @@ export const make = (
      * statement itself does, and an append runs four statements (see bench/README.md).
      */
     const run: Context["run"] = makeRun({ connection: options.connection })
+    /** `run` giving rows as arrays of column values, for the hot reads (see Program.ts). */
+    const runValues = makeRunValues({ connection: options.connection })
 
     const ctx: Context = { sql, dialect, rows, run, query, transaction }
     const stmt = makeTag(sql)
@@ -417,12 +431,12 @@ export const make = (
 
     const selectMessages = (ids: ReadonlyArray<string>) =>
       Effect.flatMap(
-        run(sql`SELECT ${sql.literal(MESSAGE_COLUMNS)}
+        runValues(sql`SELECT ${sql.literal(MESSAGE_COLUMNS)}
           FROM ${dialect.idList(ids)}
           JOIN messages m ON m.id = j.value
           LEFT JOIN parts p ON p.message_id = m.id
           ORDER BY j.key, p.idx`),
-        rows.groupMessages
+        rows.groupMessageValues
       )
 
     const messages: Service["messages"] = (ids) =>
@@ -488,39 +502,52 @@ export const make = (
         )
       )
 
-    const decodeVersion = decodeAll(VersionRow)
+    const decodeVersion = valuesDecoder(VersionRow, CONTEXT_SINCE_COLUMNS)
+    const decodeSinceItem = valuesDecoder(rows.ContextItemRow, CONTEXT_SINCE_COLUMNS)
     const contextSince: Service["contextSince"] = (sessionId, afterPosition) =>
       query(
         "contextSince",
-        Effect.gen(function*() {
+        Effect.flatMap(
           // One statement, so the version and the items come from the same snapshot.
-          const found = yield* run(
+          runValues(
             sql`SELECT s.context_version AS version, c.position, c.item_type, c.item_id, c.role,
               c.token_count
             FROM sessions s
             LEFT JOIN context_items c ON c.session_id = s.id AND c.position > ${afterPosition ?? -1}
             WHERE s.id = ${sessionId}
             ORDER BY c.position`
-          )
-          const [version] = yield* decodeVersion(found.slice(0, 1))
-          const items = yield* decodeContextItems(
-            found.filter((row) => "position" in row && row.position !== null)
-          )
-          return { version: version?.version ?? 0, items: items.map(rows.toContextItem) }
-        })
+          ),
+          (found) => {
+            let version = 0
+            const items: Array<ContextItem> = []
+            for (const [index, row] of found.entries()) {
+              if (index === 0) {
+                const decoded = decodeVersion(row)
+                if (Either.isLeft(decoded)) return Effect.fail(decoded.left)
+                version = decoded.right.version
+              }
+              // a session without (new) items: one row, its item columns NULL
+              if (row[1] === null) continue
+              const item = decodeSinceItem(row)
+              if (Either.isLeft(item)) return Effect.fail(item.left)
+              items.push(rows.toContextItem(item.right))
+            }
+            return Effect.succeed({ version, items })
+          }
+        )
       )
 
     const history: Service["history"] = (sessionId, q: HistoryQuery) =>
       query(
         "history",
         Effect.flatMap(
-          run(sql`SELECT ${sql.literal(MESSAGE_COLUMNS)}
+          runValues(sql`SELECT ${sql.literal(MESSAGE_COLUMNS)}
             FROM (SELECT * FROM messages WHERE session_id = ${sessionId} AND seq > ${q.afterSeq ?? 0}
                     ${q.includeSummaries === false ? sql`AND is_summary = ${false}` : sql.literal("")}
                   ORDER BY seq LIMIT ${q.limit}) m
             LEFT JOIN parts p ON p.message_id = m.id
             ORDER BY m.seq, p.idx`),
-          rows.groupMessages
+          rows.groupMessageValues
         )
       )
 
@@ -799,6 +826,7 @@ export const make = (
 
     const lifecycle = Lifecycle.make(ctx)
     const runs = Runs.make(ctx, { stmt, transact })
+    const files = FileContents.make(ctx)
 
     return {
       createSession,
@@ -829,6 +857,7 @@ export const make = (
       search,
       scan,
       ...lifecycle,
-      ...runs
+      ...runs,
+      ...files
     } satisfies Service
   })

@@ -39,6 +39,7 @@ import {
 import { StorageError } from "../Errors.js"
 import type { NewMessage, ScannedText, SearchHit, SummarySource } from "../Storage.js"
 import type { Columns } from "./Dialect.js"
+import { rowDecoder, valuesDecoder } from "./rowDecoder.js"
 
 const Count = Schema.NonNegativeInt
 const Nullable = Schema.NullOr
@@ -70,7 +71,7 @@ export const unreadable = (operation: string) => (error: ParseResult.ParseError)
 
 /** Decodes every row with `schema`, or fails with the first row that does not match. */
 export const decodeAll = <A, I>(schema: Schema.Schema<A, I>) => {
-  const decode = Schema.decodeUnknownEither(schema)
+  const decode = rowDecoder(schema)
   return (rows: ReadonlyArray<unknown>): Effect.Effect<Array<A>, ParseResult.ParseError> =>
     Effect.suspend(() => {
       const out: Array<A> = []
@@ -172,6 +173,20 @@ const usage = (row: {
       total: row.tokens_total
     }, { disableValidation: true })
 
+/**
+ * A `Message` from fields already decoded: what `new Message(fields, { disableValidation: true })`
+ * builds — an object with Message's prototype and the fields as its own properties — without the
+ * constructor's two copies of the fields and its walk over them for defaults (Message has none),
+ * which cost as much as decoding the row (bench/README.md, cold build).
+ * test/storage/RowDecoder.test.ts checks that both give equal messages.
+ */
+export const makeMessage = (fields: ConstructorParameters<typeof Message>[0]): Message => {
+  const made: unknown = Object.create(Message.prototype)
+  return made instanceof Message
+    ? Object.assign(made, fields)
+    : new Message(fields, { disableValidation: true })
+}
+
 /** The row Schemas for a dialect's column codecs. */
 export const makeRows = (columns: Columns) => {
   const { Bool, Json } = columns
@@ -239,10 +254,12 @@ export const makeRows = (columns: Columns) => {
   })
 
   const toPart = (row: PartRow): Part => {
+    // text first and without spreads: nearly every part is text
+    if (row.type === "text") {
+      return { id: row.part_id, tokenCount: row.token_count, type: "text", text: row.content.text }
+    }
     const base = { id: row.part_id, tokenCount: row.token_count }
     switch (row.type) {
-      case "text":
-        return { ...base, type: "text", ...row.content }
       case "reasoning":
         return { ...base, type: "reasoning", ...row.content }
       case "file_ref":
@@ -261,16 +278,19 @@ export const makeRows = (columns: Columns) => {
     part: toToolPart(row)
   })
 
-  const decodeMessageRow = Schema.decodeUnknownEither(MessageRow)
-  const decodePartRow = Schema.decodeUnknownEither(PartRow)
+  const decodeMessageRow = valuesDecoder(MessageRow, MESSAGE_COLUMN_NAMES)
+  const decodePartRow = valuesDecoder(PartRow, MESSAGE_COLUMN_NAMES)
   const reasons: ReadonlySet<string> = new Set(FinishReason.literals)
   const isFinishReason = (reason: string): reason is FinishReason => reasons.has(reason)
+  const ID = MESSAGE_COLUMN_NAMES.indexOf("id")
+  const PART_ID = MESSAGE_COLUMN_NAMES.indexOf("part_id")
 
   /**
-   * Joined message/part rows (ordered by message, then part; part columns NULL for a message
-   * without parts) grouped into messages. Message columns are decoded once per message.
+   * Joined message/part rows as column values in {@link MESSAGE_COLUMN_NAMES} order (ordered by
+   * message, then part; part columns NULL for a message without parts) grouped into messages.
+   * Message columns are decoded once per message.
    */
-  const groupMessages = (rows: ReadonlyArray<{ readonly id?: unknown; readonly part_id?: unknown }>) =>
+  const groupMessageValues = (rows: ReadonlyArray<ReadonlyArray<unknown>>) =>
     Effect.suspend((): Effect.Effect<Array<Message>, ParseResult.ParseError> => {
       const out: Array<Message> = []
       // Before `record` validated its input it stored finish reasons as given (`end_turn`); such
@@ -296,27 +316,25 @@ export const makeRows = (columns: Columns) => {
         }
         const reason = m.finish_reason
         if (reason === null && m.error === null) {
-          out.push(new Message(base, { disableValidation: true }))
+          out.push(makeMessage(base))
           return
         }
         if (reason !== null && !isFinishReason(reason)) unknownReasons.push(`${m.id} ("${reason}")`)
-        out.push(
-          new Message({
-            ...base,
-            ...(reason === null ? {} : { finishReason: isFinishReason(reason) ? reason : "other" }),
-            ...present("error", m.error)
-          }, { disableValidation: true })
-        )
+        out.push(makeMessage({
+          ...base,
+          ...(reason === null ? {} : { finishReason: isFinishReason(reason) ? reason : "other" }),
+          ...present("error", m.error)
+        }))
       }
       for (const row of rows) {
-        if (current === undefined || current.id !== row.id) {
+        if (current === undefined || current.id !== row[ID]) {
           flush()
           const decoded = decodeMessageRow(row)
           if (Either.isLeft(decoded)) return Effect.fail(decoded.left)
           current = decoded.right
           parts = []
         }
-        if (row.part_id !== null) {
+        if (row[PART_ID] !== null) {
           const part = decodePartRow(row)
           if (Either.isLeft(part)) return Effect.fail(part.left)
           parts.push(toPart(part.right))
@@ -332,6 +350,10 @@ export const makeRows = (columns: Columns) => {
         out
       )
     })
+
+  /** {@link groupMessageValues} for rows as objects with (at least) the columns of {@link MESSAGE_COLUMNS}. */
+  const groupMessages = (rows: ReadonlyArray<Readonly<Record<string, unknown>>>) =>
+    groupMessageValues(rows.map((row) => MESSAGE_COLUMN_NAMES.map((column) => row[column])))
 
   const SessionRow = Schema.Struct({
     id: SessionId,
@@ -508,6 +530,7 @@ export const makeRows = (columns: Columns) => {
     PartRow,
     toPart,
     groupMessages,
+    groupMessageValues,
     MessageToolPartRow,
     toMessageToolPart,
     SessionRow,
@@ -531,13 +554,45 @@ export const makeRows = (columns: Columns) => {
 
 export type Rows = ReturnType<typeof makeRows>
 
+const MESSAGE_FIELDS = [
+  "id",
+  "session_id",
+  "seq",
+  "role",
+  "agent",
+  "model",
+  "is_summary",
+  "created_at",
+  "tokens_input",
+  "tokens_output",
+  "tokens_cache_read",
+  "tokens_cache_write",
+  "tokens_total",
+  "cost",
+  "finish_reason",
+  "error"
+]
+const PART_FIELDS = [
+  "type",
+  "content",
+  "token_count",
+  "tool_status",
+  "tool_output",
+  "tool_error",
+  "started_at",
+  "completed_at",
+  "compacted_at"
+]
+
+/** The names of the columns of {@link MESSAGE_COLUMNS}, in order. */
+export const MESSAGE_COLUMN_NAMES: ReadonlyArray<string> = [...MESSAGE_FIELDS, "part_id", ...PART_FIELDS]
+
 /** The columns of a message joined with its parts (`m`, `p`), in the shape `groupMessages` reads. */
-export const MESSAGE_COLUMNS =
-  `m.id, m.session_id, m.seq, m.role, m.agent, m.model, m.is_summary, m.created_at,
-  m.tokens_input, m.tokens_output, m.tokens_cache_read, m.tokens_cache_write, m.tokens_total, m.cost,
-  m.finish_reason, m.error,
-  p.id AS part_id, p.type, p.content, p.token_count, p.tool_status, p.tool_output, p.tool_error,
-  p.started_at, p.completed_at, p.compacted_at`
+export const MESSAGE_COLUMNS = [
+  ...MESSAGE_FIELDS.map((column) => `m.${column}`),
+  "p.id AS part_id",
+  ...PART_FIELDS.map((column) => `p.${column}`)
+].join(", ")
 
 export const SUMMARY_COLUMNS =
   `n.id, n.session_id, n.message_id, n.kind, n.depth, n.level, n.content, n.token_count,

@@ -39,8 +39,14 @@ const notSet = (name: string, spec: HostSpec) => {
 const optionalVar = (name: string) =>
   Config.option(Config.string(name)).pipe(
     Config.map(Option.filter((value) => value.trim() !== "")),
-    // A variable we cannot read at all is treated like an unset one: the error names it either way.
-    Effect.orElseSucceed(() => Option.none<string>())
+    // A variable we cannot read at all is treated like an unset one (the error for a missing one names
+    // it either way), after a warning that says why.
+    Effect.catchAll((error) =>
+      Effect.as(
+        Effect.logWarning(`could not read ${name}; treating it as unset`, error),
+        Option.none<string>()
+      )
+    )
   )
 
 /** The first of the variables that is set. */

@@ -158,7 +158,10 @@ const makeWithClient = (client: HttpClient.HttpClient, options: Options): Servic
     Effect.gen(function*() {
       const body = yield* response.text.pipe(
         Effect.timeout(timeout),
-        Effect.orElseSucceed(() => "")
+        // The status still classifies the failure; the detail says the body was lost rather than empty.
+        Effect.catchAll((error) =>
+          Effect.succeed(`(the error response's body could not be read: ${error._tag})`)
+        )
       )
       const hint = yield* retryAfter((name) => response.headers[name])
       return yield* Effect.fail(

@@ -4,7 +4,8 @@
  *
  * Numbered as SQLite's, so that a schema version means the same features on both: version 3 is
  * the schema SQLite reaches through its migrations 1–3 (its first two kept rules in triggers that
- * migration 3 removed; PostgreSQL starts where SQLite arrived), version 4 adds operator runs.
+ * migration 3 removed; PostgreSQL starts where SQLite arrived); then operator runs (4), file
+ * contents (5) and compaction leases (6).
  *
  * PostgreSQL types where they say more than SQLite's: `jsonb` for JSON, `boolean`, `bigint` for
  * times and usage totals, an identity column giving parts their writing order (`pos`, SQLite's
@@ -286,7 +287,42 @@ const operatorRuns = run([
   `CREATE INDEX operator_run_items_status ON operator_run_items(run_id, status, idx)`
 ])
 
-/** Compaction leases, as SQLite's migration 6 (version 5 is the file contents'). */
+/**
+ * Large files' contents, as SQLite's migration 5: one row per content id with its facts and a
+ * source file's symbols, and the bytes in pieces that end on line breaks. Contents never change.
+ */
+const fileContents = run([
+  `CREATE TABLE file_contents (
+      id text PRIMARY KEY,
+      byte_length bigint NOT NULL,
+      -- lines of a text file; 0 for binary content, which is never read by lines
+      line_count integer NOT NULL,
+      is_text boolean NOT NULL,
+      -- a source file's symbols with their line spans, for expand … symbol=
+      symbols jsonb,
+      created_at bigint NOT NULL
+    )`,
+  `CREATE INDEX file_contents_created ON file_contents(created_at)`,
+  `CREATE TABLE file_chunks (
+      file_id text NOT NULL REFERENCES file_contents(id),
+      ord integer NOT NULL,
+      -- the piece holds lines first_line .. first_line + line_count - 1, whole (0, 0 when binary)
+      first_line integer NOT NULL,
+      line_count integer NOT NULL,
+      content bytea NOT NULL,
+      PRIMARY KEY (file_id, ord)
+    )`,
+  `CREATE INDEX file_chunks_line ON file_chunks(file_id, first_line)`,
+  refuseUpdate("file_chunks", "file_chunks_no_change", "", "file contents never change"),
+  refuseUpdate(
+    "file_contents",
+    "file_contents_no_change",
+    "id, byte_length, line_count, is_text",
+    "file contents never change"
+  )
+])
+
+/** Compaction leases, as SQLite's migration 6. */
 const compactionLeases = run([
   `CREATE TABLE compaction_leases (
       session_id text PRIMARY KEY REFERENCES sessions(id),
@@ -299,6 +335,7 @@ const compactionLeases = run([
 export const migrations = [
   [3, "initial", initial],
   [4, "operator_runs", operatorRuns],
+  [5, "file_contents", fileContents],
   [6, "compaction_leases", compactionLeases]
 ] as const
 

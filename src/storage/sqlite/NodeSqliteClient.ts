@@ -239,6 +239,7 @@ const makeConnection = (options: NodeSqliteOptions): Effect.Effect<Connection, S
       // for write transactions run at once (storage/Program.ts): only their BEGIN can find the
       // database locked, and the caller then takes the Effect path, which waits
       executeSync: (sql, params) => runPrepared(prepare(sql), params, false, false),
+      executeValuesSync: (sql, params) => toValueRows(runPrepared(prepare(sql), params, true, false)),
       inTransaction: () => db.isTransaction
     }
     return options.wrapConnection?.(connection) ?? connection
