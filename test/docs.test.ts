@@ -492,7 +492,8 @@ describe("code blocks", () => {
       "docs/storage.md": 1,
       "docs/telemetry.md": 1
     })
-    expect(counts("typecheck-only")).toEqual({ "docs/byo-llm.md": 1 })
+    // a real provider (byo-llm), a PostgreSQL server (postgres)
+    expect(counts("typecheck-only")).toEqual({ "docs/byo-llm.md": 1, "docs/postgres.md": 1 })
   })
 
   it("subscribe before the turns whose events they are for", () => {
