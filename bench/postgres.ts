@@ -214,7 +214,7 @@ const seedHistory = async (url: string, sessionId: string, count: number, inCont
       SELECT ${
         id("msg")
       }, $1, n, CASE WHEN n % 2 = 1 THEN 'user' ELSE 'assistant' END, 'bench', 'mock/bench', n,
-        n > $2 - $3, 100
+        n > $2::int - $3::int, 100
       FROM generate_series(1, $2::int) n`,
       [sessionId, count, inContext]
     )
@@ -226,14 +226,14 @@ const seedHistory = async (url: string, sessionId: string, count: number, inCont
     )
     await client.query(
       `INSERT INTO context_items (session_id, position, item_type, item_id, role, token_count)
-      SELECT $1, n - ($2 - $3), 'message', ${
+      SELECT $1, n - ($2::int - $3::int), 'message', ${
         id("msg")
       }, CASE WHEN n % 2 = 1 THEN 'user' ELSE 'assistant' END, 100
-      FROM generate_series($2 - $3 + 1, $2::int) n`,
+      FROM generate_series($2::int - $3::int + 1, $2::int) n`,
       [sessionId, count, inContext]
     )
     await client.query(
-      "UPDATE sessions SET next_seq = $2, next_position = $3, updated_at = $2 WHERE id = $1",
+      "UPDATE sessions SET next_seq = $2::int, next_position = $3::int, updated_at = $2::int WHERE id = $1",
       [
         sessionId,
         count,

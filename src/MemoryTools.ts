@@ -219,7 +219,13 @@ export const grep = (scope: MemoryScope, request: GrepInput): Effect.Effect<Grep
     } else if (pattern !== undefined) {
       window = pattern.window
       scan: for (;;) {
-        const page = yield* scope.store.scan({ sessionIds, after: lastScanned, limit: SCAN_PAGE, seqRange })
+        const page = yield* scope.store.scan({
+          sessionIds,
+          after: lastScanned,
+          limit: SCAN_PAGE,
+          seqRange,
+          pattern: input.pattern
+        })
         for (const row of page) {
           // The budget is checked per text: each search is bounded (see Regex), the sum is not.
           // (after one text at least, so that a page always moves the cursor forward)

@@ -209,6 +209,12 @@ export interface ScanQuery {
   readonly after?: number | undefined
   readonly limit: number
   readonly seqRange?: readonly [number, number] | undefined
+  /**
+   * The regular expression the caller will match (RE2 syntax, case-insensitive). A store may use it
+   * to leave out texts that cannot match — never one that can; the caller matches every text it
+   * gets, so results are the same with or without it.
+   */
+  readonly pattern?: string | undefined
 }
 
 /** A part's searchable text, for scans that FTS cannot answer (regular expressions). */

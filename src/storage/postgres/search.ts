@@ -13,13 +13,14 @@
  */
 import type { SqlClient } from "@effect/sql/SqlClient"
 import type { Row } from "@effect/sql/SqlConnection"
-import type { SqlError } from "@effect/sql/SqlError"
+import { SqlError } from "@effect/sql/SqlError"
 import type * as Statement from "@effect/sql/Statement"
 import { Effect, Either } from "effect"
 import type { ScanQuery, SearchQuery } from "../../Storage.js"
 import type { Search } from "../Dialect.js"
 import type { Program } from "../Program.js"
 import { decodeAll, type Rows } from "../rows.js"
+import { toPostgresRegex } from "./regex.js"
 
 /** The text search configuration of the index and of every query. */
 export const SEARCH_CONFIG = "simple"
@@ -45,6 +46,14 @@ export const SEARCH_VECTOR = `to_tsvector('${SEARCH_CONFIG}', mnesis_search_body
 const ROW_VECTOR = `to_tsvector('${SEARCH_CONFIG}', ${BODY})`
 
 const SEARCHABLE = `('text', 'reasoning', 'tool', 'file_ref')`
+
+/** Milliseconds a page of a regex-filtered scan may take before the scan reads the page unfiltered. */
+const REGEX_TIMEOUT_MS = 2_000
+
+/** A bad regular expression (2201B) or a cancelled statement (57014): the scan reads unfiltered. */
+const filterFailed = (error: unknown): error is SqlError =>
+  error instanceof SqlError && typeof error.cause === "object" && error.cause !== null &&
+  "code" in error.cause && (error.cause.code === "2201B" || error.cause.code === "57014")
 
 /** Runs a statement (see storage/Program.ts `makeRun`). */
 export type Run = (statement: Statement.Statement<Row>) => Effect.Effect<ReadonlyArray<Row>, SqlError>
@@ -116,21 +125,37 @@ export const make = (sql: SqlClient, rows: Rows, run: Run): Search => {
     )
   }
 
-  const scan = (q: ScanQuery) =>
-    q.sessionIds.length === 0 ?
-      Effect.succeed([]) :
-      run(sql`SELECT p.pos AS position, p.session_id, p.message_id, p.id AS part_id, m.seq, m.role,
-          m.is_summary, n.id AS summary_id, ${sql.literal(BODY)} AS text
-        FROM parts p
-        JOIN messages m ON m.id = p.message_id
-        LEFT JOIN summary_nodes n ON n.message_id = m.id
-        WHERE ${inSessions(q.sessionIds)} AND p.pos > ${q.after ?? 0} AND p.type IN ${sql.literal(SEARCHABLE)}
-          ${seqFilter(q.seqRange)}
-        ORDER BY p.pos
-        LIMIT ${q.limit}`).pipe(
-        Effect.flatMap(decodeScanned),
-        Effect.map((hits) => hits.map(rows.toScanned))
+  const scanPage = (q: ScanQuery, regex: string | undefined) =>
+    run(sql`SELECT p.pos AS position, p.session_id, p.message_id, p.id AS part_id, m.seq, m.role,
+        m.is_summary, n.id AS summary_id, ${sql.literal(BODY)} AS text
+      FROM parts p
+      JOIN messages m ON m.id = p.message_id
+      LEFT JOIN summary_nodes n ON n.message_id = m.id
+      WHERE ${inSessions(q.sessionIds)} AND p.pos > ${q.after ?? 0} AND p.type IN ${sql.literal(SEARCHABLE)}
+        ${seqFilter(q.seqRange)}
+        ${regex === undefined ? sql.literal("") : sql`AND ${sql.literal(BODY)} ~* ${regex}`}
+      ORDER BY p.pos
+      LIMIT ${q.limit}`)
+
+  /**
+   * A page of texts. With a pattern PostgreSQL can run, only the texts its regex operator matches,
+   * under a statement timeout of their own; a pattern it refuses, or a page that takes longer,
+   * is read unfiltered (the caller matches every text anyway).
+   */
+  const scan = (q: ScanQuery) => {
+    if (q.sessionIds.length === 0) return Effect.succeed([])
+    const regex = q.pattern === undefined ? undefined : toPostgresRegex(q.pattern)
+    const page = regex === undefined ? scanPage(q, undefined) : sql.withTransaction(
+      Effect.zipRight(
+        run(sql`SET LOCAL statement_timeout = ${sql.literal(String(REGEX_TIMEOUT_MS))}`),
+        scanPage(q, regex)
       )
+    ).pipe(Effect.catchIf(filterFailed, () => scanPage(q, undefined)))
+    return page.pipe(
+      Effect.flatMap(decodeScanned),
+      Effect.map((hits) => hits.map(rows.toScanned))
+    )
+  }
 
   // The index follows the parts' rows: a changed tool result and a deleted part need nothing more.
 
