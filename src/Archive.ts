@@ -3,7 +3,9 @@
  * another database with every id, counter, summary and provenance row as it was. One record per
  * line, each a JSON object with a `type`: the `archive` header first, then `session` records
  * (parents before children), then per session its `message`s (with their parts), `summary` nodes
- * (with their provenance), `context_item`s and `snapshot`s, and the `file` references they use.
+ * (with their provenance), `context_item`s and `snapshot`s, and the `file` references they use
+ * with their contents (`file_content` and its `file_chunk`s), so the files still expand after an
+ * import.
  *
  * @since 0.1.0
  */
@@ -12,6 +14,7 @@ import * as NodeFs from "node:fs"
 import * as NodeReadline from "node:readline"
 import {
   ContextItem,
+  FileId,
   FileReference,
   Message,
   MessageId,
@@ -23,10 +26,14 @@ import {
   TurnSnapshot
 } from "./Domain.js"
 import { ArchiveFileError, InvalidInput } from "./Errors.js"
+import { FileSymbols } from "./files/Symbols.js"
 import { Storage } from "./Storage.js"
 
-/** The archive format's version; `importSession` refuses archives of a newer one. */
-export const ARCHIVE_VERSION = 1
+/**
+ * The archive format's version; `importSession` refuses archives of a newer one. Version 2 added
+ * file contents (version 1 archives carry references only, and still import).
+ */
+export const ARCHIVE_VERSION = 2
 
 const Count = Schema.NonNegativeInt
 
@@ -81,6 +88,26 @@ export const FileRecord = Schema.Struct({
   file: FileReference
 })
 
+/** A file's content facts; its bytes follow in `file_chunk` records, in order. */
+export const FileContentRecord = Schema.Struct({
+  type: Schema.Literal("file_content"),
+  id: FileId,
+  byteLength: Count,
+  lineCount: Count,
+  text: Schema.Boolean,
+  symbols: Schema.optional(FileSymbols)
+})
+
+/** One piece of a file's content (see `Storage.Files`), base64 in the archive. */
+export const FileChunkRecord = Schema.Struct({
+  type: Schema.Literal("file_chunk"),
+  id: FileId,
+  ord: Count,
+  firstLine: Count,
+  lineCount: Count,
+  data: Schema.Uint8ArrayFromBase64
+})
+
 /**
  * One line of an archive.
  *
@@ -93,7 +120,9 @@ export const ArchiveRecord = Schema.Union(
   SummaryRecord,
   ContextItemRecord,
   SnapshotRecord,
-  FileRecord
+  FileRecord,
+  FileContentRecord,
+  FileChunkRecord
 )
 export type ArchiveRecord = typeof ArchiveRecord.Type
 

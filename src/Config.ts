@@ -128,10 +128,14 @@ export const CompactionConfig = Schema.Struct({
 )
 export type CompactionConfig = typeof CompactionConfig.Type
 
-/** Large-file handling. */
+/** Large-file handling (see docs/files.md). */
 export const FileConfig = Schema.Struct({
   /** Files of at least this many tokens become references instead of inline text. */
-  inlineThreshold: withDefault(intAtLeast(100), () => 10_000)
+  inlineThreshold: withDefault(intAtLeast(100), () => 10_000),
+  /** Budget of a reference's exploration summary, in tokens. */
+  summaryTokens: withDefault(intBetween(50, 20_000), () => 1_000),
+  /** Larger files are refused with a `FileError` before they are read. */
+  maxFileBytes: withDefault(intBetween(1_024, 1_073_741_824), () => 64 * 1024 * 1024)
 })
 export type FileConfig = typeof FileConfig.Type
 

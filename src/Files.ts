@@ -2,33 +2,38 @@
  * Large files. `FileHandler.ingest` turns a file into what goes into a message: below
  * `inlineThreshold` tokens its text, at or above it a reference — `file_<sha256>` id, path,
  * detected type, token count and a structural summary built by a real parser — with the bytes
- * stored once per id in the {@link FileContentStore}, so the model can read the file back
+ * stored once per id in the store (`Storage.Files`), so the model can read the file back
  * (`describe` / `expand`) after it changed or was deleted on disk. Binary files (and SQLite
  * databases) always become references: their bytes never enter a context.
  *
+ * Ingesting is two steps, so that a message with several files stores nothing until every file
+ * is read: `prepare` reads, detects, counts and summarises (it only reads the store, to reuse a
+ * summary), `save` writes the content and reference.
+ *
  * @since 0.1.0
  */
-import { Clock, Context, Effect, Layer, Option, Schema } from "effect"
+import { Clock, Context, Effect, Layer } from "effect"
 import * as NodeFs from "node:fs/promises"
 import { Settings } from "./Config.js"
-import { FileId, FileReference } from "./Domain.js"
+import { FileReference } from "./Domain.js"
 import { FileError } from "./Errors.js"
-import { FileContentStore } from "./files/ContentStore.js"
 import { detect } from "./files/Detect.js"
-import { countLines } from "./files/Lines.js"
-import * as Paging from "./files/Paging.js"
+import type { Within } from "./files/Digest.js"
+import type * as Paging from "./files/Paging.js"
+import * as Reader from "./files/Reader.js"
 import * as Summarize from "./files/Summarize.js"
-import type { FileType } from "./files/types.js"
+import { fromCode } from "./files/Symbols.js"
+import type { Count, FileType } from "./files/types.js"
 import * as Ids from "./internal/ids.js"
-import type { StoreFailure } from "./Storage.js"
+import * as Storage from "./Storage.js"
 import { Tokenizer } from "./Tokenizer.js"
 
-export { FileContentStore } from "./files/ContentStore.js"
+export { EXPAND_DEFAULT_TOKENS, type ExpandRequest } from "./files/Reader.js"
 export type { FileType } from "./files/types.js"
 
 /** Files of at least this many tokens become references (SPEC §9; `file.inlineThreshold`). */
 export const DEFAULT_INLINE_THRESHOLD = 10_000
-/** Larger files are refused with a `FileError` rather than read into memory. */
+/** Larger files are refused with a `FileError` rather than read into memory (`file.maxFileBytes`). */
 export const DEFAULT_MAX_FILE_BYTES = 64 * 1024 * 1024
 
 export interface Options {
@@ -49,49 +54,51 @@ export type FileInput =
 /** The `file_ref` part a reference goes into a message as. */
 export interface FileRefInput {
   readonly type: "file_ref"
-  readonly fileId: FileId
+  readonly fileId: FileReference["id"]
   readonly path: string
   readonly fileType: string
   readonly fileTokens: number
   readonly summary: string
 }
 
-/** What ingesting gave: the text itself, or a reference that stands in for it. */
-export type Ingested =
-  | {
-    readonly _tag: "Inline"
-    readonly path: string
-    readonly fileType: FileType
-    readonly text: string
-    readonly tokens: number
-  }
-  | {
-    readonly _tag: "Reference"
-    readonly reference: FileReference
-    readonly part: FileRefInput
-    /** The content was already stored (same bytes under this or another path): not summarised again. */
-    readonly reused: boolean
-  }
-
-export interface ExpandRequest {
-  readonly symbol?: string | undefined
-  readonly from?: Paging.PagePosition | undefined
-  readonly maxTokens?: number | undefined
-  readonly continueWith?: ((next: Paging.PagePosition) => string) | undefined
+/** A file small enough to go into the message as its text. */
+export interface Inline {
+  readonly _tag: "Inline"
+  readonly path: string
+  readonly fileType: FileType
+  readonly text: string
+  readonly tokens: number
 }
 
-/** Default and ceiling of one `expand` page, in tokens (as the memory tools' expand). */
-export const EXPAND_DEFAULT_TOKENS = 4_000
+/** A file that goes into the message as a reference. */
+export interface Reference {
+  readonly _tag: "Reference"
+  readonly reference: FileReference
+  readonly part: FileRefInput
+  /** The content was already stored (same bytes under this or another path): not summarised again. */
+  readonly reused: boolean
+}
+
+/** What ingesting gave: the text itself, or a reference that stands in for it. */
+export type Ingested = Inline | Reference
+
+/** A read and summarised file, not stored yet (see `save`). */
+export type Prepared = Inline | (Reference & { readonly file: Storage.NewFile })
 
 export interface Service {
-  readonly ingest: (input: FileInput) => Effect.Effect<Ingested, FileError | StoreFailure>
+  /** Reads, detects, counts and (for a reference) summarises; writes nothing. */
+  readonly prepare: (input: FileInput) => Effect.Effect<Prepared, FileError | Storage.StoreFailure>
+  /** Stores a prepared reference's content and reference (nothing for inline text); idempotent. */
+  readonly save: (prepared: Prepared) => Effect.Effect<void, Storage.StoreFailure>
+  /** `prepare` then `save`. */
+  readonly ingest: (input: FileInput) => Effect.Effect<Ingested, FileError | Storage.StoreFailure>
   /** The summary and facts of a stored file, as `describe file_…` shows them. */
-  readonly describe: (id: string) => Effect.Effect<string, FileError | StoreFailure>
+  readonly describe: (id: string) => Effect.Effect<string, FileError | Storage.StoreFailure>
   /** One page of a stored file (or of one symbol of it). */
   readonly expand: (
     id: string,
-    request?: ExpandRequest
-  ) => Effect.Effect<Paging.ExpandFileResult, FileError | StoreFailure>
+    request?: Reader.ExpandRequest
+  ) => Effect.Effect<Paging.ExpandFileResult, FileError | Storage.StoreFailure>
 }
 
 /**
@@ -126,6 +133,14 @@ const readBytes = (path: string, maxBytes: number): Effect.Effect<Uint8Array, Fi
   Effect.gen(function*() {
     const stat = yield* Effect.tryPromise({ try: () => NodeFs.stat(path), catch: fromFsError(path) })
     if (stat.isDirectory()) return yield* new FileError({ path, reason: "is_directory" })
+    // A FIFO or a device would block the read or never end: only regular files are read.
+    if (!stat.isFile()) {
+      return yield* new FileError({
+        path,
+        reason: "unreadable",
+        detail: "not a regular file (a FIFO, socket or device)"
+      })
+    }
     if (stat.size > maxBytes) {
       return yield* new FileError({
         path,
@@ -151,139 +166,149 @@ const bytesOf = (input: FileInput, maxBytes: number): Effect.Effect<Uint8Array, 
     : Effect.succeed(bytes)
 }
 
-const decodeId = Schema.decodeUnknownOption(FileId)
-
 /** The text an inline file goes into a message as: its content framed by its path and type. */
-export const renderInline = (file: Extract<Ingested, { _tag: "Inline" }>): string =>
+export const renderInline = (file: Inline): string =>
   `[file path="${file.path}" type="${file.fileType}" tokens="${
     file.tokens.toLocaleString("en")
   }"]\n${file.text}\n[/file]`
 
-export const make = (
-  options: Options = {}
-): Effect.Effect<Service, never, Tokenizer | FileContentStore> =>
+/** How the handler counts tokens: a counter, and optionally one that stops past a limit. */
+export interface Counting {
+  readonly count: Count
+  /** `false` above `limit`, otherwise the count (e.g. `Tokenizer.isWithinLimit`); `count` by default. */
+  readonly isWithinLimit?: ((text: string, limit: number) => false | number) | undefined
+}
+
+/** The file handler over a store (a session's, or the layer's). */
+export const make = (store: Storage.Service, counting: Counting, options: Options = {}): Service => {
+  const { count } = counting
+  const isWithinLimit = counting.isWithinLimit ?? ((text: string, limit: number) => {
+    const n = count(text)
+    return n <= limit ? n : false
+  })
+  const within: Within = (text, budget) => isWithinLimit(text, budget) !== false
+  const inlineThreshold = options.inlineThreshold ?? DEFAULT_INLINE_THRESHOLD
+  const summaryTokens = options.summaryTokens ?? Summarize.DEFAULT_SUMMARY_TOKENS
+  const maxBytes = options.maxFileBytes ?? DEFAULT_MAX_FILE_BYTES
+
+  const prepare = (input: FileInput) =>
+    Effect.gen(function*() {
+      const bytes = yield* bytesOf(input, maxBytes)
+      let text: string | undefined
+      const decoded = () => (text ??= Summarize.decode(bytes))
+      const detected = detect(input.path, bytes, decoded)
+      const textual = detected.fileType !== "binary" && detected.fileType !== "sqlite"
+      let tokens = 0
+      if (textual) {
+        // Strictly below the threshold goes inline; counting stops early past it.
+        const below = isWithinLimit(decoded(), inlineThreshold - 1)
+        if (below !== false) {
+          return {
+            _tag: "Inline",
+            path: input.path,
+            fileType: detected.fileType,
+            text: decoded(),
+            tokens: below
+          } as const
+        }
+        tokens = count(decoded())
+      }
+      const id = Ids.fileId(bytes)
+      const existing = yield* store.getFile(id)
+      let symbols: Storage.NewFile["symbols"]
+      const reference = existing?.reference ?? (yield* Effect.gen(function*() {
+        const summary = yield* Summarize.summarize(
+          { path: input.path, bytes, text: textual ? decoded() : undefined, detected },
+          { budget: summaryTokens, count, within, maxParseChars: options.maxParseChars }
+        )
+        if (summary.outline !== undefined) symbols = fromCode(summary.outline.symbols)
+        return new FileReference({
+          id,
+          path: input.path,
+          fileType: summary.fileType,
+          tokenCount: tokens,
+          summary: summary.text,
+          createdAt: yield* Clock.currentTimeMillis
+        })
+      }))
+      const part: FileRefInput = {
+        type: "file_ref",
+        fileId: id,
+        path: input.path,
+        fileType: reference.fileType,
+        // counted as this handler counts (a stored reference may have been counted for another model)
+        fileTokens: textual ? tokens : reference.tokenCount,
+        summary: reference.summary
+      }
+      return {
+        _tag: "Reference",
+        reference,
+        part,
+        reused: existing !== undefined,
+        // (a reference an older store kept without its content gets the content now)
+        file: { reference, content: bytes, text: textual, symbols }
+      } as const
+    }).pipe(
+      Effect.withSpan("FileHandler.prepare", { attributes: { path: input.path }, captureStackTrace: false })
+    )
+
+  const save = (prepared: Prepared) =>
+    prepared._tag === "Inline" ? Effect.void : Effect.asVoid(store.putFile(prepared.file))
+
+  const ingest = (input: FileInput) =>
+    Effect.flatMap(prepare(input), (prepared): Effect.Effect<Ingested, Storage.StoreFailure> => {
+      if (prepared._tag === "Inline") return Effect.succeed(prepared)
+      const { file: _, ...ingested } = prepared
+      return Effect.as(save(prepared), ingested)
+    })
+
+  return {
+    prepare,
+    save,
+    ingest,
+    describe: (id) => Reader.describe(store, id),
+    expand: (id, request) => Reader.expand(store, count, id, request)
+  }
+}
+
+/** The handler over the `Tokenizer` service (its default encoding) and the `Storage` service. */
+const fromServices = (options: Options) =>
   Effect.gen(function*() {
     const tokenizer = yield* Tokenizer
-    const store = yield* FileContentStore
-    const inlineThreshold = options.inlineThreshold ?? DEFAULT_INLINE_THRESHOLD
-    const summaryTokens = options.summaryTokens ?? Summarize.DEFAULT_SUMMARY_TOKENS
-    const maxBytes = options.maxFileBytes ?? DEFAULT_MAX_FILE_BYTES
-    const count = (text: string) => tokenizer.count(text)
-
-    const ingest = (input: FileInput) =>
-      Effect.gen(function*() {
-        const bytes = yield* bytesOf(input, maxBytes)
-        let text: string | undefined
-        const decoded = () => (text ??= Summarize.decode(bytes))
-        const detected = detect(input.path, bytes, decoded)
-        const textual = detected.fileType !== "binary" && detected.fileType !== "sqlite"
-        let tokens = 0
-        if (textual) {
-          // Strictly below the threshold goes inline; counting stops early past it.
-          const within = tokenizer.isWithinLimit(decoded(), inlineThreshold - 1)
-          if (within !== false) {
-            return {
-              _tag: "Inline",
-              path: input.path,
-              fileType: detected.fileType,
-              text: decoded(),
-              tokens: within
-            } as const
-          }
-          tokens = count(decoded())
-        }
-        const id = Ids.fileId(bytes)
-        const existing = yield* store.reference(id)
-        // A reference written without its content (by an older store) gets its content now.
-        if (existing !== undefined) yield* store.put({ reference: existing, content: bytes })
-        const reference = existing ?? (yield* Effect.gen(function*() {
-          const summary = yield* Summarize.summarize(
-            { path: input.path, bytes, text: textual ? decoded() : undefined, detected },
-            { budget: summaryTokens, count, maxParseChars: options.maxParseChars }
-          )
-          const created = new FileReference({
-            id,
-            path: input.path,
-            fileType: summary.fileType,
-            tokenCount: tokens,
-            summary: summary.text,
-            createdAt: yield* Clock.currentTimeMillis
-          })
-          yield* store.put({ reference: created, content: bytes })
-          return created
-        }))
-        const part: FileRefInput = {
-          type: "file_ref",
-          fileId: id,
-          path: input.path,
-          fileType: reference.fileType,
-          fileTokens: reference.tokenCount,
-          summary: reference.summary
-        }
-        return { _tag: "Reference", reference, part, reused: existing !== undefined } as const
-      }).pipe(
-        Effect.withSpan("FileHandler.ingest", { attributes: { path: input.path }, captureStackTrace: false })
-      )
-
-    const load = (raw: string) =>
-      Effect.gen(function*() {
-        const id = Option.getOrUndefined(decodeId(raw.trim()))
-        const reference = id === undefined ? undefined : yield* store.reference(id)
-        const content = id === undefined || reference === undefined ? undefined : yield* store.content(id)
-        if (reference === undefined || content === undefined) {
-          return yield* new FileError({ path: raw, reason: "unknown_id" })
-        }
-        return { reference, content }
-      })
-
-    const describe = (raw: string) =>
-      Effect.map(load(raw), ({ content, reference }) => {
-        const textual = reference.fileType !== "binary" && reference.fileType !== "sqlite"
-        return Paging.describeFile(reference, {
-          bytes: content.length,
-          lines: textual ? countLines(Summarize.decode(content)) : undefined
-        })
-      }).pipe(Effect.withSpan("FileHandler.describe", { captureStackTrace: false }))
-
-    const expand = (raw: string, request: ExpandRequest = {}) =>
-      Effect.gen(function*() {
-        const { content, reference } = yield* load(raw)
-        const textual = reference.fileType !== "binary" && reference.fileType !== "sqlite"
-        const text = textual ? Summarize.decode(content) : ""
-        const outline = request.symbol === undefined
-          ? undefined
-          : yield* Summarize.codeOutline(reference.fileType, text)
-        return Paging.expandFile({
-          reference,
-          content: text,
-          outline,
-          symbol: request.symbol,
-          from: request.from,
-          maxTokens: request.maxTokens ?? EXPAND_DEFAULT_TOKENS,
-          count,
-          continueWith: request.continueWith
-        })
-      }).pipe(Effect.withSpan("FileHandler.expand", { captureStackTrace: false }))
-
-    return { ingest, describe, expand } satisfies Service
+    const store = yield* Storage.Storage
+    return make(store, {
+      count: (text) => tokenizer.count(text),
+      isWithinLimit: (text, limit) => tokenizer.isWithinLimit(text, limit)
+    }, options)
   })
 
 /**
- * The file handler over the `Tokenizer` and a {@link FileContentStore}.
+ * The file handler over the `Storage` and `Tokenizer` services.
  *
  * @since 0.1.0
  */
-export const layer = (options: Options = {}): Layer.Layer<FileHandler, never, Tokenizer | FileContentStore> =>
-  Layer.effect(FileHandler, make(options))
+export const layer = (options: Options = {}): Layer.Layer<FileHandler, never, Tokenizer | Storage.Storage> =>
+  Layer.effect(FileHandler, fromServices(options))
+
+/** The handler's options from the `file` section of a configuration. */
+export const optionsOf = (file: {
+  readonly inlineThreshold: number
+  readonly summaryTokens: number
+  readonly maxFileBytes: number
+}): Options => ({
+  inlineThreshold: file.inlineThreshold,
+  summaryTokens: file.summaryTokens,
+  maxFileBytes: file.maxFileBytes
+})
 
 /**
  * The file handler configured by the `file` section of the base configuration (`Settings`).
  *
  * @since 0.1.0
  */
-export const layerFromSettings: Layer.Layer<FileHandler, never, Tokenizer | FileContentStore | Settings> =
+export const layerFromSettings: Layer.Layer<FileHandler, never, Tokenizer | Storage.Storage | Settings> =
   Layer
     .effect(
       FileHandler,
-      Effect.flatMap(Settings, (settings) => make({ inlineThreshold: settings.file.inlineThreshold }))
+      Effect.flatMap(Settings, (settings) => fromServices(optionsOf(settings.file)))
     )

@@ -4,11 +4,12 @@
  * - `grep` searches the session's whole immutable history (messages, tool inputs and outputs,
  *   summaries) — full text through SQLite FTS5 by default, or a regular expression (RE2 syntax,
  *   matched in linear time) over a time-bounded scan — and says where each hit lives now: in the
- *   context, or under which active summary.
+ *   context, or under which active summary — then the contents of the files the session's
+ *   messages reference, line by line.
  * - `describe` tells what an id is: a summary (kind, depth, span, what it condenses, file ids,
- *   text), a message (role, seq, parts, what covers it) or a file reference.
+ *   text), a message (role, seq, parts, what covers it) or a file (path, type, size, summary).
  * - `expand` returns the originals a summary stands for (or one message in full, pruned tool
- *   outputs included), a page at a time.
+ *   outputs included), or a file's numbered lines (or one symbol's), a page at a time.
  *
  * Every answer is compact, self-describing text under a token cap, with an opaque cursor for the
  * next page, so a model can chain grep → describe → expand without flooding its own context. The
@@ -25,6 +26,7 @@ import type { ContextItem, FileId, Message, MessageId, SessionId, SummaryId, Sum
 import { InvalidInput } from "./Errors.js"
 import { coverage } from "./memory/coverage.js"
 import * as Cursor from "./memory/cursor.js"
+import * as MemoryFiles from "./memory/files.js"
 import * as Regex from "./memory/regex.js"
 import { ceilBoundary, clipChars, firstCharLength, floorBoundary, sliceChars } from "./memory/text.js"
 import * as Metrics from "./Metrics.js"
@@ -97,6 +99,8 @@ export interface GrepHit {
 
 export interface GrepResult {
   readonly hits: ReadonlyArray<GrepHit>
+  /** Matches in the contents of the files the session's messages reference (after the message hits). */
+  readonly fileHits: ReadonlyArray<MemoryFiles.FileHit>
   readonly nextCursor?: string | undefined
   /** Set when a regex scan stopped at its time budget before the end. */
   readonly stoppedEarly?: boolean | undefined
@@ -173,7 +177,9 @@ export const grep = (scope: MemoryScope, request: GrepInput): Effect.Effect<Grep
     const limit = input.limit ?? 20
     const queryKey = `${mode}\u0000${input.pattern}\u0000${input.summaryId ?? ""}`
     const cursor = yield* Cursor.read(input.cursor, "grep", queryKey)
-    const after = cursor?.p ?? 0
+    // a cursor with a file continues in the file contents, after every message hit
+    const inFiles = cursor?.f !== undefined
+    const after = inFiles ? 0 : cursor?.p ?? 0
     // Within a summary: what it covers, in its session only (a relative's messages can share seqs).
     const within = input.summaryId === undefined ? undefined : yield* findSummary(scope, input.summaryId)
     const covered = within === undefined ? undefined : yield* coverage(scope.store, within)
@@ -189,7 +195,11 @@ export const grep = (scope: MemoryScope, request: GrepInput): Effect.Effect<Grep
     let clipped = 0
     let window = 0
     let examined = 0
-    if (mode === "fulltext") {
+    const started = yield* Clock.currentTimeMillis
+    const pattern = mode === "regex" ? yield* Regex.compile(input.pattern) : undefined
+    if (inFiles) {
+      // the message hits were all on earlier pages
+    } else if (mode === "fulltext") {
       for (;;) {
         const page = yield* scope.store.search({
           sessionIds,
@@ -206,10 +216,8 @@ export const grep = (scope: MemoryScope, request: GrepInput): Effect.Effect<Grep
         }
         if (found.length > limit || page.length <= limit) break
       }
-    } else {
-      const pattern = yield* Regex.compile(input.pattern)
+    } else if (pattern !== undefined) {
       window = pattern.window
-      const started = yield* Clock.currentTimeMillis
       scan: for (;;) {
         const page = yield* scope.store.scan({ sessionIds, after: lastScanned, limit: SCAN_PAGE, seqRange })
         for (const row of page) {
@@ -259,16 +267,56 @@ export const grep = (scope: MemoryScope, request: GrepInput): Effect.Effect<Grep
       }
     }))
 
+    // Then the contents of the files the session references (not within a summary: a summary covers
+    // messages, not files), for the rest of the page.
+    const fileMatch = pattern === undefined ? MemoryFiles.fullTextMatcher(input.pattern) : pattern.find
+    const files =
+      input.summaryId !== undefined || stoppedEarly || found.length > limit || fileMatch === undefined
+        ? { hits: [] }
+        : yield* MemoryFiles.search(scope, {
+          match: fileMatch,
+          after: cursor?.f === undefined ? undefined : { file: cursor.f, line: cursor.p },
+          limit: limit + 1 - found.length,
+          // file contents are searched here, not by an index: bounded in both modes
+          deadline: started + REGEX_TIME_BUDGET_MS
+        })
+    if (files.stoppedAt !== undefined) stoppedEarly = true
+    /** Every hit in page order, with where the next page starts when it is the last one shown. */
+    const entries: Array<
+      & { readonly line: string; readonly resume: Cursor.Position }
+      & (
+        | { readonly kind: "message"; readonly hit: GrepHit }
+        | { readonly kind: "file"; readonly hit: MemoryFiles.FileHit }
+      )
+    > = [
+      ...located.map(({ hit, position }) => ({
+        kind: "message" as const,
+        hit,
+        resume: { p: position },
+        line: clipChars(
+          `${hit.messageId} #${hit.seq} ${hit.role} [${describeLocation(hit.location)}]: ${hit.snippet}`,
+          LINE_CHARS
+        )
+      })),
+      ...files.hits.map(({ hit, resume }) => ({
+        kind: "file" as const,
+        hit,
+        resume: MemoryFiles.toCursor(resume),
+        line: clipChars(`${hit.fileId} ${hit.path}:${hit.line}: ${hit.snippet}`, LINE_CHARS)
+      }))
+    ]
+    /** Where a search that stopped at its time budget goes on. */
+    const stoppedResume: Cursor.Position | undefined = files.stoppedAt !== undefined
+      ? MemoryFiles.toCursor(files.stoppedAt)
+      : stoppedEarly
+      ? { p: lastScanned }
+      : undefined
+
     // The answer, within the token cap: measured as rendered, framing and cursor included.
     const header = `grep ${JSON.stringify(clipChars(input.pattern, PATTERN_SHOWN))} (${mode}${
       input.summaryId === undefined ? "" : ` within ${input.summaryId}`
     })`
-    const lines = located.slice(0, limit).map(({ hit }) =>
-      clipChars(
-        `${hit.messageId} #${hit.seq} ${hit.role} [${describeLocation(hit.location)}]: ${hit.snippet}`,
-        LINE_CHARS
-      )
-    )
+    const lines = entries.slice(0, limit).map((entry) => entry.line)
     const note = clipped === 0 ? [] : [
       `(${clipped} long text${
         clipped === 1 ? " was" : "s were"
@@ -276,12 +324,10 @@ export const grep = (scope: MemoryScope, request: GrepInput): Effect.Effect<Grep
       "only; a shorter pattern searches further)"
     ]
     const render = (shown: number) => {
-      const next = shown < located.length
-        ? located[shown - 1]?.position ?? after
-        : stoppedEarly
-        ? lastScanned
-        : undefined
-      const nextCursor = next === undefined ? undefined : Cursor.encode("grep", queryKey, { p: next })
+      const next = shown < entries.length
+        ? entries[shown - 1]?.resume ?? cursor ?? { p: after }
+        : stoppedResume
+      const nextCursor = next === undefined ? undefined : Cursor.encode("grep", queryKey, next)
       const summary = shown === 0
         ? `${header}: no ${cursor === undefined ? "" : "more "}matches${
           stoppedEarly ? " in the part scanned so far" : ""
@@ -294,8 +340,10 @@ export const grep = (scope: MemoryScope, request: GrepInput): Effect.Effect<Grep
             JSON.stringify(nextCursor)
           }`
         ]
+      const page = entries.slice(0, shown)
       return {
-        hits: located.slice(0, shown).map((l) => l.hit),
+        hits: page.flatMap((entry) => entry.kind === "message" ? [entry.hit] : []),
+        fileHits: page.flatMap((entry) => entry.kind === "file" ? [entry.hit] : []),
         nextCursor,
         stoppedEarly,
         text: [summary, ...lines.slice(0, shown), ...note, ...footer].join("\n")
@@ -355,14 +403,8 @@ export type Description =
   }
   /** An operator run this session started (see `Operators`). */
   | { readonly kind: "run"; readonly run: RunInfo }
-  | {
-    readonly kind: "file"
-    readonly id: FileId
-    readonly path: string
-    readonly fileType: string
-    readonly tokens: number
-    readonly summary: string
-  }
+  /** A file a message of this session references: its facts and summary. */
+  | MemoryFiles.FileDescription
 
 export interface DescribeResult {
   readonly description: Description
@@ -443,30 +485,7 @@ export const describe = (
       if (Option.isNone(run)) return yield* unknownId(id)
       return { description: { kind: "run" as const, run: run.value }, text: RunPages.describeText(run.value) }
     }
-    if (id.startsWith("file_")) {
-      const ref = yield* scope.store.getFileReference(id as FileId)
-      // File references are shared by the database: only describe those this session mentions.
-      const mentioned = ref === undefined
-        ? []
-        : yield* scope.store.search({ sessionIds: scope.sessionIds, text: id, limit: 1 })
-      if (ref === undefined || mentioned.length === 0) return yield* unknownId(id)
-      const text = [
-        `${ref.id}: file ${ref.path} (${ref.fileType}), ${ref.tokenCount} tokens`,
-        "summary:",
-        ref.summary
-      ].join("\n")
-      return {
-        description: {
-          kind: "file" as const,
-          id: ref.id,
-          path: ref.path,
-          fileType: ref.fileType,
-          tokens: ref.tokenCount,
-          summary: ref.summary
-        },
-        text
-      }
-    }
+    if (id.startsWith("file_")) return yield* MemoryFiles.describe(scope, id)
     return yield* unknownId(id)
   }).pipe(
     Effect.withSpan("MemoryTools.describe", {
@@ -481,18 +500,24 @@ export const describe = (
 
 export const ExpandInput = Schema.Struct({
   id: Schema.String.annotations({
-    description: "a sum_… id (its originals), a msg_… id (that message in full) or a run_… id (the " +
-      "results of an operator run)"
+    description: "a sum_… id (its originals), a msg_… id (that message in full), a file_… id (the " +
+      "file's lines) or a run_… id (the results of an operator run)"
   }),
   cursor: Schema.optional(Schema.String),
-  maxTokens: Schema.optional(Schema.Number.pipe(Schema.int(), Schema.between(200, EXPAND_MAX_TOKENS)))
+  maxTokens: Schema.optional(Schema.Number.pipe(Schema.int(), Schema.between(200, EXPAND_MAX_TOKENS))),
+  symbol: Schema.optional(Schema.String.pipe(Schema.maxLength(300))).annotations({
+    description: "file_… only: one declaration's lines, e.g. \"Router\" or \"Router.handle\""
+  }),
+  line: Schema.optional(Schema.Number.pipe(Schema.int(), Schema.greaterThanOrEqualTo(1))).annotations({
+    description: "file_… only: the line to start at (e.g. from a grep hit)"
+  })
 })
 export type ExpandInput = typeof ExpandInput.Type
 
 export interface ExpandedItem {
-  /** `run_item`: one item's result of an operator run. */
-  readonly kind: "message" | "summary" | "run_item"
-  readonly id: MessageId | SummaryId | RunPages.RunItemRef
+  /** `run_item`: one item's result of an operator run; `file`: a page of a file's numbered lines. */
+  readonly kind: "message" | "summary" | "run_item" | "file"
+  readonly id: MessageId | SummaryId | RunPages.RunItemRef | FileId
   readonly text: string
   /** True when this page holds only a piece of the item (the rest follows with the cursor). */
   readonly partial: boolean
@@ -525,6 +550,22 @@ export const expand = (scope: MemoryScope, request: ExpandInput): Effect.Effect<
     const input = yield* checkInput(ExpandInput, "expand", request)
     const id = input.id.trim()
     const maxTokens = input.maxTokens ?? EXPAND_DEFAULT_TOKENS
+    if (id.startsWith("file_")) {
+      const page = yield* MemoryFiles.expand(scope, { ...input, id, maxTokens })
+      return {
+        items: page.lines === ""
+          ? []
+          : [{
+            kind: "file" as const,
+            id: id as FileId,
+            text: page.lines,
+            partial: page.nextCursor !== undefined
+          }],
+        total: page.totalLines,
+        nextCursor: page.nextCursor,
+        text: page.text
+      } satisfies ExpandResult
+    }
     const cursor = yield* Cursor.read(input.cursor, "expand", id)
 
     // What the id stands for, in order, as text: `total` items, read a window at a time.
@@ -682,16 +723,18 @@ export const names: ReadonlyArray<string> = ["grep", "describe", "expand"]
 
 /** What each memory tool tells the model it does (also used by `mnesis/effect-ai`'s toolkit). */
 export const descriptions = {
-  grep: "Search this conversation's whole history, including everything summarised away: " +
-    "words by default, or mode regex with a regular expression in RE2 syntax (case-insensitive; " +
-    "no backreferences or lookaround). Returns matching messages with ids, a snippet, and where each " +
-    "lives now (in context, or which summary covers it).",
+  grep: "Search this conversation's whole history, including everything summarised away, and the " +
+    "contents of the files it references: words by default, or mode regex with a regular expression in " +
+    "RE2 syntax (case-insensitive; no backreferences or lookaround). Returns matching messages with ids, " +
+    "a snippet, and where each lives now (in context, or which summary covers it), then matching file " +
+    "lines (file id, path:line) to read on with expand.",
   describe: "Tell what an id is: a summary (sum_…: span, depth, what it condenses, files), " +
-    "a message (msg_…: role, parts, what covers it), a file (file_…: path, type, summary) or an " +
-    "operator run (run_…: what ran, the counts).",
+    "a message (msg_…: role, parts, what covers it), a file (file_…: path, type, size, its structural " +
+    "summary) or an operator run (run_…: what ran, the counts).",
   expand: "Show the original messages a summary (sum_…) stands for, one message (msg_…) in full " +
-    "with pruned tool outputs restored, or the results of an operator run (run_…), a page at a time " +
-    "(pass the cursor to continue)."
+    "with pruned tool outputs restored, a file's content (file_…) as numbered lines — from a line, or " +
+    "only one declaration with symbol (\"Class.method\") — or the results of an operator run (run_…), " +
+    "a page at a time (pass the cursor to continue)."
 } as const
 
 /** The three memory tools, bound to a scope, for `send`'s tool loop or a host's own loop. */

@@ -22,6 +22,7 @@ import type { BuiltContext, ContextBuilder } from "./ContextBuilder.js"
 import type {
   CompactionResult,
   ContextBreakdown,
+  FileId,
   FinishReason,
   FinishReasonInput,
   Message,
@@ -36,6 +37,7 @@ import type {
   ConfigError,
   ContextOverflow,
   DatabaseCorrupt,
+  FileError,
   InvalidInput,
   LlmError,
   SchemaTooNew,
@@ -71,7 +73,49 @@ export type MnesisError =
   | SchemaTooNew
   | InvalidInput
   | ContextOverflow
+  | FileError
   | LlmError
+
+/**
+ * A file in a message (`send`, `stream`, `record`): read from `path`, or `content` given for it
+ * (`path` then only names it). Below `file.inlineThreshold` tokens its text goes into the message;
+ * at or above it, a `file_ref` part (id, path, type, token count, summary) with the content kept
+ * in the store. See {@link Session.attachFile}.
+ *
+ * @since 0.1.0
+ */
+export interface FilePartInput {
+  readonly type: "file"
+  readonly path: string
+  readonly content?: string | Uint8Array | undefined
+}
+
+/** A part of a message a caller writes: a stored part's input, or a file to attach. */
+export type MessagePart = PartInput | FilePartInput
+
+/** What `attachFile` takes: a path to read, or a path naming the content given. */
+export type AttachFileInput = string | {
+  readonly path: string
+  readonly content?: string | Uint8Array | undefined
+}
+
+/** A file ready to go into a message, its content (when it is a reference) already stored. */
+export interface AttachedFile {
+  /** The part to put into a message: the file's text (framed by its path), or its `file_ref`. */
+  readonly part: PartInput
+  /** True when the text itself goes in (below `file.inlineThreshold`). */
+  readonly inline: boolean
+  readonly path: string
+  readonly fileType: string
+  /** Tokens of the file's whole text (0 for binary files). */
+  readonly tokens: number
+  /** For a reference: the content id (`file_<sha256>`) the memory tools read it by. */
+  readonly fileId?: FileId | undefined
+  /** For a reference: the exploration summary that stands in for the content. */
+  readonly summary?: string | undefined
+  /** For a reference: the same content was already stored (not summarised again). */
+  readonly reused: boolean
+}
 
 export interface OpenOptions {
   /** `provider/model`, e.g. `anthropic/claude-opus-4-6`, `openai/gpt-5`, `mock/echo`. */
@@ -171,8 +215,8 @@ export interface TurnResult {
 }
 
 export interface RecordInput {
-  readonly user?: string | ReadonlyArray<PartInput> | undefined
-  readonly assistant?: string | ReadonlyArray<PartInput> | undefined
+  readonly user?: string | ReadonlyArray<MessagePart> | undefined
+  readonly assistant?: string | ReadonlyArray<MessagePart> | undefined
   /** Usage the host's provider reported (whole numbers ≥ 0); counted when absent. */
   readonly tokens?: Partial<TokenUsage> | undefined
   /**
@@ -204,14 +248,22 @@ export interface Session {
   /** The session's system prompt (restored by `load`). */
   readonly systemPrompt: string
   readonly send: <R = never>(
-    message: string | ReadonlyArray<PartInput>,
+    message: string | ReadonlyArray<MessagePart>,
     options?: SendOptions<R>
   ) => Effect.Effect<TurnResult, MnesisError, R>
   readonly stream: <R = never>(
-    message: string | ReadonlyArray<PartInput>,
+    message: string | ReadonlyArray<MessagePart>,
     options?: Omit<SendOptions<R>, "onPart">
   ) => Stream.Stream<StreamEvent, MnesisError, R>
   readonly record: (input: RecordInput) => Effect.Effect<RecordResult, MnesisError>
+  /**
+   * Reads a file (or takes its content) and gives the part to put into a message: its text below
+   * `file.inlineThreshold` tokens, otherwise a `file_ref` whose content is now stored (once per
+   * content, shared by every session), so the model can `describe` and `expand` it. Writes no
+   * message. A missing file, a directory, a permission error or a file over `file.maxFileBytes`
+   * fail with `FileError`, and nothing is stored.
+   */
+  readonly attachFile: (file: AttachFileInput) => Effect.Effect<AttachedFile, MnesisError>
   /** What the next `send` would send (waits for compaction at the hard threshold, as `send` does). */
   readonly contextForNextTurn: (
     options?: { readonly systemPrompt?: string | undefined }

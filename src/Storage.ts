@@ -44,6 +44,7 @@ import type {
   SessionNotFound,
   StorageError
 } from "./Errors.js"
+import type { FileSymbol } from "./files/Symbols.js"
 import type {
   ItemRecord,
   ItemStatus,
@@ -301,7 +302,70 @@ export interface Runs {
   ) => Effect.Effect<void, RunTakenOver | StoreFailure>
 }
 
-export interface Service extends Runs {
+// ---------------------------------------------------------------------------------------------
+// File contents
+// ---------------------------------------------------------------------------------------------
+
+/** A file to store: its reference and its bytes. */
+export interface NewFile {
+  readonly reference: FileReference
+  readonly content: Uint8Array
+  /** Text read back by lines; false for binary files and SQLite databases (kept, never paged). */
+  readonly text: boolean
+  /** A source file's symbols with their line spans, for `expand file_… symbol=…`. */
+  readonly symbols?: ReadonlyArray<FileSymbol> | undefined
+}
+
+/** What the store knows of a file's content (not the bytes themselves). */
+export interface FileContentInfo {
+  readonly byteLength: number
+  /** Lines of a text file (0 for binary content). */
+  readonly lineCount: number
+  readonly text: boolean
+  readonly symbols?: ReadonlyArray<FileSymbol> | undefined
+}
+
+/** A stored file: its reference, and its content's facts unless only the reference is stored. */
+export interface StoredFile {
+  readonly reference: FileReference
+  /** Absent for a reference written without its content (by an older version, or an old archive). */
+  readonly content?: FileContentInfo | undefined
+}
+
+/**
+ * Large files' contents, stored once per content id (`file_<sha256>`) and shared by every session
+ * of the database, kept in pieces that end on line breaks so a page of lines is read without the
+ * rest of the file. Contents go when the last session using them is deleted (see `deleteSession`).
+ *
+ * @since 0.1.0
+ */
+export interface Files {
+  /**
+   * Stores a file in one transaction: its content unless that id is stored (the first copy stays:
+   * same id, same bytes), and its reference unless one is stored (the first path stays). Returns
+   * whether the content was written now. Putting again repairs a reference stored without content.
+   */
+  readonly putFile: (file: NewFile) => Effect.Effect<boolean, StoreFailure>
+  /** The reference and content facts of a stored file, or undefined. */
+  readonly getFile: (id: FileId) => Effect.Effect<StoredFile | undefined, StoreFailure>
+  /**
+   * Lines `from`..`to` (1-based, inclusive, clipped to the file) of a stored text file, without
+   * their line breaks; empty for unknown ids and binary content.
+   */
+  readonly fileLines: (
+    id: FileId,
+    from: number,
+    to: number
+  ) => Effect.Effect<ReadonlyArray<string>, StoreFailure>
+  /** The whole content, byte for byte, or undefined when it is not stored. */
+  readonly fileContent: (id: FileId) => Effect.Effect<Uint8Array | undefined, StoreFailure>
+  /** The ids of the files that these sessions' `file_ref` parts use, in id order. */
+  readonly sessionFiles: (
+    sessionIds: ReadonlyArray<SessionId>
+  ) => Effect.Effect<ReadonlyArray<FileId>, StoreFailure>
+}
+
+export interface Service extends Runs, Files {
   /** Creates a session; its id (and its parent's) must be well-formed (`InvalidInput` otherwise). */
   readonly createSession: (
     session: NewSession
@@ -401,22 +465,24 @@ export interface Service extends Runs {
 
   /**
    * Deletes a session with its sub-sessions and everything they hold (messages, parts, summaries,
-   * provenance, context, snapshots, search rows, file references nothing else uses, the operator
-   * runs they started), in one transaction. Returns the deleted sessions' ids, the given one first.
+   * provenance, context, snapshots, search rows, the operator runs they started, and the file
+   * references and contents no other session uses), in one transaction. Returns the deleted sessions' ids, the given one first.
    */
   readonly deleteSession: (
     id: SessionId
   ) => Effect.Effect<ReadonlyArray<SessionId>, SessionNotFound | StoreFailure>
   /**
    * Retention: deletes every session tree (a session without a parent, with its sub-sessions) in
-   * which no session was updated at or after `cutoff` (epoch milliseconds). Returns the deleted ids.
+   * which no session was updated at or after `cutoff` (epoch milliseconds), then the files stored
+   * before `cutoff` that no session uses. Returns the deleted ids.
    */
   readonly deleteSessionsUntouchedSince: (
     cutoff: number
   ) => Effect.Effect<ReadonlyArray<SessionId>, StoreFailure>
   /**
    * Reads a session and its sub-sessions as archive records (see `Archive`), in one transaction,
-   * handing them to `write` a page at a time in an order `importSession` accepts.
+   * handing them to `write` a page at a time in an order `importSession` accepts. The files their
+   * parts reference go with them, contents included, so they still expand after an import.
    */
   readonly exportSession: <E, R>(
     id: SessionId,

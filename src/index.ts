@@ -13,6 +13,8 @@ export * from "./Domain.js"
 export * from "./Errors.js"
 export * as Events from "./Events.js"
 export { EventBus, type MnesisEvent } from "./Events.js"
+export * as Files from "./Files.js"
+export { FileHandler } from "./Files.js"
 export { makeLayer, makeLive, makeTest, MnesisLive, MnesisTest, type TestOptions } from "./Layers.js"
 export * as Anthropic from "./llm/Anthropic.js"
 export * as MockLlm from "./llm/MockLlm.js"
@@ -29,8 +31,12 @@ export * as Operators from "./Operators.js"
 export { AgenticMap, LlmMap } from "./Operators.js"
 export * as Session from "./Session.js"
 export type {
+  AttachedFile,
+  AttachFileInput,
+  FilePartInput,
   HistoryOptions,
   LoadOptions,
+  MessagePart,
   MnesisError,
   MnesisServices,
   OpenOptions,

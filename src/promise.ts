@@ -20,7 +20,7 @@
  */
 import { Cause, Effect, Exit, type Layer, ManagedRuntime, Option, Stream } from "effect"
 import type { BuiltContext } from "./ContextBuilder.js"
-import type { CompactionResult, Message, PartInput, TokenUsage, TurnSnapshot } from "./Domain.js"
+import type { CompactionResult, Message, TokenUsage, TurnSnapshot } from "./Domain.js"
 import type { EventOf, EventTag, MnesisEvent } from "./Events.js"
 import { MnesisLive } from "./Layers.js"
 import type * as MemoryTools from "./MemoryTools.js"
@@ -57,13 +57,21 @@ export interface PromiseSession extends AsyncDisposable {
   readonly id: string
   readonly model: string
   readonly systemPrompt: string
-  send(message: string | ReadonlyArray<PartInput>, options?: Session.SendOptions): Promise<Session.TurnResult>
+  send(
+    message: string | ReadonlyArray<Session.MessagePart>,
+    options?: Session.SendOptions
+  ): Promise<Session.TurnResult>
   /** Live events of a turn: deltas, tool calls and results, and a final `turn_complete`. */
   stream(
-    message: string | ReadonlyArray<PartInput>,
+    message: string | ReadonlyArray<Session.MessagePart>,
     options?: Omit<Session.SendOptions, "onPart">
   ): AsyncIterable<Session.StreamEvent>
   record(input: Session.RecordInput): Promise<Session.RecordResult>
+  /**
+   * A file (a path, or `{ path, content }`) made ready for a message: its text, or a reference with
+   * its content stored (see `Session.attachFile`). Rejects with `FileError` when it cannot be read.
+   */
+  attachFile(file: Session.AttachFileInput): Promise<Session.AttachedFile>
   contextForNextTurn(options?: { readonly systemPrompt?: string }): Promise<BuiltContext>
   compact(): Promise<CompactionResult>
   messages(options?: { readonly includeSummaries?: boolean }): Promise<ReadonlyArray<Message>>
@@ -113,6 +121,7 @@ const wrap = (
       }
     }),
     record: (input) => go(session.record(input)),
+    attachFile: (file) => go(session.attachFile(file)),
     contextForNextTurn: (options) => go(session.contextForNextTurn(options)),
     compact: () => go(session.compact()),
     messages: (options) => go(session.messages(options)),

@@ -88,6 +88,20 @@ const expected: Record<string, ReadonlyArray<string | RegExp>> = {
     /MessageCreated events: user, assistant/,
     /grep "write-ahead": [1-9]\d* hit\(s\); 4 messages stored/
   ],
+  "14_large_files.ts": [
+    "== Example 14",
+    "notes.md: inline=true, 8 tokens, type markdown",
+    /Duration\.ts: inline=false, 7,908 tokens, type typescript, id file_[0-9a-f]{12}…/,
+    "TypeScript module, 1,149 lines",
+    /sent: the context was [\d,]+ tokens \(the file alone is 7,908\)/,
+    "describe: file_…: file node_modules/effect/src/Duration.ts (typescript), 1,149 lines, 26,333 bytes",
+    "expand symbol=sum: expand file_…: node_modules/effect/src/Duration.ts (typescript, 1,149 lines), const sum (lines 779–797)",
+    /grep "toMillis": \d+ message hit\(s\), [1-9]\d* line\(s\) in files/,
+    "Duration.ts:301: export const [toMillis] = (self: DurationInput): number =>",
+    "the same content at another path: same id true, reused true",
+    "changed: new id true; the old id still expands (1 page, file deleted from disk)",
+    "attachFile of a missing file: FileError — file no-such-file.ts does not exist"
+  ],
   "12_parallel_operators.ts": [
     "== Example 12",
     "[██████████]  60/60",

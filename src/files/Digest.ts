@@ -94,15 +94,29 @@ const largest = (ceiling: number, fits: (n: number) => boolean): number => {
   return low
 }
 
+/**
+ * Whether a text is within a number of tokens. A tokenizer that stops counting past the limit
+ * (`Tokenizer.isWithinLimit`) makes every check cost at most the budget, however long the text.
+ */
+export type Within = (text: string, budget: number) => boolean
+
+/** `Within` from a plain counter (counts the whole text). */
+export const withinBy = (count: Count): Within => (text, budget) => count(text) <= budget
+
 /** The longest prefix of `text` within `budget` tokens, cut at a line end when one fits. */
-export const fitText = (text: string, budget: number, count: Count): string => {
-  if (count(text) <= budget) return text
+export const fitText = (
+  text: string,
+  budget: number,
+  count: Count,
+  within: Within = withinBy(count)
+): string => {
+  if (within(text, budget)) return text
   const lines = text.split("\n")
   let low = 0
   let high = lines.length
   while (low < high) {
     const mid = Math.ceil((low + high) / 2)
-    if (count(lines.slice(0, mid).join("\n")) <= budget) low = mid
+    if (within(lines.slice(0, mid).join("\n"), budget)) low = mid
     else high = mid - 1
   }
   if (low > 0) return lines.slice(0, low).join("\n")
@@ -112,20 +126,29 @@ export const fitText = (text: string, budget: number, count: Count): string => {
   let top = first.length
   while (chars < top) {
     const mid = Math.ceil((chars + top) / 2)
-    if (count(first.slice(0, mid)) <= budget) chars = mid
+    if (within(first.slice(0, mid), budget)) chars = mid
     else top = mid - 1
   }
   return first.slice(0, chars)
 }
 
-/** The digest rendered with the largest caps that fit `budget` tokens (items first, then children). */
-export const fit = (digest: Digest, budget: number, count: Count): string => {
+/**
+ * The digest rendered with the largest caps that fit `budget` tokens (items first, then children).
+ * Every check asks `within` (see {@link Within}): a large file's full rendering may be tens of
+ * thousands of tokens, and the search renders it about twenty times.
+ */
+export const fit = (
+  digest: Digest,
+  budget: number,
+  count: Count,
+  within: Within = withinBy(count)
+): string => {
   const itemCeiling = digest.sections.reduce((max, s) => Math.max(max, s.items.length), 0)
   const childCeiling = digest.sections.reduce((max, s) => Math.max(max, longestChildList(s.items)), 0)
   const full = render(digest, { items: itemCeiling, children: childCeiling })
-  if (count(full) <= budget) return full
-  const fits = (caps: Caps) => count(render(digest, caps)) <= budget
+  if (within(full, budget)) return full
+  const fits = (caps: Caps) => within(render(digest, caps), budget)
   const items = largest(itemCeiling, (n) => fits({ items: n, children: 0 }))
   const children = largest(childCeiling, (n) => fits({ items, children: n }))
-  return fitText(render(digest, { items, children }), budget, count)
+  return fitText(render(digest, { items, children }), budget, count, within)
 }

@@ -11,7 +11,7 @@ import type { FileReference } from "../Domain.js"
 import * as Outline from "./code/Outline.js"
 import { num, plural } from "./Digest.js"
 import { splitLines } from "./Lines.js"
-import { type CodeOutline, type Count, isCodeType } from "./types.js"
+import { type Count, isCodeType } from "./types.js"
 
 /** Where a page starts: a 1-based line, and inside a very long line the character to resume at. */
 export interface PagePosition {
@@ -37,6 +37,12 @@ export interface PageRequest {
   readonly toLine?: number | undefined
   readonly maxTokens: number
   readonly count: Count
+  /**
+   * When `lines` is a window of a longer file: the number of its first line (default 1) and the
+   * file's line count (default: the window's end). Lines past the window end the page there.
+   */
+  readonly firstLine?: number | undefined
+  readonly totalLines?: number | undefined
 }
 
 /** Tokens a page keeps for itself even when the budget is tiny: one line always fits in part. */
@@ -56,8 +62,9 @@ const fitPrefix = (text: string, tokens: number, count: Count, render: (k: numbe
 
 /** Lines of `lines` from `request.from`, numbered, as many as fit `request.maxTokens`. */
 export const pageLines = (lines: ReadonlyArray<string>, request: PageRequest): FilePage => {
-  const totalLines = lines.length
-  const last = Math.min(request.toLine ?? totalLines, totalLines)
+  const offset = (request.firstLine ?? 1) - 1
+  const totalLines = request.totalLines ?? offset + lines.length
+  const last = Math.min(request.toLine ?? totalLines, totalLines, offset + lines.length)
   const first = Math.max(1, request.from?.line ?? 1)
   const width = String(Math.max(totalLines, 1)).length
   const number = (n: number) => `${String(n).padStart(width)}│ `
@@ -68,7 +75,7 @@ export const pageLines = (lines: ReadonlyArray<string>, request: PageRequest): F
   let shownLast = first - 1
   for (let n = first; n <= last; n++) {
     const column = n === first ? request.from?.column ?? 0 : 0
-    const body = lines[n - 1]!.slice(column)
+    const body = lines[n - 1 - offset]!.slice(column)
     const prefix = `${number(n)}${column > 0 ? "…" : ""}`
     const cost = request.count(prefix + body) + 1
     if (used + cost <= budget) {
@@ -89,6 +96,10 @@ export const pageLines = (lines: ReadonlyArray<string>, request: PageRequest): F
     next = fits < body.length ? { line: n, column: column + fits } : n < last ? { line: n + 1 } : undefined
     break
   }
+  // The window ended before the range and the budget did: the next page starts after it.
+  if (next === undefined && shownLast === last && last < Math.min(request.toLine ?? totalLines, totalLines)) {
+    next = { line: last + 1 }
+  }
   // Counts of lines do not add up exactly to the count of their join: trim until it fits.
   while (out.length > 1 && request.count(out.join("\n")) > budget) {
     out.pop()
@@ -108,20 +119,31 @@ export const pageLines = (lines: ReadonlyArray<string>, request: PageRequest): F
 // expand file_…
 // ---------------------------------------------------------------------------------------------
 
-export interface ExpandFileRequest {
-  readonly reference: Pick<FileReference, "id" | "path" | "fileType" | "tokenCount">
-  /** The file's full text (the memory tool reads it from the content store). */
-  readonly content: string
-  /** The source outline, needed for `symbol` (see `Summarize.codeOutline`). */
-  readonly outline?: CodeOutline | undefined
-  /** `Name`, `Outer.inner`, or a member name only one symbol has. */
-  readonly symbol?: string | undefined
-  readonly from?: PagePosition | undefined
-  readonly maxTokens: number
-  readonly count: Count
-  /** How the answer tells the model to continue (the tool encodes its own cursor). */
-  readonly continueWith?: ((next: PagePosition) => string) | undefined
+/** What a `symbol=` lookup searches: declarations with their line spans (a parser's outline, or the stored one). */
+export interface SymbolOutline {
+  readonly symbols: ReadonlyArray<Outline.SymbolSpan>
 }
+
+type ExpandReference = Pick<FileReference, "id" | "path" | "fileType" | "tokenCount">
+
+/** The part of a file one `expand` reads: a line range (a whole file, or one symbol). */
+export type ExpandPlan =
+  | {
+    readonly _tag: "Range"
+    readonly reference: ExpandReference
+    /** Where the page starts. */
+    readonly from: PagePosition
+    /** Whether the request continued an earlier page (a cursor). */
+    readonly continued: boolean
+    /** Last line of the range (inclusive), when it is a symbol's. */
+    readonly toLine?: number | undefined
+    /** `Class.method`, when the range is a symbol's. */
+    readonly symbol?: string | undefined
+    /** Said in the page's header: `, method Class.method (lines 12–40)`. */
+    readonly label: string
+  }
+  | { readonly _tag: "UnknownSymbol"; readonly candidates: ReadonlyArray<string>; readonly text: string }
+  | { readonly _tag: "NotText"; readonly text: string }
 
 export type ExpandFileResult =
   | {
@@ -130,16 +152,28 @@ export type ExpandFileResult =
     readonly text: string
     readonly symbol?: string | undefined
   }
-  | { readonly _tag: "UnknownSymbol"; readonly candidates: ReadonlyArray<string>; readonly text: string }
-  | { readonly _tag: "NotText"; readonly text: string }
+  | Exclude<ExpandPlan, { readonly _tag: "Range" }>
 
 const defaultContinue = (next: PagePosition): string =>
   `expand again from line ${next.line}${next.column === undefined ? "" : `, column ${next.column}`}`
 
 const CANDIDATES_SHOWN = 30
 
-/** One page of a stored file as the model reads it: header, numbered lines, how to continue. */
-export const expandFile = (request: ExpandFileRequest): ExpandFileResult => {
+/**
+ * Which lines an `expand` reads: the file from `from` (line 1 by default), or — with `symbol` —
+ * that declaration's lines (a cursor inside them continues it). Decided before any line is read,
+ * so only the lines of one page need to be fetched.
+ */
+export const planExpand = (request: {
+  readonly reference: ExpandReference
+  /** The symbols, needed for `symbol` (absent: the file has no outline). */
+  readonly outline?: SymbolOutline | undefined
+  /** `Name`, `Outer.inner`, or a member name only one symbol has. */
+  readonly symbol?: string | undefined
+  readonly from?: PagePosition | undefined
+  /** Whether `from` continues an earlier page (default: whenever `from` is given). */
+  readonly continued?: boolean | undefined
+}): ExpandPlan => {
   const { reference } = request
   if (reference.fileType === "binary" || reference.fileType === "sqlite") {
     return {
@@ -151,67 +185,134 @@ export const expandFile = (request: ExpandFileRequest): ExpandFileResult => {
         `its bytes are not shown; describe("${reference.id}") gives its summary`
     }
   }
-  const lines = splitLines(request.content)
-  let toLine: number | undefined
-  let from = request.from
-  let label = ""
-  let symbolPath: string | undefined
-  if (request.symbol !== undefined && request.symbol.trim() !== "") {
-    const match = request.outline === undefined
-      ? { _tag: "NotFound" as const, suggestions: [] }
-      : Outline.findSymbol(request.outline, request.symbol)
-    if (match._tag !== "Found") {
-      const candidates = match._tag === "Ambiguous" ? match.candidates : match.suggestions
-      const why = request.outline === undefined
-        ? `${reference.path} has no symbol outline (type ${reference.fileType}); page it by lines instead`
-        : match._tag === "Ambiguous"
-        ? `"${request.symbol}" names several symbols; pick one`
-        : `no symbol "${request.symbol}" in ${reference.path}`
-      const list = candidates.length === 0
-        ? ""
-        : `\nsymbols: ${candidates.slice(0, CANDIDATES_SHOWN).join(", ")}${
-          candidates.length > CANDIDATES_SHOWN ? `, … ${num(candidates.length - CANDIDATES_SHOWN)} more` : ""
-        }`
-      return { _tag: "UnknownSymbol", candidates, text: `${why}${list}` }
-    }
-    symbolPath = match.path
-    toLine = match.symbol.endLine
-    // A cursor inside the symbol continues it; otherwise start at its first line.
-    if (from === undefined || from.line < match.symbol.startLine || from.line > match.symbol.endLine) {
-      from = { line: match.symbol.startLine }
-    }
-    label = `, ${match.symbol.kind} ${match.path} (lines ${match.symbol.startLine}–${match.symbol.endLine})`
+  const continued = request.continued ?? request.from !== undefined
+  if (request.symbol === undefined || request.symbol.trim() === "") {
+    return { _tag: "Range", reference, from: request.from ?? { line: 1 }, continued, label: "" }
   }
-  const continueWith = request.continueWith ?? defaultContinue
+  const match = request.outline === undefined
+    ? { _tag: "NotFound" as const, suggestions: [] }
+    : Outline.findSymbol(request.outline.symbols, request.symbol)
+  if (match._tag !== "Found") {
+    const candidates = match._tag === "Ambiguous" ? match.candidates : match.suggestions
+    const why = request.outline === undefined
+      ? `${reference.path} has no symbol outline (type ${reference.fileType}); page it by lines instead`
+      : match._tag === "Ambiguous"
+      ? `"${request.symbol}" names several symbols; pick one`
+      : `no symbol "${request.symbol}" in ${reference.path}`
+    const list = candidates.length === 0
+      ? ""
+      : `\nsymbols: ${candidates.slice(0, CANDIDATES_SHOWN).join(", ")}${
+        candidates.length > CANDIDATES_SHOWN ? `, … ${num(candidates.length - CANDIDATES_SHOWN)} more` : ""
+      }`
+    return { _tag: "UnknownSymbol", candidates, text: `${why}${list}` }
+  }
+  const { startLine, endLine } = match.symbol
+  // A cursor inside the symbol continues it; otherwise start at its first line.
+  const from = request.from === undefined || request.from.line < startLine || request.from.line > endLine
+    ? { line: startLine }
+    : request.from
+  return {
+    _tag: "Range",
+    reference,
+    from,
+    continued,
+    toLine: endLine,
+    symbol: match.path,
+    label: `, ${match.symbol.kind} ${match.path} (lines ${startLine}–${endLine})`
+  }
+}
+
+/**
+ * The lines a page of `plan` can show at most: every numbered line costs at least a token, so a
+ * page of `maxTokens` never needs more (fetch these, not the file).
+ */
+export const pageWindow = (
+  plan: Extract<ExpandPlan, { readonly _tag: "Range" }>,
+  maxTokens: number,
+  totalLines: number
+): { readonly first: number; readonly last: number } => {
+  const first = plan.from.line
+  const last = Math.min(plan.toLine ?? totalLines, totalLines, first + Math.max(MIN_PAGE_TOKENS, maxTokens))
+  return { first, last }
+}
+
+/** One page of a planned range as the model reads it: header, numbered lines, how to continue. */
+export const renderPage = (
+  plan: Extract<ExpandPlan, { readonly _tag: "Range" }>,
+  window: {
+    /** Lines from `firstLine` on (at least those of {@link pageWindow}, or the whole file). */
+    readonly lines: ReadonlyArray<string>
+    readonly firstLine: number
+    readonly totalLines: number
+  },
+  options: {
+    readonly maxTokens: number
+    readonly count: Count
+    /** How the answer tells the model to continue (the tool encodes its own cursor). */
+    readonly continueWith?: ((next: PagePosition) => string) | undefined
+  }
+): Extract<ExpandFileResult, { readonly _tag: "Page" }> => {
+  const { reference } = plan
+  const { count, maxTokens } = options
+  const { totalLines } = window
+  const continueWith = options.continueWith ?? defaultContinue
   const header = (page: FilePage) =>
     `expand ${reference.id}: ${reference.path} (${reference.fileType}, ${
       plural(page.totalLines, "line")
-    })${label}; ` +
+    })${plan.label}; ` +
     (page.lastLine < page.firstLine
       ? "nothing left"
-      : `lines ${page.firstLine}–${page.lastLine}${request.from === undefined ? "" : " (continued)"}`)
+      : `lines ${page.firstLine}–${page.lastLine}${plan.continued ? " (continued)" : ""}`)
   const footer = (page: FilePage) =>
     page.next === undefined
-      ? (symbolPath === undefined ? "(end of file)" : "(end of symbol)")
+      ? (plan.symbol === undefined ? "(end of file)" : "(end of symbol)")
       : `more: ${continueWith(page.next)}`
   // The frame is costed with a sample page, then the lines get the rest.
   const sample = {
     firstLine: 1,
-    lastLine: lines.length,
-    totalLines: lines.length,
+    lastLine: totalLines,
+    totalLines,
     text: "",
-    next: { line: lines.length, column: 99_999 }
+    next: { line: totalLines, column: 99_999 }
   }
-  const frame = request.count(`${header(sample)}\n\n\n\n${footer(sample)}`) + 4
-  let budget = Math.max(MIN_PAGE_TOKENS, request.maxTokens - frame)
+  const frame = count(`${header(sample)}\n\n\n\n${footer(sample)}`) + 4
+  let budget = Math.max(MIN_PAGE_TOKENS, maxTokens - frame)
   for (;;) {
-    const page = pageLines(lines, { from, toLine, maxTokens: budget, count: request.count })
+    const page = pageLines(window.lines, {
+      from: plan.from,
+      toLine: plan.toLine,
+      maxTokens: budget,
+      count,
+      firstLine: window.firstLine,
+      totalLines
+    })
     const text = `${header(page)}\n\n${page.text}\n\n${footer(page)}`
-    if (request.count(text) <= request.maxTokens || budget <= MIN_PAGE_TOKENS) {
-      return { _tag: "Page", page, text, ...(symbolPath === undefined ? {} : { symbol: symbolPath }) }
+    if (count(text) <= maxTokens || budget <= MIN_PAGE_TOKENS) {
+      return { _tag: "Page", page, text, ...(plan.symbol === undefined ? {} : { symbol: plan.symbol }) }
     }
     budget = Math.max(MIN_PAGE_TOKENS, Math.floor(budget * 0.9))
   }
+}
+
+export interface ExpandFileRequest {
+  readonly reference: ExpandReference
+  /** The file's full text. */
+  readonly content: string
+  /** The symbols, needed for `symbol` (a parser's outline: see `Summarize.codeOutline`). */
+  readonly outline?: SymbolOutline | undefined
+  readonly symbol?: string | undefined
+  readonly from?: PagePosition | undefined
+  readonly maxTokens: number
+  readonly count: Count
+  readonly continueWith?: ((next: PagePosition) => string) | undefined
+}
+
+/** One page of a file whose whole text is at hand ({@link planExpand} then {@link renderPage}). */
+export const expandFile = (request: ExpandFileRequest): ExpandFileResult => {
+  const plan = planExpand(request)
+  if (plan._tag !== "Range") return plan
+  const lines = splitLines(request.content)
+  return renderPage(plan, { lines, firstLine: 1, totalLines: lines.length }, request)
 }
 
 // ---------------------------------------------------------------------------------------------

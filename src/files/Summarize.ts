@@ -15,7 +15,7 @@ import * as SqliteDb from "./data/SqliteDb.js"
 import * as Toml from "./data/Toml.js"
 import * as Yaml from "./data/Yaml.js"
 import { detect, type Detected } from "./Detect.js"
-import { fit, num } from "./Digest.js"
+import { fit, num, type Within } from "./Digest.js"
 import { countLines } from "./Lines.js"
 import * as Markdown from "./Markdown.js"
 import * as PlainText from "./PlainText.js"
@@ -39,6 +39,8 @@ export interface SummarizeOptions {
   /** The summary's budget in tokens. */
   readonly budget: number
   readonly count: Count
+  /** A cheaper "is this text within the budget" (e.g. `Tokenizer.isWithinLimit`); `count` by default. */
+  readonly within?: Within | undefined
   readonly maxParseChars?: number | undefined
 }
 
@@ -110,6 +112,8 @@ export interface Digested {
   readonly fileType: FileType
   readonly digest: Digest
   readonly degraded?: string | undefined
+  /** A source file's outline (kept for `expand … symbol=`). */
+  readonly outline?: CodeOutline | undefined
 }
 
 /** The digest of a file, before it is fitted to a budget. */
@@ -140,9 +144,10 @@ export const digestOf = (
     }
     if (isCodeType(fileType)) {
       return Outline.outline(fileType, text).pipe(
-        Effect.map((found) => ({
+        Effect.map((found): Digested => ({
           fileType,
-          digest: Outline.digest(fileType, found, countLines(text), text.length)
+          digest: Outline.digest(fileType, found, countLines(text), text.length),
+          outline: found
         })),
         Effect.catchAll((error) => {
           const reason = error._tag === "GrammarUnavailable"
@@ -164,6 +169,7 @@ export const digestOf = (
 export const summarize = (input: SummarizeInput, options: SummarizeOptions): Effect.Effect<FileSummary> =>
   Effect.map(digestOf(input, options.maxParseChars), (found): FileSummary => ({
     fileType: found.fileType,
-    text: fit(found.digest, options.budget, options.count),
-    ...(found.degraded === undefined ? {} : { degraded: found.degraded })
+    text: fit(found.digest, options.budget, options.count, options.within),
+    ...(found.degraded === undefined ? {} : { degraded: found.degraded }),
+    ...(found.outline === undefined ? {} : { outline: found.outline })
   })).pipe(Effect.withSpan("Files.summarize", { attributes: { path: input.path }, captureStackTrace: false }))

@@ -129,6 +129,8 @@ export interface FileSummary {
   readonly text: string
   /** Set when the type's parser failed and the generic text summary stands in, with the reason. */
   readonly degraded?: string | undefined
+  /** A source file's outline, when its parser gave one. */
+  readonly outline?: CodeOutline | undefined
 }
 
 /**

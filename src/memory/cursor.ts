@@ -14,13 +14,18 @@ const Cursor = Schema.Struct({
   k: Schema.String,
   q: Schema.String,
   p: Schema.NonNegativeInt,
-  c: Schema.optional(Schema.NonNegativeInt)
+  c: Schema.optional(Schema.NonNegativeInt),
+  f: Schema.optional(Schema.String)
 })
 
-/** Where the next page starts: an index or position `p`, and an offset `c` inside that item. */
+/**
+ * Where the next page starts: an index or position `p`, and an offset `c` inside that item; for
+ * grep's search of file contents, `f` names the file (the start of its id) and `p` is a line.
+ */
 export interface Position {
   readonly p: number
   readonly c?: number | undefined
+  readonly f?: string | undefined
 }
 
 const decode = Schema.decodeUnknownEither(Schema.parseJson(Cursor))

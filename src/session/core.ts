@@ -13,6 +13,7 @@ import type { Count } from "../context/Render.js"
 import { assemblyReserve, ContextBuilder, type Service as ContextBuilderService } from "../ContextBuilder.js"
 import type { SessionId, SessionInfo, TokenUsage } from "../Domain.js"
 import { EventBus, type MnesisEvent, type Service as EventBusService } from "../Events.js"
+import * as Files from "../Files.js"
 import * as GenAiTelemetry from "../llm/shared/GenAiTelemetry.js"
 import { LlmProvider } from "../LlmProvider.js"
 import type { ModelInfo } from "../ModelRegistry.js"
@@ -49,6 +50,8 @@ export interface SessionCore extends Init {
   readonly usage: Ref.Ref<TokenUsage>
   /** What the tool loop needs of the session. */
   readonly turnEnv: TurnEnv
+  /** Files attached to the session's messages, stored in its store and counted as its model counts. */
+  readonly files: Files.Service
 }
 
 export const makeCore = (init: Init) =>
@@ -60,6 +63,11 @@ export const makeCore = (init: Init) =>
     const builder = yield* ContextBuilder
     const compactor = yield* Compactor
     const count: Count = (text) => tokenizer.countFor(text, info)
+    const encoding = tokenizer.encodingFor(info)
+    const files = Files.make(store, {
+      count,
+      isWithinLimit: (text, limit) => tokenizer.isWithinLimit(text, limit, encoding)
+    }, Files.optionsOf(config.file))
     const sessionId = row.id
     const publish = (event: MnesisEvent) => bus.publish(event)
     const systemTokens = count(row.systemPrompt)
@@ -108,6 +116,7 @@ export const makeCore = (init: Init) =>
       builder,
       compaction,
       usage: yield* Ref.make(row.tokens),
-      turnEnv
+      turnEnv,
+      files
     } satisfies SessionCore
   })

@@ -13,6 +13,7 @@ import * as Metrics from "../Metrics.js"
 import type { HistoryOptions, Session } from "../Session.js"
 import { makeAnnouncer } from "./announce.js"
 import { type Init, makeCore } from "./core.js"
+import * as Files from "./files.js"
 import { register } from "./internals.js"
 import { makeLifecycle } from "./lifecycle.js"
 import { makeRecord } from "./record.js"
@@ -67,6 +68,7 @@ export const assemble = (init: Init) =>
       send,
       stream,
       record: makeRecord(core, { lifecycle, announcer, snapshots }),
+      attachFile: (file) => whileOpen(Files.attach(core.files, file)),
       contextForNextTurn: (options = {}) =>
         guarded(Effect.gen(function*() {
           yield* compaction.beforeTurn

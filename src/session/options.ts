@@ -76,6 +76,29 @@ export const MessageInput = withMessage(
   "must be a string or an array of parts"
 )
 
+const FileContent = withMessage(
+  Schema.Union(Schema.String, Schema.Uint8ArrayFromSelf),
+  "must be a string or a Uint8Array (the file's content)"
+)
+const FilePath = withMessage(Schema.NonEmptyString, "must be a non-empty string (the file's path)")
+
+/** A `{ type: "file" }` part of a message: a file to attach (see `session.attachFile`). */
+export const FilePart = object({
+  type: Schema.Literal("file"),
+  path: FilePath,
+  content: optional(FileContent)
+}, "{ type: \"file\", path, content? }")
+
+/** `attachFile`'s input: a path, or `{ path, content? }`. */
+export const AttachFileInput = withMessage(
+  Schema.Union(
+    FilePath,
+    object({ path: FilePath, content: optional(FileContent) }, "{ path, content? }")
+  ),
+  "must be a path, or { path, content } with the content as a string or a Uint8Array",
+  false
+)
+
 /** The shape of a `Tool` (its name is checked against the providers' rules separately). */
 const ToolShape = object({
   name: withMessage(Schema.String, "a tool needs a name (a string)"),
@@ -177,5 +200,7 @@ export type PublicInputsDecodable = AllTrue<[
   Accepts<Public.OpenOptions, typeof OpenOptions>,
   Accepts<Public.LoadOptions, typeof LoadOptions>,
   Accepts<Public.SendOptions<unknown>, typeof SendOptions>,
-  Accepts<Public.RecordInput, typeof RecordInput>
+  Accepts<Public.RecordInput, typeof RecordInput>,
+  Accepts<Public.FilePartInput, typeof FilePart>,
+  Accepts<Public.AttachFileInput, typeof AttachFileInput>
 ]>

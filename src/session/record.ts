@@ -16,6 +16,7 @@ import type { RecordResult, Session } from "../Session.js"
 import type * as Storage from "../Storage.js"
 import type { Announcer } from "./announce.js"
 import type { SessionCore } from "./core.js"
+import * as Files from "./files.js"
 import { prepareParts } from "./input.js"
 import type { Lifecycle } from "./lifecycle.js"
 import { decodeInput, RecordInput as RecordInputSchema } from "./options.js"
@@ -110,12 +111,19 @@ export const makeRecord = (core: SessionCore, parts: Parts): Session["record"] =
           reason: "needs a user message, an assistant reply or tool results"
         })
       }
-      const userParts = input.user === undefined
+      const userInput = input.user === undefined
         ? undefined
-        : yield* prepareParts("user", input.user, count, { allowTools: false })
-      const assistantParts = input.assistant === undefined
+        : yield* Files.resolve(core.files, "user", input.user)
+      const replyInput = input.assistant === undefined
         ? undefined
-        : yield* prepareParts("assistant", input.assistant, count, { allowTools: true, allowEmpty: true })
+        : yield* Files.resolve(core.files, "assistant", input.assistant)
+      const files = [...(userInput?.files ?? []), ...(replyInput?.files ?? [])]
+      const userParts = userInput === undefined
+        ? undefined
+        : yield* prepareParts("user", userInput.message, count, { allowTools: false })
+      const assistantParts = replyInput === undefined
+        ? undefined
+        : yield* prepareParts("assistant", replyInput.message, count, { allowTools: true, allowEmpty: true })
       // Like `send`: a message no context could hold is refused before anything is stored.
       if (userParts !== undefined) yield* checkFits(core, userParts, row.systemPrompt)
       if (assistantParts !== undefined) yield* checkFits(core, assistantParts, row.systemPrompt)
@@ -160,7 +168,9 @@ export const makeRecord = (core: SessionCore, parts: Parts): Session["record"] =
           })
         })
       }
+      yield* Files.save(core.files, files)
       const written = yield* store.appendMessages(messages, results.updates)
+      yield* Files.save(core.files, files)
       if (results.messageIds.length > 0) yield* builder.invalidate(ref, results.messageIds)
       yield* builder.prime(ref, written, count)
       for (const message of written) {

@@ -13,6 +13,7 @@ import * as Ids from "../internal/ids.js"
 import type { Session } from "../Session.js"
 import type { Announcer } from "./announce.js"
 import type { SessionCore } from "./core.js"
+import * as Files from "./files.js"
 import { prepareParts, type StoredPart } from "./input.js"
 
 /** What a message costs in the context: its parts and its framing. */
@@ -40,10 +41,12 @@ export const storeUserMessage = (
 ) =>
   Effect.gen(function*() {
     const { builder, count, row, sessionId, store } = core
-    const parts: ReadonlyArray<StoredPart> = yield* prepareParts("message", message, count, {
+    const resolved = yield* Files.resolve(core.files, "message", message)
+    const parts: ReadonlyArray<StoredPart> = yield* prepareParts("message", resolved.message, count, {
       allowTools: false
     })
     yield* checkFits(core, parts, systemPrompt)
+    yield* Files.save(core.files, resolved.files)
     const stored = yield* store.appendMessage({
       id: yield* Ids.messageId,
       sessionId,
@@ -53,6 +56,7 @@ export const storeUserMessage = (
       createdAt: yield* Clock.currentTimeMillis,
       parts
     })
+    yield* Files.save(core.files, resolved.files)
     yield* announcer.messageCreated(stored.id, "user", stored.createdAt)
     yield* builder.prime({ store, sessionId }, [stored], count)
     return stored

@@ -48,6 +48,7 @@ import type {
   ToolPartUpdate
 } from "../Storage.js"
 import type { Dialect } from "./Dialect.js"
+import * as FileContents from "./files.js"
 import * as Lifecycle from "./lifecycle.js"
 import { execute, makeRun, makeRunner, makeRunValues, makeTag, type Program, type Step } from "./Program.js"
 import { valuesDecoder } from "./rowDecoder.js"
@@ -795,6 +796,7 @@ export const make = (
 
     const lifecycle = Lifecycle.make(ctx)
     const runs = Runs.make(ctx, { stmt, transact })
+    const files = FileContents.make(ctx)
 
     return {
       createSession,
@@ -823,6 +825,7 @@ export const make = (
       search,
       scan,
       ...lifecycle,
-      ...runs
+      ...runs,
+      ...files
     } satisfies Service
   })

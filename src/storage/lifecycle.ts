@@ -1,6 +1,7 @@
 /**
  * Sessions as a whole: deletion (with sub-sessions and everything they hold), retention, export
- * and import. Content is append-only, and the database's guards refuse deletes — except of the
+ * and import. Files are shared by sessions: they go with the last session that uses them, and travel
+ * with every exported session that does. Content is append-only, and the database's guards refuse deletes — except of the
  * rows of a session whose id sits in `session_deletions`. A deletion writes that marker, deletes,
  * and removes the marker in one transaction, so no marker outlives it and no other delete passes.
  *
@@ -16,6 +17,7 @@ import {
   Timestamp
 } from "../Domain.js"
 import { InvalidInput, SessionExists, SessionNotFound } from "../Errors.js"
+import { FileSymbols } from "../files/Symbols.js"
 import type { Service } from "../Storage.js"
 import { decodeAll, encodeCompactionResult, MESSAGE_COLUMNS, partInsertRow } from "./rows.js"
 import type { Context } from "./SqlStore.js"
@@ -27,6 +29,8 @@ const FileRefRow = Schema.Struct({ file_id: FileIdSchema })
 
 /** Messages exported per page. */
 const PAGE = 200
+/** File pieces (about 64 KB each) exported per page. */
+const CHUNKS_PER_PAGE = 16
 
 type Lifecycle = Pick<
   Service,
@@ -51,6 +55,18 @@ export const make = (ctx: Context): Lifecycle => {
   const decodeItems = decodeAll(rows.ContextItemRow)
   const decodeSnapshots = decodeAll(rows.SnapshotRow)
   const decodeFiles = decodeAll(rows.FileReferenceRow)
+  const decodeContents = decodeAll(Schema.Struct({
+    byte_length: Schema.NonNegativeInt,
+    line_count: Schema.NonNegativeInt,
+    is_text: dialect.columns.Bool,
+    symbols: Schema.NullOr(dialect.columns.Json(FileSymbols))
+  }))
+  const decodeChunks = decodeAll(Schema.Struct({
+    ord: Schema.NonNegativeInt,
+    first_line: Schema.NonNegativeInt,
+    line_count: Schema.NonNegativeInt,
+    content: Schema.Uint8ArrayFromSelf
+  }))
 
   /** A session and its sub-sessions, parents before children. */
   const tree = (id: SessionId) =>
@@ -93,12 +109,40 @@ export const make = (ctx: Context): Lifecycle => {
       yield* sql`DELETE FROM operator_runs WHERE session_id IN ${inList(ids)}`
       yield* sql`DELETE FROM sessions WHERE id IN ${inList(ids)}`
       yield* sql`DELETE FROM session_deletions WHERE session_id IN ${inList(ids)}`
-      // file references are shared; those no remaining session uses go with the last one using them
+      // files are shared; those no remaining session uses go with the last one using them
       if (files.size > 0) {
         const used = yield* fileRefs(ids, true)
-        const orphans = [...files].filter((id) => !used.has(id))
-        if (orphans.length > 0) yield* sql`DELETE FROM file_references WHERE id IN ${inList(orphans)}`
+        yield* removeFiles([...files].filter((id) => !used.has(id)))
       }
+    })
+
+  /** Deletes files: their pieces, their content rows and their references. */
+  const removeFiles = (ids: ReadonlyArray<FileId>) =>
+    ids.length === 0 ? Effect.void : Effect.gen(function*() {
+      yield* sql`DELETE FROM file_chunks WHERE file_id IN ${inList(ids)}`
+      yield* sql`DELETE FROM file_contents WHERE id IN ${inList(ids)}`
+      yield* sql`DELETE FROM file_references WHERE id IN ${inList(ids)}`
+    })
+
+  /**
+   * Files stored before `cutoff` that no session's parts use (ingested but never attached, or left
+   * by a session deleted before contents were kept), in one transaction. A file stored since the
+   * cutoff may be on its way into a message: it stays.
+   */
+  const removeUnusedFiles = (cutoff: number) =>
+    Effect.gen(function*() {
+      const stored = yield* Effect.flatMap(
+        sql`SELECT id AS file_id FROM file_references WHERE created_at < ${cutoff}
+          UNION SELECT id AS file_id FROM file_contents WHERE created_at < ${cutoff}`,
+        decodeFileRefs
+      )
+      if (stored.length === 0) return
+      const used = yield* Effect.flatMap(
+        sql`SELECT DISTINCT ${sql.literal(dialect.jsonField("content", "fileId"))} AS file_id FROM parts
+          WHERE type = 'file_ref'`,
+        decodeFileRefs
+      ).pipe(Effect.map((found) => new Set<FileId>(found.map((row) => row.file_id))))
+      yield* removeFiles(stored.map((row) => row.file_id).filter((id) => !used.has(id)))
     })
 
   /** Locks a session's row (the first write of the transaction); false when it does not exist. */
@@ -154,7 +198,47 @@ export const make = (ctx: Context): Lifecycle => {
         )
         deleted.push(...ids)
       }
+      yield* ctx.transaction("deleteSessionsUntouchedSince", removeUnusedFiles(cutoff))
       return deleted
+    })
+
+  /** A file's content as a `file_content` record and its pieces, a few at a time (none when not stored). */
+  const exportContent = <E, R>(
+    id: FileId,
+    write: (records: ReadonlyArray<ArchiveRecord>) => Effect.Effect<void, E, R>
+  ) =>
+    Effect.gen(function*() {
+      const [content] = yield* Effect.flatMap(
+        sql`SELECT byte_length, line_count, is_text, symbols FROM file_contents WHERE id = ${id}`,
+        decodeContents
+      )
+      if (content === undefined) return
+      yield* write([{
+        type: "file_content",
+        id,
+        byteLength: content.byte_length,
+        lineCount: content.line_count,
+        text: content.is_text,
+        ...(content.symbols === null ? {} : { symbols: content.symbols })
+      }])
+      let after = -1
+      for (;;) {
+        const pieces = yield* Effect.flatMap(
+          sql`SELECT ord, first_line, line_count, content FROM file_chunks
+            WHERE file_id = ${id} AND ord > ${after} ORDER BY ord LIMIT ${CHUNKS_PER_PAGE}`,
+          decodeChunks
+        )
+        if (pieces.length === 0) return
+        yield* write(pieces.map((piece): ArchiveRecord => ({
+          type: "file_chunk",
+          id,
+          ord: piece.ord,
+          firstLine: piece.first_line,
+          lineCount: piece.line_count,
+          data: piece.content
+        })))
+        after = pieces[pieces.length - 1]!.ord
+      }
     })
 
   const exportSession: Service["exportSession"] = (id, write) =>
@@ -251,6 +335,7 @@ export const make = (ctx: Context): Lifecycle => {
             decodeFiles
           )
           yield* write(refs.map((row): ArchiveRecord => ({ type: "file", file: rows.toFileReference(row) })))
+          for (const ref of refs) yield* exportContent(ref.id, write)
         }
       })
     )
@@ -262,6 +347,8 @@ export const make = (ctx: Context): Lifecycle => {
         const imported: Array<SessionId> = []
         const known = new Set<string>()
         const superseded: Array<readonly [string, string]> = []
+        /** Contents written by this import, with the bytes their pieces brought so far. */
+        const contents = new Map<string, { readonly expected: number; received: number }>()
         let header = false
         const invalid = (reason: string) => new InvalidInput({ field: "archive", reason })
         const own = (sessionId: string) =>
@@ -375,10 +462,38 @@ export const make = (ctx: Context): Lifecycle => {
                   ON CONFLICT (id) DO NOTHING`
                 return
               }
+              case "file_content": {
+                // a content already here is the same bytes (same id): it stays, its pieces are skipped
+                const inserted =
+                  yield* sql`INSERT INTO file_contents (id, byte_length, line_count, is_text, symbols,
+                    created_at)
+                  VALUES (${record.id}, ${record.byteLength}, ${record.lineCount}, ${record.text},
+                    ${record.symbols === undefined ? null : dialect.json(record.symbols)}, ${yield* Clock
+                    .currentTimeMillis})
+                  ON CONFLICT (id) DO NOTHING
+                  RETURNING id`
+                if (inserted.length > 0) contents.set(record.id, { expected: record.byteLength, received: 0 })
+                return
+              }
+              case "file_chunk": {
+                const content = contents.get(record.id)
+                if (content === undefined) return
+                yield* sql`INSERT INTO file_chunks (file_id, ord, first_line, line_count, content)
+                  VALUES (${record.id}, ${record.ord}, ${record.firstLine}, ${record.lineCount}, ${record.data})`
+                content.received += record.data.length
+                return
+              }
             }
           })
 
         yield* Stream.runForEach(records, write)
+        for (const [id, content] of contents) {
+          if (content.received !== content.expected) {
+            return yield* invalid(
+              `the content of ${id} holds ${content.received} bytes, its record says ${content.expected}`
+            )
+          }
+        }
         for (const [id, by] of superseded) {
           yield* sql`UPDATE summary_nodes SET superseded_by = ${by} WHERE id = ${id}`
         }

@@ -9,7 +9,7 @@
 import type { Connection } from "@effect/sql/SqlConnection"
 import { describe, expect, it } from "@effect/vitest"
 import type { Scope } from "effect"
-import { Effect, Either, Exit, FastCheck, Stream } from "effect"
+import { Effect, Either, Exit, FastCheck, Stream, TestClock } from "effect"
 import type { ArchiveRecord } from "../../src/Archive.js"
 import * as Archive from "../../src/Archive.js"
 import type { MessageId, PartId, SessionId, SummaryId } from "../../src/Domain.js"
@@ -63,7 +63,7 @@ const observe = (sessionIds: ReadonlyArray<SessionId>) =>
   })
 
 /** A session with a bit of everything: tool parts, a file reference, a failed turn, two leaves and a condensation. */
-const richSession = (options: { readonly parentId?: SessionId; readonly file?: FileReference } = {}) =>
+const richSession = (options: { readonly parentId?: SessionId; readonly file?: Storage.NewFile } = {}) =>
   Effect.gen(function*() {
     const store = yield* Storage.Storage
     const session = yield* createSession(options.parentId === undefined ? {} : { parentId: options.parentId })
@@ -80,14 +80,15 @@ const richSession = (options: { readonly parentId?: SessionId; readonly file?: F
       tokenCount: 9
     })
     if (options.file !== undefined) {
-      yield* store.putFileReference(options.file)
+      const ref = options.file.reference
+      yield* store.putFile(options.file)
       yield* append(session.id, "user", [{
         type: "file_ref",
-        fileId: options.file.id,
-        path: options.file.path,
-        fileType: options.file.fileType,
-        fileTokens: options.file.tokenCount,
-        summary: options.file.summary
+        fileId: ref.id,
+        path: ref.path,
+        fileType: ref.fileType,
+        fileTokens: ref.tokenCount,
+        summary: ref.summary
       }])
     }
     yield* append(session.id, "assistant", [], { inContext: false, finishReason: "error" })
@@ -125,6 +126,31 @@ const fileReference = (content: string, path: string) =>
     summary: `about ${path}`,
     createdAt: 1
   })
+
+/** A text file to store: its reference and its bytes. */
+const storedFile = (content: string, path: string, createdAt = 1): Storage.NewFile => ({
+  reference: new FileReference({ ...fileReference(content, path), createdAt }),
+  content: new TextEncoder().encode(content),
+  text: true
+})
+
+/** Lines as `Lines.splitLines` cuts them (`\r\n` and `\n` end a line; a final break opens none). */
+const linesOf = (text: string) => {
+  const lines = text.split(/\r?\n/)
+  if (lines[lines.length - 1] === "") lines.pop()
+  return text === "" ? [] : lines
+}
+
+/** Several hundred KB of text: lines of every length (one far longer than a piece), CRLF, accents, emoji. */
+const bigText = (() => {
+  const lines: Array<string> = []
+  for (let i = 0; i < 6_000; i++) {
+    const width = (i * 7919) % 160
+    const body = `${i}: ${"é€😀x".repeat(width % 9)}${"w".repeat(width)}`
+    lines.push(i === 2_500 ? "L".repeat(200_000) : body)
+  }
+  return lines.map((line, i) => i % 11 === 0 ? `${line}\r\n` : `${line}\n`).join("") + "last line, no break"
+})()
 
 /** The runner of the runs these tests create. */
 const OWNER = "owner_test"
@@ -791,6 +817,178 @@ export const conformance = (name: string, backend: Backend) =>
       })))
 
     // -------------------------------------------------------------------------------------------
+    // file contents
+    // -------------------------------------------------------------------------------------------
+
+    it.scoped("stores a file's content once per id and reads it back whole and by any line range", () =>
+      withStore(Effect.gen(function*() {
+        const store = yield* Storage.Storage
+        const file = storedFile(bigText, "src/big.txt")
+        const id = file.reference.id
+        expect(yield* store.putFile(file)).toBe(true)
+        // the same bytes under another path: nothing is written, the first path stays
+        expect(
+          yield* store.putFile({
+            ...file,
+            reference: new FileReference({ ...file.reference, path: "b.txt" })
+          })
+        )
+          .toBe(false)
+        const lines = linesOf(bigText)
+        expect(yield* store.getFile(id)).toEqual({
+          reference: file.reference,
+          content: { byteLength: file.content.length, lineCount: lines.length, text: true }
+        })
+        expect(yield* store.fileContent(id)).toEqual(file.content)
+        expect(yield* store.fileLines(id, 1, 3)).toEqual(lines.slice(0, 3))
+        expect(yield* store.fileLines(id, 2_500, 2_502)).toEqual(lines.slice(2_499, 2_502))
+        expect(yield* store.fileLines(id, lines.length - 1, lines.length + 50)).toEqual(lines.slice(-2))
+        expect(yield* store.fileLines(id, lines.length + 1, lines.length + 9)).toEqual([])
+        expect(yield* store.fileLines(id, 9, 8)).toEqual([])
+        // every range reads as the whole text cut into lines would
+        yield* Effect.promise(() =>
+          FastCheck.assert(
+            FastCheck.asyncProperty(
+              FastCheck.integer({ min: 1, max: lines.length }),
+              FastCheck.integer({ min: 0, max: 700 }),
+              (from, span) =>
+                Effect.runPromise(store.fileLines(id, from, from + span)).then((found) => {
+                  expect(found).toEqual(lines.slice(from - 1, from + span))
+                })
+            ),
+            { numRuns: 40 }
+          )
+        )
+        expect(yield* store.getFile(Ids.fileId("unknown"))).toBeUndefined()
+        expect(yield* store.fileContent(Ids.fileId("unknown"))).toBeUndefined()
+      })))
+
+    it.scoped("binary content is kept byte for byte and never read by lines; symbols come back as stored", () =>
+      withStore(Effect.gen(function*() {
+        const store = yield* Storage.Storage
+        const bytes = Uint8Array.from({ length: 3 * 1024 * 1024 + 17 }, (_, i) => (i * 31 + (i >> 8)) % 256)
+        const reference = new FileReference({
+          id: Ids.fileId(bytes),
+          path: "blob.bin",
+          fileType: "binary",
+          tokenCount: 0,
+          summary: "Binary file",
+          createdAt: 1
+        })
+        yield* store.putFile({ reference, content: bytes, text: false })
+        expect((yield* store.getFile(reference.id))?.content).toEqual({
+          byteLength: bytes.length,
+          lineCount: 0,
+          text: false
+        })
+        expect(yield* store.fileContent(reference.id)).toEqual(bytes)
+        expect(yield* store.fileLines(reference.id, 1, 10)).toEqual([])
+
+        const source = "class A:\n    def f(self):\n        pass\n"
+        const symbols = [{
+          kind: "class",
+          name: "A",
+          startLine: 1,
+          endLine: 3,
+          children: [{ kind: "method", name: "f", startLine: 2, endLine: 3, children: [] }]
+        }]
+        const code = storedFile(source, "a.py")
+        yield* store.putFile({ ...code, symbols })
+        expect((yield* store.getFile(code.reference.id))?.content?.symbols).toEqual(symbols)
+        // an empty file is stored too, with no lines
+        const empty = storedFile("", "empty.txt")
+        yield* store.putFile(empty)
+        expect(yield* store.fileContent(empty.reference.id)).toEqual(new Uint8Array(0))
+        expect((yield* store.getFile(empty.reference.id))?.content?.lineCount).toBe(0)
+      })))
+
+    it.scoped("a reference stored alone gets its content from the next put, and keeps its path", () =>
+      withStore(Effect.gen(function*() {
+        const store = yield* Storage.Storage
+        const file = storedFile("kept since an older version\n", "old.txt")
+        yield* store.putFileReference(file.reference)
+        expect(yield* store.getFile(file.reference.id)).toEqual({ reference: file.reference })
+        const moved = new FileReference({ ...file.reference, path: "new.txt", summary: "other" })
+        expect(yield* store.putFile({ ...file, reference: moved })).toBe(true)
+        expect(yield* store.getFile(file.reference.id)).toMatchObject({
+          reference: file.reference,
+          content: { lineCount: 1, text: true }
+        })
+      })))
+
+    it.scoped("sessionFiles lists the files the sessions' parts use, in id order", () =>
+      withStore(Effect.gen(function*() {
+        const store = yield* Storage.Storage
+        const files = ["one", "two", "three"].map((text) => storedFile(text, `${text}.txt`))
+        const part = (file: Storage.NewFile) => ({
+          type: "file_ref" as const,
+          fileId: file.reference.id,
+          path: file.reference.path,
+          fileType: "text",
+          fileTokens: 1,
+          summary: "s"
+        })
+        const a = yield* createSession()
+        const b = yield* createSession()
+        for (const file of files) yield* store.putFile(file)
+        yield* append(a.id, "user", [part(files[0]!), part(files[1]!)])
+        yield* append(a.id, "user", [part(files[0]!)])
+        yield* append(b.id, "user", [part(files[2]!)])
+        const ids = (picked: ReadonlyArray<Storage.NewFile>) => picked.map((f) => f.reference.id).sort()
+        expect(yield* store.sessionFiles([a.id])).toEqual(ids([files[0]!, files[1]!]))
+        expect(yield* store.sessionFiles([a.id, b.id])).toEqual(ids(files))
+        expect(yield* store.sessionFiles([])).toEqual([])
+      })))
+
+    it.scoped("retention also drops the files stored before the cutoff that no session uses", () =>
+      withStore(Effect.gen(function*() {
+        const store = yield* Storage.Storage
+        const used = storedFile("used", "used.txt", 1_000)
+        const stray = storedFile("stray", "stray.txt", 1_000)
+        const fresh = storedFile("fresh", "fresh.txt", 5_000)
+        const session = yield* createSession()
+        yield* store.putFile(used)
+        yield* store.putFile(stray)
+        yield* store.putFile(fresh)
+        // the session is touched after the cutoff: it stays, and so does the file it uses
+        yield* TestClock.setTime(9_000)
+        yield* append(session.id, "user", [{
+          type: "file_ref",
+          fileId: used.reference.id,
+          path: "used.txt",
+          fileType: "text",
+          fileTokens: 1,
+          summary: "s"
+        }])
+        yield* store.deleteSessionsUntouchedSince(3_000)
+        expect(yield* store.getFile(used.reference.id)).toBeDefined()
+        expect(yield* store.getFile(stray.reference.id)).toBeUndefined()
+        expect(yield* store.fileContent(stray.reference.id)).toBeUndefined()
+        expect(yield* store.getFile(fresh.reference.id)).toBeDefined()
+      })))
+
+    it.scoped("putFile is all or nothing, at whichever statement it fails", () =>
+      Effect.gen(function*() {
+        const database = yield* backend.database
+        const faults = makeFaults()
+        const store = yield* database.open({ wrapConnection: faults.wrap })
+        const file = storedFile(bigText, "big.txt")
+        for (let n = 1;; n++) {
+          faults.arm(n)
+          const exit = yield* Effect.exit(store.putFile(file))
+          faults.disarm()
+          if (Exit.isSuccess(exit)) {
+            expect(n).toBeGreaterThan(3)
+            break
+          }
+          expect(String(Exit.isFailure(exit) && exit.cause)).toContain(INJECTED)
+          expect(yield* store.getFile(file.reference.id)).toBeUndefined()
+          expect(yield* store.fileContent(file.reference.id)).toBeUndefined()
+        }
+        expect(yield* store.fileContent(file.reference.id)).toEqual(file.content)
+      }))
+
+    // -------------------------------------------------------------------------------------------
     // search and scan
     // -------------------------------------------------------------------------------------------
 
@@ -927,7 +1125,7 @@ export const conformance = (name: string, backend: Backend) =>
         const faults = makeFaults()
         const store = yield* database.open({ wrapConnection: faults.wrap })
         const run = provide(store)
-        const sessionId = yield* run(richSession({ file: fileReference("shared", "s.txt") }))
+        const sessionId = yield* run(richSession({ file: storedFile("shared", "s.txt") }))
         const child = yield* run(createSession({ parentId: sessionId }))
         yield* run(append(child.id, "user", "child words"))
         const ids = [sessionId, child.id]
@@ -1218,8 +1416,8 @@ export const conformance = (name: string, backend: Backend) =>
         const database = yield* backend.database
         const store = yield* database.open()
         const run = provide(store)
-        const shared = fileReference("shared content", "shared.txt")
-        const own = fileReference("own content", "own.txt")
+        const shared = storedFile("shared content", "shared.txt")
+        const own = storedFile("own content", "own.txt")
         const kept = yield* run(richSession({ file: shared }))
         const doomed = yield* run(richSession({ file: own }))
         const child = yield* run(richSession({ parentId: doomed, file: shared }))
@@ -1232,7 +1430,7 @@ export const conformance = (name: string, backend: Backend) =>
         // index everything, so search rows exist for the doomed sessions too
         yield* store.search({ sessionIds: [kept, doomed, child], text: "zebra", limit: 10 })
 
-        const traces = new Set<string>([doomed, child, grandchild.id, own.id, doomedRun.id])
+        const traces = new Set<string>([doomed, child, grandchild.id, own.reference.id, doomedRun.id])
         for (const id of [doomed, child, grandchild.id]) {
           for (const message of yield* store.history(id, { limit: 1_000 })) {
             traces.add(message.id)
@@ -1254,8 +1452,11 @@ export const conformance = (name: string, backend: Backend) =>
         }
         expect(yield* run(observe([kept]))).toEqual(keptBefore)
         expect(yield* store.getRun(keptRun.id)).toEqual(keptRun)
-        expect(yield* store.getFileReference(shared.id)).toBeDefined()
-        expect(yield* store.getFileReference(own.id)).toBeUndefined()
+        // a file another session uses stays, content and all; the doomed sessions' own goes
+        expect(yield* store.getFileReference(shared.reference.id)).toBeDefined()
+        expect(yield* store.fileContent(shared.reference.id)).toEqual(shared.content)
+        expect(yield* store.getFileReference(own.reference.id)).toBeUndefined()
+        expect(yield* store.getFile(own.reference.id)).toBeUndefined()
         expect((yield* store.search({ sessionIds: [kept], text: "okapi", limit: 10 })).length)
           .toBeGreaterThan(0)
         expect(yield* Effect.flip(store.deleteSession(doomed))).toMatchObject({ _tag: "SessionNotFound" })
@@ -1308,7 +1509,8 @@ export const conformance = (name: string, backend: Backend) =>
       Effect.gen(function*() {
         const source = yield* (yield* backend.database).open()
         const target = yield* (yield* backend.database).open()
-        const root = yield* provide(source)(richSession({ file: fileReference("f", "f.txt") }))
+        const file = storedFile(bigText, "big.txt")
+        const root = yield* provide(source)(richSession({ file }))
         const child = yield* provide(source)(richSession({ parentId: root }))
         const ids = [root, child]
         const archive: Array<ArchiveRecord> = []
@@ -1335,6 +1537,12 @@ export const conformance = (name: string, backend: Backend) =>
             fileRef?.type === "file_ref" && (yield* source.getFileReference(fileRef.fileId))
           )
         expect((yield* target.search({ sessionIds: [root], text: "marmalade", limit: 5 })).length).toBe(1)
+        // the file's content came along: it still reads, whole and by lines
+        expect(yield* target.getFile(file.reference.id)).toEqual(yield* source.getFile(file.reference.id))
+        expect(yield* target.fileContent(file.reference.id)).toEqual(file.content)
+        expect(yield* target.fileLines(file.reference.id, 2_499, 2_502)).toEqual(
+          linesOf(bigText).slice(2_498, 2_502)
+        )
 
         // expand reaches every original from the active summaries, in the new database
         const scope: MemoryTools.MemoryScope = {

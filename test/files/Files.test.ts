@@ -4,70 +4,62 @@
  * file changed or vanished, binary files referenced without their bytes, and every bad path a
  * typed `FileError` whose message says what to do.
  */
-import * as SqlClient from "@effect/sql/SqlClient"
 import { describe, expect, it, layer } from "@effect/vitest"
 import { Effect, Layer } from "effect"
 import * as NodeFs from "node:fs"
 import * as NodePath from "node:path"
+import { DatabaseSync } from "node:sqlite"
 import { Settings } from "../../src/Config.js"
 import { FileReference } from "../../src/Domain.js"
 import { FileError } from "../../src/Errors.js"
 import * as Files from "../../src/Files.js"
-import * as ContentStore from "../../src/files/ContentStore.js"
 import * as Ids from "../../src/internal/ids.js"
 import * as Storage from "../../src/Storage.js"
-import * as NodeSqliteClient from "../../src/storage/sqlite/NodeSqliteClient.js"
 import * as SqliteStore from "../../src/storage/sqlite/SqliteStore.js"
 import * as Tokenizer from "../../src/Tokenizer.js"
 import { tempDir } from "../support/storage.js"
 
 const THRESHOLD = 100
 
-/**
- * The store in a temporary file, a `SqlClient` on the same file for the content table, the
- * heuristic counter (characters ÷ 4: thresholds are exact), and the handler.
- */
+/** The store in a temporary file, the heuristic counter (characters ÷ 4: thresholds are exact), and the handler. */
 const layerFiles = (
   options: Files.Options = {},
-  handler: Layer.Layer<Files.FileHandler, never, Tokenizer.Tokenizer | ContentStore.FileContentStore> = Files
-    .layer({
-      inlineThreshold: THRESHOLD,
-      ...options
-    })
+  handler: Layer.Layer<Files.FileHandler, never, Tokenizer.Tokenizer | Storage.Storage> = Files.layer({
+    inlineThreshold: THRESHOLD,
+    ...options
+  })
 ) =>
   Layer.unwrapScoped(Effect.gen(function*() {
     const dir = yield* tempDir
     const filename = NodePath.join(dir, "store.db")
-    const storage = SqliteStore.layer({ filename })
-    const sql = Layer.scoped(SqlClient.SqlClient, NodeSqliteClient.make({ filename })).pipe(Layer.orDie)
-    // The store first (it creates and migrates the file), then the second connection.
-    const base = sql.pipe(Layer.provideMerge(storage), Layer.orDie)
-    const contents = ContentStore.layerSql.pipe(Layer.provideMerge(base), Layer.orDie)
     return handler.pipe(
-      Layer.provideMerge(contents),
+      Layer.provideMerge(SqliteStore.layer({ filename }).pipe(Layer.orDie)),
       Layer.provideMerge(Tokenizer.layerHeuristic),
-      Layer.provideMerge(Layer.succeed(WorkDir, dir))
+      Layer.provideMerge(Layer.succeed(WorkDir, { dir, filename }))
     )
   }))
 
-class WorkDir extends Effect.Tag("test/WorkDir")<WorkDir, string>() {}
+class WorkDir
+  extends Effect.Tag("test/WorkDir")<WorkDir, { readonly dir: string; readonly filename: string }>()
+{}
 
 const write = (name: string, content: string | Uint8Array) =>
-  Effect.map(WorkDir, (dir) => {
+  Effect.map(WorkDir, ({ dir }) => {
     const path = NodePath.join(dir, name)
     NodeFs.mkdirSync(NodePath.dirname(path), { recursive: true })
     NodeFs.writeFileSync(path, content)
     return path
   })
 
-const storedCopies = Effect.flatMap(
-  SqlClient.SqlClient,
-  (sql) =>
-    Effect.map(
-      sql<{ readonly n: number }>`SELECT count(*) AS n FROM file_contents`,
-      (rows) => rows[0]?.n ?? 0
-    )
-)
+/** Rows of the content table, read with a connection of its own. */
+const storedCopies = Effect.map(WorkDir, ({ filename }) => {
+  const db = new DatabaseSync(filename, { readOnly: true })
+  try {
+    return Number(db.prepare("SELECT count(*) AS n FROM file_contents").get()?.["n"] ?? 0)
+  } finally {
+    db.close()
+  }
+})
 
 const expectFailure = <A, R>(effect: Effect.Effect<A, FileError | Storage.StoreFailure, R>) =>
   Effect.flatMap(
@@ -249,7 +241,7 @@ layer(layerFiles())("FileHandler", (it) => {
   it.effect("missing file, directory, too large, unknown id: typed errors that say what to do", () =>
     Effect.gen(function*() {
       const files = yield* Files.FileHandler
-      const dir = yield* WorkDir
+      const { dir } = yield* WorkDir
       const missing = yield* expectFailure(files.ingest({ path: NodePath.join(dir, "nope.ts") }))
       expect(missing.reason).toBe("not_found")
       expect(missing.message).toContain(

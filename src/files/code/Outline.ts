@@ -101,11 +101,20 @@ export const digest = (language: CodeType, found: CodeOutline, lineCount: number
   }
 }
 
-/** Every `Name` / `Outer.inner` path of the outline, in file order. */
+/** What a symbol lookup needs of a declaration: its kind, name, line span and members. */
+export interface SymbolSpan {
+  readonly kind: string
+  readonly name: string
+  readonly startLine: number
+  readonly endLine: number
+  readonly children: ReadonlyArray<SymbolSpan>
+}
+
+/** Every `Name` / `Outer.inner` path of the symbols, in file order. */
 export const symbolPaths = (
-  symbols: ReadonlyArray<CodeSymbol>,
+  symbols: ReadonlyArray<SymbolSpan>,
   prefix = ""
-): Array<{ readonly path: string; readonly symbol: CodeSymbol }> =>
+): Array<{ readonly path: string; readonly symbol: SymbolSpan }> =>
   symbols.flatMap((s) => {
     const path = `${prefix}${s.name}`
     return [{ path, symbol: s }, ...symbolPaths(s.children, `${path}.`)]
@@ -113,7 +122,7 @@ export const symbolPaths = (
 
 /** What a `symbol=` lookup found. */
 export type SymbolMatch =
-  | { readonly _tag: "Found"; readonly path: string; readonly symbol: CodeSymbol }
+  | { readonly _tag: "Found"; readonly path: string; readonly symbol: SymbolSpan }
   | { readonly _tag: "Ambiguous"; readonly candidates: ReadonlyArray<string> }
   | { readonly _tag: "NotFound"; readonly suggestions: ReadonlyArray<string> }
 
@@ -121,9 +130,9 @@ export type SymbolMatch =
  * Finds `query` (`Name`, `Outer.inner`, or a bare member name when only one symbol has it). An
  * exact path wins; then a unique path ending in `.query`.
  */
-export const findSymbol = (found: CodeOutline, query: string): SymbolMatch => {
+export const findSymbol = (symbols: ReadonlyArray<SymbolSpan>, query: string): SymbolMatch => {
   const wanted = query.trim()
-  const paths = symbolPaths(found.symbols)
+  const paths = symbolPaths(symbols)
   const exact = paths.find((p) => p.path === wanted)
   if (exact !== undefined) return { _tag: "Found", ...exact }
   const suffix = paths.filter((p) => p.path.endsWith(`.${wanted}`))

@@ -27,6 +27,8 @@ interface Acc {
 }
 
 const CLASS_TYPES = new Set(["class_declaration", "abstract_class_declaration", "class"])
+/** A declarator longer than this in the source is never shown whole (only its head). */
+const SHORT_VALUE_SOURCE_CHARS = 2_000
 const FUNCTION_VALUES = new Set(["arrow_function", "function_expression", "function", "generator_function"])
 
 /** `require("x")` → `x`. */
@@ -160,9 +162,11 @@ const declaration = (
             symbol({ kind: "class", name, signature, exported, children: members(source, body) }, span)
           )
         } else {
-          // Short values say what the constant is; long ones are elided.
-          const text = tidy(withoutComments(source, declarator, declarator.endIndex))
-          const signature = text.length <= 80
+          // Short values say what the constant is; long ones are elided (a value spanning thousands
+          // of characters is never short once tidied: it is not read whole).
+          const short = declarator.endIndex - declarator.startIndex <= SHORT_VALUE_SOURCE_CHARS
+          const text = short ? tidy(withoutComments(source, declarator, declarator.endIndex)) : ""
+          const signature = short && text.length <= 80
             ? text
             : `${
               tidy(withoutComments(source, declarator, value?.startIndex ?? declarator.endIndex)).replace(

@@ -21,6 +21,13 @@ export const head = (source: string, node: Node, end?: Node | null | number): st
 
 const COMMENTS = ["comment", "line_comment", "block_comment"]
 
+/** The number of line breaks in `source` between `from` and `to`. */
+const newlinesIn = (source: string, from: number, to: number): number => {
+  let n = 0
+  for (let at = source.indexOf("\n", from); at !== -1 && at < to; at = source.indexOf("\n", at + 1)) n++
+  return n
+}
+
 /**
  * `source` from `start` (default: `node`'s start) to `stop`, with the comments of `node` inside that
  * range (doc comments on overloads) left out.
@@ -31,10 +38,15 @@ export const withoutComments = (
   stop: number,
   start: number = node.startIndex
 ): string => {
-  // Only the head's range is searched, not the whole body.
-  const comments = node.descendantsOfType(COMMENTS, node.startPosition, node.endPosition)
-    .filter((c) => c.startIndex >= start && c.endIndex <= stop)
-  if (comments.length === 0) return source.slice(start, stop)
+  const raw = source.slice(start, stop)
+  // No comment can start without `/` (`//`, `/*`) or `#` (Python): most heads need no tree walk.
+  if (!raw.includes("/") && !raw.includes("#")) return raw
+  // Only the rows up to `stop` are searched, not the whole body (a class's head, not its methods).
+  const comments = node.descendantsOfType(COMMENTS, node.startPosition, {
+    row: node.startPosition.row + newlinesIn(source, node.startIndex, stop) + 1,
+    column: 0
+  }).filter((c) => c.startIndex >= start && c.endIndex <= stop)
+  if (comments.length === 0) return raw
   let text = ""
   let at = start
   for (const comment of comments) {

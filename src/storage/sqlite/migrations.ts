@@ -11,6 +11,8 @@
  */
 import { SqlClient } from "@effect/sql"
 import { Effect } from "effect"
+import { looksBinary } from "../../files/Detect.js"
+import * as Files from "../files.js"
 import { searchBody } from "./search.js"
 
 /** The next turn number of a session: one more than its last snapshot's (a primary-key lookup). */
@@ -397,12 +399,64 @@ const operatorRuns = Effect.gen(function*() {
   for (const statement of statements) yield* sql.unsafe(statement)
 })
 
+/**
+ * Large files' contents (file.ts): one row per content id with its facts and the symbols of a
+ * source file, and the bytes in pieces that end on line breaks, so a page of lines reads only the
+ * pieces holding it. Contents are shared by every session (deduplicated by id) and never change;
+ * they go with the last session using them. A `file_contents` table left by the pre-store content
+ * seam (one BLOB per id) is carried over.
+ */
+const fileContents = Effect.gen(function*() {
+  const sql = yield* SqlClient.SqlClient
+  const legacy = yield* sql`SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'file_contents'`
+  if (legacy.length > 0) yield* sql.unsafe(`ALTER TABLE file_contents RENAME TO file_contents_seam`)
+  const statements = [
+    `CREATE TABLE file_contents (
+      id TEXT PRIMARY KEY,
+      byte_length INTEGER NOT NULL,
+      -- lines of a text file; 0 for binary content, which is never read by lines
+      line_count INTEGER NOT NULL,
+      is_text INTEGER NOT NULL,
+      -- a source file's symbols with their line spans (JSON), for expand … symbol=
+      symbols TEXT,
+      created_at INTEGER NOT NULL
+    ) STRICT`,
+    `CREATE INDEX file_contents_created ON file_contents(created_at)`,
+    `CREATE TABLE file_chunks (
+      file_id TEXT NOT NULL REFERENCES file_contents(id),
+      ord INTEGER NOT NULL,
+      -- the piece holds lines first_line .. first_line + line_count - 1, whole (0, 0 when binary)
+      first_line INTEGER NOT NULL,
+      line_count INTEGER NOT NULL,
+      content BLOB NOT NULL,
+      PRIMARY KEY (file_id, ord)
+    ) STRICT`,
+    `CREATE INDEX file_chunks_line ON file_chunks(file_id, first_line)`,
+    `CREATE TRIGGER file_chunks_no_change BEFORE UPDATE ON file_chunks
+      BEGIN SELECT RAISE(ABORT, 'mnesis: file contents never change'); END`,
+    `CREATE TRIGGER file_contents_no_change
+      BEFORE UPDATE OF id, byte_length, line_count, is_text ON file_contents
+      BEGIN SELECT RAISE(ABORT, 'mnesis: file contents never change'); END`
+  ]
+  for (const statement of statements) yield* sql.unsafe(statement)
+  if (legacy.length > 0) {
+    const rows = yield* sql`SELECT id, content, rowid FROM file_contents_seam ORDER BY rowid`
+    for (const row of rows) {
+      const { content, id } = row
+      if (typeof id !== "string" || !(content instanceof Uint8Array)) continue
+      yield* Files.insertContent(sql, { id, content, text: !looksBinary(content), createdAt: 0 })
+    }
+    yield* sql.unsafe(`DROP TABLE file_contents_seam`)
+  }
+})
+
 /** Every migration, by id. The highest id is the schema version this code writes. */
 export const migrations = [
   [1, "initial", initial],
   [2, "turn_numbers_from_store", turnNumbersFromStore],
   [3, "rules_in_code", rulesInCode],
-  [4, "operator_runs", operatorRuns]
+  [4, "operator_runs", operatorRuns],
+  [5, "file_contents", fileContents]
 ] as const
 
-export const LATEST_SCHEMA_VERSION = 4
+export const LATEST_SCHEMA_VERSION = 5
