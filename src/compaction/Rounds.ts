@@ -17,7 +17,15 @@
 import { Clock, Effect, Option } from "effect"
 import type { SessionContext } from "../Compactor.js"
 import { summaryCost } from "../context/Render.js"
-import type { ContextItem, MessageId, SummaryId, SummaryKind, SummaryLevel, SummaryNode } from "../Domain.js"
+import type {
+  ContextItem,
+  Message,
+  MessageId,
+  SummaryId,
+  SummaryKind,
+  SummaryLevel,
+  SummaryNode
+} from "../Domain.js"
 import type { SessionNotFound } from "../Errors.js"
 import { MessageCreated } from "../Events.js"
 import * as Ids from "../internal/ids.js"
@@ -151,45 +159,55 @@ const commit = (
     return summary
   })
 
+/** What a summary would replace: the items, their transcript and tokens, and its node fields. */
+interface Span {
+  readonly items: ReadonlyArray<ContextItem>
+  readonly transcript: string
+  readonly replaced: number
+  readonly node: (content: string, level: SummaryLevel) => NodeFields
+}
+
 /**
- * The summary of `transcript` that replaces `replaced` tokens, or none when level 3 cannot beat
- * them: a span that the deterministic summary plus its wrapper does not shrink is not worth a
- * model call either (the model's output would be refused or barely smaller), so none is made.
- * A model summary that turns out larger than the span once wrapped gives way to level 3.
+ * The summary that replaces `span` (or `fallback`, a prefix of it sized for level 3), or none
+ * when level 3 cannot beat `fallback`: a span that the deterministic summary plus its wrapper
+ * does not shrink is not worth a model call either (the model's output would be refused or
+ * barely smaller), so none is made. The model levels summarise `span`; level 3 — when they fail,
+ * or when a model summary turns out larger than its span once wrapped — summarises `fallback`.
  */
 const summaryFor = (
   env: RoundEnv,
   input: LevelContext["input"],
-  transcript: string,
-  replaced: number,
-  node: (content: string, level: SummaryLevel) => NodeFields
+  span: Span,
+  fallback: Span = span
 ) =>
   Effect.gen(function*() {
     const count = env.session.count
     const budget = level3Budget(env)
-    let fallback: NodeFields | undefined
-    const level3Node = () => (fallback ??= node(level3(transcript, count, budget), 3))
+    let written3: NodeFields | undefined
+    const level3Node = () => (written3 ??= fallback.node(level3(fallback.transcript, count, budget), 3))
+    const level3Summary = () => Option.some({ fields: level3Node(), span: fallback })
     // Level 3 writes at most `budget` tokens: past that bound the span is beaten for sure and
     // level 3 need not run unless the model levels fail (it is not free on a long span).
-    const sure = replaced > budget + summaryCost({ ...node("", 3), id: SIZING_ID }, count)
-    if (!sure && summaryCost({ ...level3Node(), id: SIZING_ID }, count) >= replaced) {
+    const sure = fallback.replaced > budget + summaryCost({ ...fallback.node("", 3), id: SIZING_ID }, count)
+    if (!sure && summaryCost({ ...level3Node(), id: SIZING_ID }, count) >= fallback.replaced) {
       yield* Effect.logDebug("compaction round skipped: level 3 cannot make this span smaller; no model call")
-      return Option.none<NodeFields>()
+      return Option.none<{ fields: NodeFields; span: Span }>()
     }
     const outcome = yield* summarize(
       levelContext(env, input),
-      transcript,
-      replaced,
+      span.transcript,
+      span.replaced,
       () => level3Node().content
     )
-    const written = node(outcome.text, outcome.level)
-    if (outcome.level === 3 || summaryCost({ ...written, id: SIZING_ID }, count) < replaced) {
-      return Option.some(written)
+    if (outcome.level === 3) return level3Summary()
+    const written = span.node(outcome.text, outcome.level)
+    if (summaryCost({ ...written, id: SIZING_ID }, count) < span.replaced) {
+      return Option.some({ fields: written, span })
     }
     yield* Effect.logDebug(
       `compaction level ${outcome.level} summary larger than its span once wrapped; level 3 used`
     )
-    return Option.some(level3Node())
+    return level3Summary()
   })
 
 /**
@@ -218,12 +236,41 @@ const pendingCondensation = (env: RoundEnv, before: ReadonlyArray<ContextItem>) 
     return newest.reduce((sum, item) => sum + item.tokenCount, 0)
   })
 
+/** The leaf of `messages` (consecutive, oldest first) that would replace `items`. */
+const leafSpan = (
+  items: ReadonlyArray<ContextItem>,
+  messages: ReadonlyArray<Message>
+): Span => {
+  const first = messages[0]!
+  const last = messages[messages.length - 1]!
+  const fileIds = fileIdsOfMessages(messages)
+  return {
+    items,
+    transcript: messagesTranscript(messages),
+    replaced: items.reduce((sum, item) => sum + item.tokenCount, 0),
+    node: (content, level) => ({
+      kind: "leaf" as const,
+      depth: 0,
+      level,
+      content,
+      spanStart: first.id,
+      spanEnd: last.id,
+      spanStartSeq: first.seq,
+      spanEndSeq: last.seq,
+      messageCount: messages.length,
+      fileIds
+    })
+  }
+}
+
 /**
  * Summarises the oldest raw messages outside the fresh tail: as few as bring the context under
  * the soft threshold (less `ROUND_SLACK`) once replaced by their summary, so as much raw tail as
- * fits stays; and at least enough that level 3 is sure to shrink them when more are there. Below
- * the soft threshold (a `compact()` call) it takes all of them, up to what the summariser reads.
- * None when there is nothing to summarise or nothing worth it.
+ * fits stays; and at least enough that level 3 is sure to shrink them when more are there. How
+ * many that is depends on the summary's size, so there are two spans: the model levels get one
+ * sized for a summary as large as the newest one in the context, level 3 a prefix of it sized
+ * for its own budget. Below the soft threshold (a `compact()` call) both take all there
+ * is, up to what the summariser reads. None when there is nothing to summarise or nothing worth it.
  */
 export const leafRound = (env: RoundEnv): Effect.Effect<Option.Option<RoundOutcome>, RoundFailure> =>
   Effect.gen(function*() {
@@ -237,8 +284,7 @@ export const leafRound = (env: RoundEnv): Effect.Effect<Option.Option<RoundOutco
     const softThreshold = session.budget.softThreshold
     const need = size - (softThreshold - Math.floor(softThreshold * ROUND_SLACK)) -
       (yield* pendingCondensation(env, items.slice(0, start)))
-    // The most a level-3 summary of the span can cost: its text and its wrapper.
-    const bound = level3Budget(env) + summaryCost(
+    const wrapper = summaryCost(
       {
         id: SIZING_ID,
         depth: 0,
@@ -250,54 +296,54 @@ export const leafRound = (env: RoundEnv): Effect.Effect<Option.Option<RoundOutco
       },
       session.count
     )
+    // What a summary of the span may cost, text and wrapper. Level 3: at most its budget. A model
+    // level: as much as the newest summary in the context cost, the best guess of how long this
+    // model writes for this session (sized as level 3's bound, a model summary of twice that left
+    // the context barely under the threshold, a round every few turns).
+    const bound3 = level3Budget(env) + wrapper
+    const newest = items.slice(0, start).findLast((item) => item.kind === "summary")
+    const boundModel = Math.max(bound3, newest?.tokenCount ?? 0)
+    // Below the soft threshold only `compact()` asks for a round: it gets everything there is.
+    const enough = (tokens: number, bound: number) =>
+      size >= softThreshold && tokens > bound && tokens - bound >= need
     const run: Array<ContextItem> = []
     let tokens = 0
+    let short = -1
     for (let i = start; i < tail && items[i]!.kind === "message"; i++) {
       const item = items[i]!
       if (run.length > 0 && tokens + item.tokenCount > cap) break
       run.push(item)
       tokens += item.tokenCount
-      // Below the soft threshold only `compact()` asks for a round: it gets everything there is.
-      if (size >= softThreshold && tokens > bound && tokens - bound >= need) break
+      if (short === -1 && enough(tokens, bound3)) short = run.length
+      if (enough(tokens, boundModel)) break
     }
+    if (short === -1) short = run.length
+    const shortRun = run.slice(0, short)
     // A scrap of raw tail is not worth a summary of its own while there are summaries to
     // condense: wait until the tail has grown into a span worth summarising.
     if (
-      size >= softThreshold && tokens <= bound && items.filter((item) => item.kind === "summary").length >= 2
+      size >= softThreshold && short === run.length && tokens <= bound3 &&
+      items.filter((item) => item.kind === "summary").length >= 2
     ) {
       yield* Effect.logDebug("compaction round skipped: the raw span outside the fresh tail is too short")
       return Option.none<RoundOutcome>()
     }
     const messages = yield* session.messages(run.map((item) => item.id as MessageId))
-    const first = messages[0]!
-    const last = messages[messages.length - 1]!
-    const fileIds = fileIdsOfMessages(messages)
+    const span = leafSpan(run, messages)
     const node = yield* summaryFor(
       env,
       "messages",
-      messagesTranscript(messages),
-      tokens,
-      (content, level) => ({
-        kind: "leaf" as const,
-        depth: 0,
-        level,
-        content,
-        spanStart: first.id,
-        spanEnd: last.id,
-        spanStartSeq: first.seq,
-        spanEndSeq: last.seq,
-        messageCount: messages.length,
-        fileIds
-      })
+      span,
+      short === run.length ? span : leafSpan(shortRun, messages.slice(0, short))
     )
     if (Option.isNone(node)) return Option.none<RoundOutcome>()
-    const summary = yield* commit(env, run, node.value)
+    const summary = yield* commit(env, node.value.span.items, node.value.fields)
     return Option.some<RoundOutcome>({
       summaryId: summary.id,
       kind: "leaf",
       level: summary.level,
       depth: 0,
-      messagesCovered: messages.length
+      messagesCovered: node.value.span.items.length
     })
   }).pipe(Effect.withSpan("Compactor.leafRound"))
 
@@ -354,12 +400,11 @@ export const condenseRound = (
     const depth = Math.max(...parents.map((p) => p.depth)) + 1
     const fileIds = fileIdsOfSummaries(parents)
     const replaced = chosen.reduce((sum, entry) => sum + entry.item.tokenCount, 0)
-    const node = yield* summaryFor(
-      env,
-      "summaries",
-      summariesTranscript(parents),
+    const node = yield* summaryFor(env, "summaries", {
+      items: chosen.map((entry) => entry.item),
+      transcript: summariesTranscript(parents),
       replaced,
-      (content, level) => ({
+      node: (content, level) => ({
         kind: "condensed" as const,
         depth,
         level,
@@ -371,9 +416,9 @@ export const condenseRound = (
         messageCount: parents.reduce((sum, p) => sum + p.messageCount, 0),
         fileIds
       })
-    )
+    })
     if (Option.isNone(node)) return Option.none<RoundOutcome>()
-    const summary = yield* commit(env, chosen.map((entry) => entry.item), node.value)
+    const summary = yield* commit(env, node.value.span.items, node.value.fields)
     return Option.some<RoundOutcome>({
       summaryId: summary.id,
       kind: "condensed",
