@@ -9,10 +9,10 @@ import { describe, expect, it } from "@effect/vitest"
 import { Effect, Option } from "effect"
 import { ROUND_SLACK } from "../../src/compaction/Rounds.js"
 import type { CompactionResult } from "../../src/Domain.js"
-import { makeTest } from "../../src/Layers.js"
 import * as MockLlm from "../../src/llm/MockLlm.js"
 import * as Session from "../../src/Session.js"
 import * as Tokenizer from "../../src/Tokenizer.js"
+import { makeTest } from "../support/backend.js"
 
 /** usable 4,000 tokens: soft threshold 2,400; level 1 may write 1,000 tokens, level 3 480. */
 const SMALL = {
