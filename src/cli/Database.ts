@@ -3,16 +3,18 @@
  * writes through the `Storage` interface only, so it works on any backend the library has.
  *
  * The location is `--db`, else `MNESIS_DATABASE_URL`, else `MNESIS_DB_PATH`, else the library's
- * default file. A file that does not exist is an error, never a new empty database (a typo in a
- * path would otherwise look like a database with no sessions); only `import` may create one.
+ * default file. A `postgres://` URL opens the PostgreSQL store. A file that does not exist is an
+ * error, never a new empty database (a typo in a path would otherwise look like a database with no
+ * sessions); only `import` may create one.
  *
  * @internal
  */
-import { Config, Effect, Layer, Option } from "effect"
+import { Config, Effect, Layer, Option, Redacted } from "effect"
 import * as NodeFs from "node:fs"
 import { defaultFileStore, envError, resolveDbPath } from "../Config.js"
 import type { ConfigError, SchemaTooNew } from "../Errors.js"
 import * as Storage from "../Storage.js"
+import * as PostgresStore from "../storage/postgres/PostgresStore.js"
 import * as SqliteStore from "../storage/sqlite/SqliteStore.js"
 import { DatabaseNotFound, UnsupportedDatabase } from "./errors.js"
 
@@ -21,6 +23,7 @@ export type Location =
   | { readonly kind: "url"; readonly url: string; readonly source: string }
 
 const URL_SCHEME = /^[a-z][a-z0-9+.-]*:\/\//i
+const POSTGRES_SCHEME = /^postgres(?:ql)?:\/\//i
 
 /** An unset or blank variable reads as absent (`MNESIS_DB_PATH= mnesis …`). */
 const variable = (name: string) =>
@@ -63,9 +66,12 @@ export const layer = (
     DatabaseNotFound | UnsupportedDatabase
   > => {
     if (location.kind === "url") {
-      return Effect.fail(
-        new UnsupportedDatabase({ location: describeLocation(location), source: location.source })
-      )
+      // The server keeps the database; opening it migrates its schema, as a program would.
+      return POSTGRES_SCHEME.test(location.url)
+        ? Effect.succeed(PostgresStore.layer({ url: Redacted.make(location.url) }))
+        : Effect.fail(
+          new UnsupportedDatabase({ location: describeLocation(location), source: location.source })
+        )
     }
     if (options.create !== true && !NodeFs.existsSync(location.path)) {
       return Effect.fail(new DatabaseNotFound({ path: location.path, source: location.source }))

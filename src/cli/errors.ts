@@ -25,8 +25,8 @@ export class UnsupportedDatabase extends Schema.TaggedError<UnsupportedDatabase>
   source: Schema.String
 }) {
   override get message(): string {
-    return `${this.location} (from ${this.source}) names a database server, but this version of mnesis ` +
-      `stores sessions in SQLite files only; pass --db with the path of a SQLite file`
+    return `${this.location} (from ${this.source}) names a database mnesis has no store for; ` +
+      `pass --db with the path of a SQLite file or a postgres:// URL`
   }
 }
 

@@ -14,7 +14,7 @@ import { allSessions } from "./inspect/read.js"
 
 export const db = Options.text("db").pipe(
   Options.withDescription(
-    "The database: a SQLite file. Default: MNESIS_DATABASE_URL, else MNESIS_DB_PATH, else ~/.mnesis/sessions.db"
+    "The database: a SQLite file or a postgres:// URL. Default: MNESIS_DATABASE_URL, else MNESIS_DB_PATH, else ~/.mnesis/sessions.db"
   ),
   Options.optional
 )
