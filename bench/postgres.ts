@@ -15,18 +15,16 @@
  */
 import { Effect, ManagedRuntime } from "effect"
 import pg from "pg"
-import type { SessionId } from "../src/Domain.js"
 import * as Ids from "../src/internal/ids.js"
 import * as Session from "../src/Session.js"
 import * as Storage from "../src/Storage.js"
 import * as PostgresStore from "../src/storage/postgres/PostgresStore.js"
+import { libraryMessage, newSession, text } from "./appendWorkload.js"
 import type { Benchmark, Figure } from "./harness.js"
 import { check, median, percentile, round } from "./harness.js"
 import { providerClock, timedLayer } from "./support.js"
 
 const serverUrl = process.env["MNESIS_BENCH_DATABASE_URL"] ?? process.env["MNESIS_TEST_DATABASE_URL"]
-
-const text = (n: number, i: number) => `message ${n} part ${i}: ` + "lorem ipsum dolor sit amet ".repeat(6)
 
 /** Runs `use` in a fresh schema of the server (its URL given), dropped afterwards. */
 const withSchema = async <A>(server: string, use: (url: string) => Promise<A>): Promise<A> => {
@@ -43,31 +41,6 @@ const withSchema = async <A>(server: string, use: (url: string) => Promise<A>): 
     await admin.end()
   }
 }
-
-const newSession = (store: Storage.Service) =>
-  Effect.gen(function*() {
-    const id = yield* Ids.sessionId
-    yield* store.createSession({ id, model: "mock/bench", agent: "bench", systemPrompt: "", createdAt: 0 })
-    return id
-  })
-
-const libraryMessage = (sessionId: SessionId, n: number) =>
-  Effect.gen(function*() {
-    return {
-      id: yield* Ids.messageId,
-      sessionId,
-      role: n % 2 === 0 ? "user" as const : "assistant" as const,
-      agent: "bench",
-      model: "mock/bench",
-      createdAt: n,
-      parts: [0, 1, 2].map((i) => ({
-        type: "text" as const,
-        id: Effect.runSync(Ids.partId),
-        tokenCount: 40,
-        text: text(n, i)
-      }))
-    }
-  })
 
 /** What `appendMessage` does, on a raw `pg` connection: the same statements in the same transaction. */
 const rawAppender = (client: pg.Client) => {

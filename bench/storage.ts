@@ -16,35 +16,10 @@ import type { MessageId, SessionId } from "../src/Domain.js"
 import * as Ids from "../src/internal/ids.js"
 import * as Storage from "../src/Storage.js"
 import * as SqliteStore from "../src/storage/sqlite/SqliteStore.js"
+import { libraryMessage, newSession, text } from "./appendWorkload.js"
 import type { Benchmark, Figure } from "./harness.js"
 import { check, median, round } from "./harness.js"
 import { inTransaction } from "./support.js"
-
-const text = (n: number, i: number) => `message ${n} part ${i}: ` + "lorem ipsum dolor sit amet ".repeat(6)
-
-const newSession = (store: Storage.Service) =>
-  Effect.gen(function*() {
-    const id = yield* Ids.sessionId
-    yield* store.createSession({ id, model: "mock/bench", agent: "bench", systemPrompt: "", createdAt: 0 })
-    return id
-  })
-
-const libraryMessage = (sessionId: SessionId, n: number) =>
-  Effect.gen(function*() {
-    return {
-      id: yield* Ids.messageId,
-      sessionId,
-      role: n % 2 === 0 ? "user" as const : "assistant" as const,
-      agent: "bench",
-      model: "mock/bench",
-      createdAt: n,
-      parts: [
-        { type: "text" as const, id: yield* Ids.partId, tokenCount: 40, text: text(n, 0) },
-        { type: "text" as const, id: yield* Ids.partId, tokenCount: 40, text: text(n, 1) },
-        { type: "text" as const, id: yield* Ids.partId, tokenCount: 40, text: text(n, 2) }
-      ]
-    }
-  })
 
 /**
  * What `appendMessage` does, on a raw node:sqlite connection: the same statements, prepared once,
