@@ -364,7 +364,7 @@ export const make = Effect.gen(function*() {
     spec: Spec,
     tools: ReadonlyArray<Tool>,
     output: Output<A>,
-    plan: Pick<Engine.RunPlan<I, A>, "runId" | "owner" | "total" | "todo" | "finished">,
+    plan: Runs.PlanItems<I, A>,
     note: boolean
   ) =>
     Engine.run<I, A>({
@@ -422,15 +422,16 @@ export const make = Effect.gen(function*() {
         structured,
         ...(options.output === undefined ? {} : { outputPath: options.output.jsonl })
       }
-      const { info, owner } = yield* Runs.create(caller, "agentic_map", Schema.encodeSync(Spec)(spec), inputs)
-      const results = start<I, A>(caller, spec, tools, output, {
-        runId: info.id,
-        owner,
-        total: inputs.length,
-        todo: inputs.map((input, index) => ({ index, input })),
-        finished: []
-      }, options.note ?? true)
-      return { runId: info.id, total: inputs.length, results }
+      const created = yield* Runs.create(caller, "agentic_map", Schema.encodeSync(Spec)(spec), inputs)
+      const results = start<I, A>(
+        caller,
+        spec,
+        tools,
+        output,
+        Runs.freshItems(created, inputs),
+        options.note ?? true
+      )
+      return { runId: created.info.id, total: inputs.length, results }
     }).pipe(Effect.withSpan("AgenticMap.start", { captureStackTrace: false }))
 
   const prepareResume = <A>(
@@ -466,13 +467,14 @@ export const make = Effect.gen(function*() {
         ...(options.concurrency === undefined ? {} : { concurrency: options.concurrency }),
         ...(options.output === undefined ? {} : { outputPath: options.output.jsonl })
       }
-      const results = start<unknown, A>(caller, spec, tools, output, {
-        runId: taken.info.id,
-        owner: taken.owner,
-        total: taken.info.total,
-        todo: taken.todo.map((item) => ({ index: item.index, input: item.input })),
-        finished: taken.finished.map((item) => Engine.resultOfItem(item, output.decodeStored))
-      }, options.session !== undefined)
+      const results = start<unknown, A>(
+        caller,
+        spec,
+        tools,
+        output,
+        Runs.resumedItems(taken, output.decodeStored),
+        options.session !== undefined
+      )
       return { runId: taken.info.id, total: taken.info.total, results }
     }).pipe(Effect.withSpan("AgenticMap.resume", { captureStackTrace: false }))
 

@@ -308,7 +308,7 @@ export const make = Effect.gen(function*() {
     caller: Runs.Caller,
     schema: Schema.Schema<A, AI, never>,
     spec: Spec,
-    plan: Pick<Engine.RunPlan<I, A>, "runId" | "owner" | "total" | "todo" | "finished">,
+    plan: Runs.PlanItems<I, A>,
     note: boolean
   ) =>
     Effect.gen(function*() {
@@ -369,15 +369,15 @@ export const make = Effect.gen(function*() {
         ...(options.output === undefined ? {} : { outputPath: options.output.jsonl }),
         jsonSchema: Structured.make(options.schema).format.schema
       }
-      const { info, owner } = yield* Runs.create(caller, "llm_map", Schema.encodeSync(Spec)(spec), inputs)
-      const results = yield* start<I, A, AI>(caller, options.schema, spec, {
-        runId: info.id,
-        owner,
-        total: inputs.length,
-        todo: inputs.map((input, index) => ({ index, input })),
-        finished: []
-      }, options.note ?? true)
-      return { runId: info.id, total: inputs.length, results }
+      const created = yield* Runs.create(caller, "llm_map", Schema.encodeSync(Spec)(spec), inputs)
+      const results = yield* start<I, A, AI>(
+        caller,
+        options.schema,
+        spec,
+        Runs.freshItems(created, inputs),
+        options.note ?? true
+      )
+      return { runId: created.info.id, total: inputs.length, results }
     }).pipe(Effect.withSpan("LlmMap.start", { captureStackTrace: false }))
 
   /** A run taken over, ready to go on. */
@@ -392,13 +392,13 @@ export const make = Effect.gen(function*() {
         ...(options.output === undefined ? {} : { outputPath: options.output.jsonl })
       }
       const decode = Schema.decodeUnknownOption(options.schema)
-      const results = yield* start<unknown, A, AI>(caller, options.schema, spec, {
-        runId: taken.info.id,
-        owner: taken.owner,
-        total: taken.info.total,
-        todo: taken.todo.map((item) => ({ index: item.index, input: item.input })),
-        finished: taken.finished.map((item) => Engine.resultOfItem(item, decode))
-      }, options.session !== undefined)
+      const results = yield* start<unknown, A, AI>(
+        caller,
+        options.schema,
+        spec,
+        Runs.resumedItems(taken, decode),
+        options.session !== undefined
+      )
       return { runId: taken.info.id, total: taken.info.total, results }
     }).pipe(Effect.withSpan("LlmMap.resume", { captureStackTrace: false }))
 

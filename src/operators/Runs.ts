@@ -15,6 +15,7 @@ import type { Session } from "../Session.js"
 import { internalsOf } from "../session/internals.js"
 import type * as Storage from "../Storage.js"
 import type { RunEnd } from "./Engine.js"
+import * as Engine from "./Engine.js"
 import * as Guard from "./Guard.js"
 import * as Items from "./Items.js"
 import type { OperatorName, RunId, RunInfo, RunItem } from "./Run.js"
@@ -158,6 +159,33 @@ export const takeOver = (runs: Storage.Runs, id: string, operator: OperatorName)
     const finished = yield* itemsIn(runs, runId, ["done", "failed"])
     return { info, owner, todo, finished }
   })
+
+/** The part of an engine plan that says which run and which items: what both operators hand over. */
+export type PlanItems<I, A> = Pick<Engine.RunPlan<I, A>, "runId" | "owner" | "total" | "todo" | "finished">
+
+/** A new run's items: every input still to do, nothing finished. */
+export const freshItems = <I>(
+  created: { readonly info: RunInfo; readonly owner: string },
+  inputs: ReadonlyArray<I>
+): PlanItems<I, never> => ({
+  runId: created.info.id,
+  owner: created.owner,
+  total: inputs.length,
+  todo: inputs.map((input, index) => ({ index, input })),
+  finished: []
+})
+
+/** A taken-over run's items: its pending ones to do, the results of those that finished before. */
+export const resumedItems = <A>(
+  taken: Effect.Effect.Success<ReturnType<typeof takeOver>>,
+  decode: (encoded: unknown) => Option.Option<A>
+): PlanItems<unknown, A> => ({
+  runId: taken.info.id,
+  owner: taken.owner,
+  total: taken.info.total,
+  todo: taken.todo.map((item) => ({ index: item.index, input: item.input })),
+  finished: taken.finished.map((item) => Engine.resultOfItem(item, decode))
+})
 
 const clip = (text: string, max: number) => {
   const flat = text.replace(/\s+/g, " ").trim()
