@@ -37,3 +37,24 @@ export const libraryMessage = (sessionId: SessionId, n: number) =>
       parts
     }
   })
+
+/**
+ * The `parts` rows of message `n` as the raw baselines insert them, flattened in column order (id,
+ * message, session, index, type, content, tokens, then the tool columns, all NULL).
+ */
+export const rawPartValues = (
+  partIds: ReadonlyArray<string>,
+  messageId: string,
+  sessionId: string,
+  n: number
+) =>
+  partIds.flatMap((id, i) => [
+    id,
+    messageId,
+    sessionId,
+    i,
+    "text",
+    JSON.stringify({ text: text(n, i) }),
+    40,
+    ...Array<null>(8).fill(null)
+  ])

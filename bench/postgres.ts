@@ -19,7 +19,7 @@ import * as Ids from "../src/internal/ids.js"
 import * as Session from "../src/Session.js"
 import * as Storage from "../src/Storage.js"
 import * as PostgresStore from "../src/storage/postgres/PostgresStore.js"
-import { libraryMessage, newSession, text } from "./appendWorkload.js"
+import { libraryMessage, newSession, rawPartValues } from "./appendWorkload.js"
 import type { Benchmark, Figure } from "./harness.js"
 import { check, median, percentile, round } from "./harness.js"
 import { providerClock, timedLayer } from "./support.js"
@@ -92,23 +92,7 @@ const rawAppender = (client: pg.Client) => {
     )
     await client.query(
       partsText,
-      partIds.flatMap((id, i) => [
-        id,
-        messageId,
-        sessionId,
-        i,
-        "text",
-        JSON.stringify({ text: text(n, i) }),
-        40,
-        null,
-        null,
-        null,
-        null,
-        null,
-        null,
-        null,
-        null
-      ])
+      rawPartValues(partIds, messageId, sessionId, n)
     )
     await client.query(
       `INSERT INTO context_items (session_id, position, item_type, item_id, role, token_count)

@@ -16,7 +16,7 @@ import type { MessageId, SessionId } from "../src/Domain.js"
 import * as Ids from "../src/internal/ids.js"
 import * as Storage from "../src/Storage.js"
 import * as SqliteStore from "../src/storage/sqlite/SqliteStore.js"
-import { libraryMessage, newSession, text } from "./appendWorkload.js"
+import { libraryMessage, newSession, rawPartValues, text } from "./appendWorkload.js"
 import type { Benchmark, Figure } from "./harness.js"
 import { check, median, round } from "./harness.js"
 import { inTransaction } from "./support.js"
@@ -71,23 +71,7 @@ const rawAppender = (db: DatabaseSync) => {
       1,
       124
     )
-    parts.run(...partIds.flatMap((id, i) => [
-      id,
-      messageId,
-      sessionId,
-      i,
-      "text",
-      JSON.stringify({ text: text(n, i) }),
-      40,
-      null,
-      null,
-      null,
-      null,
-      null,
-      null,
-      null,
-      null
-    ]))
+    parts.run(...rawPartValues(partIds, messageId, sessionId, n))
     item.run(sessionId, counters["next_position"]!, messageId, role, 124)
     commit.run()
   }
