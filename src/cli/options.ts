@@ -3,7 +3,7 @@
  *
  * @internal
  */
-import { Options } from "@effect/cli"
+import { Args, Options } from "@effect/cli"
 import { Duration, Effect, Option, ParseResult, Schema } from "effect"
 import type { SessionInfo } from "../Domain.js"
 import { SessionId } from "../Domain.js"
@@ -17,6 +17,11 @@ export const db = Options.text("db").pipe(
     "The database: a SQLite file or a postgres:// URL. Default: MNESIS_DATABASE_URL, else MNESIS_DB_PATH, else ~/.mnesis/sessions.db"
   ),
   Options.optional
+)
+
+/** The session a command is about (resolved by {@link resolveSession}). */
+export const session = Args.text({ name: "session" }).pipe(
+  Args.withDescription("A session id, a unique start of one, or `latest`")
 )
 
 export const json = Options.boolean("json").pipe(

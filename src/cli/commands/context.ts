@@ -4,7 +4,7 @@
  *
  * @internal
  */
-import { Args, Command, Options } from "@effect/cli"
+import { Command, Options } from "@effect/cli"
 import { Effect, Option } from "effect"
 import type { ContentBlock } from "../../LlmProvider.js"
 import { withStore } from "../Database.js"
@@ -88,9 +88,7 @@ export const context = Command.make("context", {
     Options.optional
   ),
   full: Options.boolean("full").pipe(Options.withDescription("Do not shorten long texts and tool outputs")),
-  session: Args.text({ name: "session" }).pipe(
-    Args.withDescription("A session id, a unique start of one, or `latest`")
-  )
+  session: Opt.session
 }, (args) =>
   withStore(args.db, (store) =>
     Effect.gen(function*() {

@@ -63,9 +63,7 @@ export const exportSession = Command.make("export", {
     Options.withDescription("The file to write (replaced if it exists); default: stdout"),
     Options.optional
   ),
-  session: Args.text({ name: "session" }).pipe(
-    Args.withDescription("A session id, a unique start of one, or `latest`")
-  )
+  session: Opt.session
 }, (args) =>
   withStore(args.db, (store) =>
     Effect.scoped(Effect.gen(function*() {
@@ -191,9 +189,7 @@ export const deleteSession = Command.make("delete", {
   db: Opt.db,
   json: Opt.json,
   yes,
-  session: Args.text({ name: "session" }).pipe(
-    Args.withDescription("A session id, a unique start of one, or `latest`")
-  )
+  session: Opt.session
 }, (args) =>
   withStore(args.db, (store) =>
     Effect.gen(function*() {

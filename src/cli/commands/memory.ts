@@ -39,9 +39,7 @@ export const grep = Command.make("grep", {
     Options.withDescription("Hits per page (1-100, default 20)"),
     Options.optional
   ),
-  session: Args.text({ name: "session" }).pipe(
-    Args.withDescription("A session id, a unique start of one, or `latest`")
-  ),
+  session: Opt.session,
   pattern: Args.text({ name: "pattern" }).pipe(
     Args.withDescription("Words to find (or a regex with --regex)")
   )

@@ -4,7 +4,7 @@
  *
  * @internal
  */
-import { Args, Command } from "@effect/cli"
+import { Command } from "@effect/cli"
 import { Clock, Effect, Option } from "effect"
 import { withStore } from "../Database.js"
 import { ago, num, time, usd } from "../format.js"
@@ -69,9 +69,7 @@ export const show = Command.make("show", {
   db: Opt.db,
   json: Opt.json,
   config: Opt.config,
-  session: Args.text({ name: "session" }).pipe(
-    Args.withDescription("A session id, a unique start of one, or `latest`")
-  )
+  session: Opt.session
 }, (args) =>
   withStore(args.db, (store) =>
     Effect.gen(function*() {
