@@ -58,7 +58,11 @@ const junk = fc.oneof(
   fc.integer(),
   fc.double(),
   fc.json(),
-  fc.object({ maxDepth: 1 })
+  // Parsed JSON objects; keys that shadow Object.prototype's methods are left out, because Effect's
+  // own error message for such a value throws (String({ toString: {} })) before either decoder answers.
+  fc.dictionary(fc.string().filter((key) => !(key in Object.prototype)), fc.jsonValue({ maxDepth: 1 }), {
+    maxKeys: 3
+  })
 )
 
 /** A valid row of `schema` (its type side encoded), then possibly damaged: fields replaced, dropped or added. */
