@@ -95,7 +95,10 @@ describe("crashes during compaction", () => {
         const database = yield* sharedDatabase
         let session = "new"
         for (let round = 0; round < 2; round++) {
-          const run = yield* runWorker(database.location, session, 200, true)
+          // Enough turns to outlast the killed worker's compaction lease (2 s in the worker): until it
+          // lapses the next worker's rounds wait, and a fast machine would otherwise finish its turns
+          // before any commit. The worker is killed at its first commit, so the count costs nothing.
+          const run = yield* runWorker(database.location, session, 2_000, true)
           expect(run.killed).toBe(true)
           session = run.sessionId
           expect(yield* database.integrity).toBe("ok")
